@@ -1,0 +1,85 @@
+package dev.tollgate.admin;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.tollgate.api.ApiException;
+
+import java.time.Instant;
+import java.time.format.DateTimeParseException;
+import java.util.UUID;
+
+/** Strict readers for admin request fields: every wrong input gets a 400 that names the field. */
+final class Json {
+
+    private Json() {
+    }
+
+    static JsonNode object(JsonNode body) {
+        if (body == null || !body.isObject()) {
+            throw ApiException.invalidRequest("The request body must be a JSON object");
+        }
+        return body;
+    }
+
+    static String requiredString(JsonNode body, String field, int maxLength) {
+        JsonNode v = body.get(field);
+        if (v == null || v.isNull()) {
+            throw ApiException.invalidRequest(field + ": Field required");
+        }
+        if (!v.isTextual() || v.asText().isBlank()) {
+            throw ApiException.invalidRequest(field + ": must be a non-empty string");
+        }
+        if (v.asText().length() > maxLength) {
+            throw ApiException.invalidRequest(field + ": at most " + maxLength + " characters");
+        }
+        return v.asText();
+    }
+
+    static String optionalString(JsonNode body, String field, int maxLength) {
+        JsonNode v = body.get(field);
+        if (v == null || v.isNull()) {
+            return null;
+        }
+        if (!v.isTextual()) {
+            throw ApiException.invalidRequest(field + ": must be a string");
+        }
+        if (v.asText().length() > maxLength) {
+            throw ApiException.invalidRequest(field + ": at most " + maxLength + " characters");
+        }
+        return v.asText();
+    }
+
+    /** An amount as a JSON string ("10.50") or number (10.5), read without binary floating point. */
+    static String amountText(JsonNode body, String field) {
+        JsonNode v = body.get(field);
+        if (v == null || v.isNull()) {
+            return null;
+        }
+        if (v.isTextual()) {
+            return v.asText();
+        }
+        if (v.isNumber()) {
+            return v.decimalValue().toPlainString();
+        }
+        throw ApiException.invalidRequest(field + ": must be a decimal string such as \"10.00\"");
+    }
+
+    static Instant optionalInstant(JsonNode body, String field) {
+        String text = optionalString(body, field, 64);
+        if (text == null) {
+            return null;
+        }
+        try {
+            return Instant.parse(text);
+        } catch (DateTimeParseException e) {
+            throw ApiException.invalidRequest(field + ": must be an RFC 3339 time such as 2027-01-31T00:00:00Z");
+        }
+    }
+
+    static UUID uuid(String text, String what) {
+        try {
+            return UUID.fromString(text);
+        } catch (IllegalArgumentException e) {
+            throw ApiException.notFound(what + " " + text + " not found");
+        }
+    }
+}

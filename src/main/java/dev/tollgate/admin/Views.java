@@ -1,0 +1,76 @@
+package dev.tollgate.admin;
+
+import dev.tollgate.keys.ApiKey;
+import dev.tollgate.ledger.Account;
+import dev.tollgate.ledger.LedgerEntry;
+import dev.tollgate.ledger.LedgerStore;
+import dev.tollgate.ledger.Money;
+import dev.tollgate.metering.UsageRecord;
+
+import java.time.Instant;
+import java.util.List;
+import java.util.UUID;
+
+/** The admin API's JSON shapes (snake_case on the wire; money as decimal strings). */
+final class Views {
+
+    private Views() {
+    }
+
+    record AccountView(UUID id, String name, String balanceUsd, String heldUsd, String availableUsd, Instant createdAt) {
+        static AccountView of(Account a) {
+            return new AccountView(a.id, a.name, Money.format(a.balance), Money.format(a.held),
+                    Money.format(a.balance - a.held), a.createdAt);
+        }
+    }
+
+    record TopupView(long entryId, UUID accountId, String amountUsd, String balanceUsd) {
+    }
+
+    record KeyView(UUID id, UUID accountId, String name, String prefix, List<String> allowedModels, Instant expiresAt,
+                   Instant revokedAt, Instant createdAt) {
+        static KeyView of(ApiKey k) {
+            return new KeyView(k.id, k.accountId, k.name, k.prefix, k.allowedModels, k.expiresAt, k.revokedAt,
+                    k.createdAt);
+        }
+    }
+
+    /** The only response that ever contains a key's secret. */
+    record IssuedKeyView(UUID id, UUID accountId, String key, String name, String prefix, List<String> allowedModels,
+                         Instant expiresAt, Instant createdAt) {
+    }
+
+    record UsageView(String requestId, UUID keyId, String model, long inputTokens, long outputTokens,
+                     long cacheCreation5mInputTokens, long cacheCreation1hInputTokens, long cacheReadInputTokens,
+                     long webSearchRequests, String costUsd, String status, int httpStatus, boolean stream,
+                     String endpoint, int latencyMs, String upstreamRequestId, String referer, String title,
+                     Instant createdAt) {
+        static UsageView of(UsageRecord u) {
+            return new UsageView(u.requestId, u.keyId, u.model, u.inputTokens, u.outputTokens,
+                    u.cacheCreation5mInputTokens, u.cacheCreation1hInputTokens, u.cacheReadInputTokens,
+                    u.webSearchRequests, Money.format(u.cost), u.status, u.httpStatus, u.stream, u.endpoint,
+                    u.latencyMs, u.upstreamRequestId, u.referer, u.title, u.createdAt);
+        }
+    }
+
+    record EntryView(long id, String kind, String balanceDeltaUsd, String heldDeltaUsd, UUID holdId, String requestId,
+                     String note, Instant createdAt) {
+        static EntryView of(LedgerEntry e) {
+            return new EntryView(e.id, e.kind, Money.format(e.balanceDelta), Money.format(e.heldDelta), e.holdId,
+                    e.requestId, e.note, e.createdAt);
+        }
+    }
+
+    record ReconciliationView(UUID accountId, boolean consistent, String balanceUsd, String entriesBalanceUsd,
+                              String heldUsd, String entriesHeldUsd, String pendingHoldsUsd, String settledUsd,
+                              String usageCostUsd) {
+        static ReconciliationView of(UUID id, LedgerStore.Reconciliation r) {
+            return new ReconciliationView(id, r.consistent(), Money.format(r.balance()),
+                    Money.format(r.entriesBalance()), Money.format(r.held()), Money.format(r.entriesHeld()),
+                    Money.format(r.pendingHolds()), Money.format(r.settledCharges()), Money.format(r.usageCosts()));
+        }
+    }
+
+    record Page<T>(List<T> data) {
+    }
+}

@@ -1,0 +1,62 @@
+package dev.tollgate.api;
+
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.HttpServerRequest;
+import io.vertx.ext.web.RoutingContext;
+
+import java.util.function.Consumer;
+
+/**
+ * Reads a request body up to a limit. Over the limit the client gets 413 request_too_large at
+ * once (from Content-Length, or as soon as the streamed bytes pass it) and the rest is never
+ * buffered: the connection is closed instead.
+ */
+public final class BodyReader {
+
+    private BodyReader() {
+    }
+
+    public static void read(RoutingContext ctx, long maxBytes, Consumer<byte[]> then) {
+        HttpServerRequest request = ctx.request();
+        String declared = request.getHeader("content-length");
+        if (declared != null) {
+            long length;
+            try {
+                length = Long.parseLong(declared.trim());
+            } catch (NumberFormatException e) {
+                length = -1;
+            }
+            if (length < 0 || length > maxBytes) {
+                refuse(ctx, maxBytes);
+                return;
+            }
+        }
+        Buffer body = Buffer.buffer();
+        boolean[] refused = {false};
+        request.handler(chunk -> {
+            if (refused[0]) {
+                return;
+            }
+            if (body.length() + chunk.length() > maxBytes) {
+                refused[0] = true;
+                refuse(ctx, maxBytes);
+            } else {
+                body.appendBuffer(chunk);
+            }
+        });
+        request.exceptionHandler(t -> refused[0] = true);
+        request.endHandler(v -> {
+            if (!refused[0]) {
+                then.accept(body.getBytes());
+            }
+        });
+        request.resume();
+    }
+
+    private static void refuse(RoutingContext ctx, long maxBytes) {
+        ctx.response().putHeader("connection", "close");
+        ErrorResponder.send(ctx, ApiException.tooLarge("Request exceeds the maximum allowed number of bytes ("
+                + maxBytes + ")"));
+        ctx.response().endHandler(v -> ctx.request().connection().close());
+    }
+}

@@ -1,0 +1,98 @@
+package dev.tollgate.config;
+
+import io.smallrye.config.ConfigMapping;
+import io.smallrye.config.WithDefault;
+
+import java.time.Duration;
+import java.util.Optional;
+
+/**
+ * Every Tollgate setting. Each maps to an environment variable by Quarkus's rules:
+ * {@code tollgate.upstream.base-url} is {@code TOLLGATE_UPSTREAM_BASE_URL}.
+ */
+@ConfigMapping(prefix = "tollgate")
+public interface TollgateConfig {
+
+    Upstream upstream();
+
+    /** Bearer token of the admin API. Unset: the admin API refuses every call. */
+    Optional<String> adminToken();
+
+    /** Server-side secret of the key hash (HMAC-SHA-256). Required outside dev and test. */
+    Optional<String> keyPepper();
+
+    Keys keys();
+
+    Holds holds();
+
+    Prices prices();
+
+    /** Largest request body accepted on the public API; larger gets 413 request_too_large. */
+    @WithDefault("33554432")
+    long maxRequestBytes();
+
+    interface Upstream {
+        @WithDefault("https://api.anthropic.com")
+        String baseUrl();
+
+        /** The operator's Anthropic API key. Never sent to clients, never logged. */
+        Optional<String> apiKey();
+
+        /** Sent when the client sends no anthropic-version header. */
+        @WithDefault("2023-06-01")
+        String defaultVersion();
+
+        @WithDefault("10s")
+        Duration connectTimeout();
+
+        /** Non-streaming calls: the whole upstream response must arrive within this. */
+        @WithDefault("10m")
+        Duration responseTimeout();
+
+        /** Streaming calls: longest silence between two upstream chunks. */
+        @WithDefault("5m")
+        Duration streamIdleTimeout();
+
+        @WithDefault("1000")
+        int maxConnections();
+    }
+
+    interface Keys {
+        /** How long an authenticated key is trusted from memory; bounds how late a revocation reaches other instances. */
+        @WithDefault("5s")
+        Duration cacheTtl();
+
+        @WithDefault("100000")
+        int cacheMaxEntries();
+    }
+
+    interface Holds {
+        /** A hold not settled by then is released by the reaper (its instance is presumed dead). */
+        @WithDefault("15m")
+        Duration ttl();
+
+        /** Upper bound of input tokens charged for one image or document block whose bytes are fewer. */
+        @WithDefault("3300")
+        long imageTokenAllowance();
+
+        /** Tool-use system prompt overhead (digest §1.4 lists at most 530) plus per-tool extras such as bash. */
+        @WithDefault("1000")
+        long toolOverheadTokens();
+
+        /** Input tokens a server tool (web search, web fetch, code execution) may add to one call. */
+        @WithDefault("100000")
+        long serverToolInputAllowance();
+
+        /** Safety margin added to the upstream's count_tokens estimate, in percent. */
+        @WithDefault("2")
+        int countTokensMarginPercent();
+
+        @WithDefault("5m")
+        Duration reaperInterval();
+    }
+
+    interface Prices {
+        /** JSON file (same shape as the built-in prices.json) whose models override or extend the built-in table. */
+        Optional<String> file();
+    }
+}

@@ -1,0 +1,242 @@
+package dev.tollgate.gateway;
+
+import com.fasterxml.jackson.core.JsonFactory;
+import com.fasterxml.jackson.core.JsonParseException;
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonToken;
+import com.fasterxml.jackson.core.StreamReadConstraints;
+import com.fasterxml.jackson.core.exc.StreamConstraintsException;
+import dev.tollgate.api.ApiException;
+import dev.tollgate.metering.HoldEstimator;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+
+/**
+ * What the gateway needs to know of a Messages request body, read in one streaming pass without
+ * building a tree: the fields it validates, the facts that bound the call's cost, and where the
+ * model name sits so it can be replaced without re-serialising the rest of the body.
+ */
+public final class MessagesRequest implements HoldEstimator.Facts {
+
+    /** Hostile nesting is refused long before it costs memory. */
+    static final int MAX_DEPTH = 128;
+    private static final JsonFactory FACTORY = JsonFactory.builder()
+            .streamReadConstraints(StreamReadConstraints.builder().maxNestingDepth(MAX_DEPTH).build())
+            .build();
+
+    private final byte[] body;
+    private String model;
+    private int modelStart = -1;
+    private int modelEnd = -1;
+    private Long maxTokens;
+    private boolean stream;
+    private int imageBlocks;
+    private boolean cacheControl;
+    private boolean ttl1h;
+    private boolean ttl5m;
+    private boolean tools;
+    private boolean serverTools;
+
+    private MessagesRequest(byte[] body) {
+        this.body = body;
+    }
+
+    /**
+     * Parses and validates a body. {@code requireMaxTokens} is false for count_tokens.
+     *
+     * @throws ApiException 400 invalid_request_error naming what is wrong
+     */
+    public static MessagesRequest parse(byte[] body, boolean requireMaxTokens) {
+        MessagesRequest r = new MessagesRequest(body);
+        try (JsonParser p = FACTORY.createParser(body)) {
+            if (p.nextToken() != JsonToken.START_OBJECT) {
+                throw ApiException.invalidRequest("The request body must be a JSON object");
+            }
+            r.readTopLevel(p);
+            if (p.nextToken() != null) {
+                throw ApiException.invalidRequest("The request body has trailing data after the JSON object");
+            }
+        } catch (StreamConstraintsException e) {
+            throw ApiException.invalidRequest("The request body is nested deeper than " + MAX_DEPTH + " levels");
+        } catch (JsonParseException e) {
+            throw ApiException.invalidRequest("The request body is not valid JSON: " + e.getOriginalMessage());
+        } catch (IOException e) {
+            throw ApiException.invalidRequest("The request body could not be read: " + e.getMessage());
+        }
+        if (r.model == null) {
+            throw ApiException.invalidRequest("model: Field required");
+        }
+        if (requireMaxTokens && r.maxTokens == null) {
+            throw ApiException.invalidRequest("max_tokens: Field required");
+        }
+        return r;
+    }
+
+    private void readTopLevel(JsonParser p) throws IOException {
+        while (p.nextToken() == JsonToken.FIELD_NAME) {
+            String field = p.currentName();
+            JsonToken value = p.nextToken();
+            switch (field) {
+                case "model" -> {
+                    if (value != JsonToken.VALUE_STRING) {
+                        throw ApiException.invalidRequest("model: Input should be a valid string");
+                    }
+                    modelStart = (int) p.currentTokenLocation().getByteOffset();
+                    model = p.getText();
+                    modelEnd = (int) p.currentLocation().getByteOffset();
+                }
+                case "max_tokens" -> {
+                    if (value != JsonToken.VALUE_NUMBER_INT) {
+                        throw ApiException.invalidRequest("max_tokens: Input should be a valid integer");
+                    }
+                    long v = p.getValueAsLong(-1);
+                    if (v < 0 || v > 1_000_000 || p.getNumberType() == JsonParser.NumberType.BIG_INTEGER) {
+                        throw ApiException.invalidRequest("max_tokens: must be between 0 and 1000000");
+                    }
+                    maxTokens = v;
+                }
+                case "stream" -> {
+                    if (!value.isBoolean() && value != JsonToken.VALUE_NULL) {
+                        throw ApiException.invalidRequest("stream: Input should be a valid boolean");
+                    }
+                    stream = value == JsonToken.VALUE_TRUE;
+                }
+                case "tools" -> {
+                    if (value == JsonToken.START_ARRAY) {
+                        readTools(p);
+                    } else {
+                        scan(p, value, null);
+                    }
+                }
+                case "cache_control" -> {
+                    cacheControl = true;
+                    scan(p, value, "cache_control");
+                }
+                default -> scan(p, value, null);
+            }
+        }
+    }
+
+    private void readTools(JsonParser p) throws IOException {
+        JsonToken t;
+        while ((t = p.nextToken()) != JsonToken.END_ARRAY) {
+            tools = true;
+            if (t != JsonToken.START_OBJECT) {
+                scan(p, t, null);
+                continue;
+            }
+            while (p.nextToken() == JsonToken.FIELD_NAME) {
+                String field = p.currentName();
+                JsonToken v = p.nextToken();
+                if ("type".equals(field) && v == JsonToken.VALUE_STRING && isServerTool(p.getText())) {
+                    serverTools = true;
+                }
+                scan(p, v, field);
+            }
+        }
+    }
+
+    private static boolean isServerTool(String type) {
+        return type.startsWith("web_search") || type.startsWith("web_fetch") || type.startsWith("code_execution");
+    }
+
+    /** Walks any value, noting image/document blocks and cache_control TTLs. */
+    private void scan(JsonParser p, JsonToken token, String fieldName) throws IOException {
+        if (token == JsonToken.START_OBJECT) {
+            boolean inCacheControl = "cache_control".equals(fieldName);
+            boolean sawTtl = false;
+            while (p.nextToken() == JsonToken.FIELD_NAME) {
+                String field = p.currentName();
+                JsonToken v = p.nextToken();
+                if (v == JsonToken.VALUE_STRING) {
+                    String text = p.getText();
+                    if ("type".equals(field) && ("image".equals(text) || "document".equals(text))) {
+                        imageBlocks++;
+                    } else if (inCacheControl && "ttl".equals(field)) {
+                        sawTtl = true;
+                        if ("1h".equals(text)) {
+                            ttl1h = true;
+                        } else {
+                            ttl5m = true;
+                        }
+                    }
+                } else {
+                    if ("cache_control".equals(field) && v == JsonToken.START_OBJECT) {
+                        cacheControl = true;
+                    }
+                    scan(p, v, field);
+                }
+            }
+            if (inCacheControl && !sawTtl) {
+                ttl5m = true;
+            }
+        } else if (token == JsonToken.START_ARRAY) {
+            JsonToken t;
+            while ((t = p.nextToken()) != JsonToken.END_ARRAY) {
+                scan(p, t, null);
+            }
+        }
+    }
+
+    /** The body with the model name replaced, every other byte untouched; the same array when unchanged. */
+    public byte[] bodyWithModel(String upstreamModel) {
+        if (upstreamModel.equals(model)) {
+            return body;
+        }
+        byte[] replacement = ("\"" + upstreamModel + "\"").getBytes(StandardCharsets.UTF_8);
+        byte[] out = new byte[body.length - (modelEnd - modelStart) + replacement.length];
+        System.arraycopy(body, 0, out, 0, modelStart);
+        System.arraycopy(replacement, 0, out, modelStart, replacement.length);
+        System.arraycopy(body, modelEnd, out, modelStart + replacement.length, body.length - modelEnd);
+        return out;
+    }
+
+    public byte[] body() {
+        return body;
+    }
+
+    public String model() {
+        return model;
+    }
+
+    @Override
+    public int bodyBytes() {
+        return body.length;
+    }
+
+    @Override
+    public long maxTokens() {
+        return maxTokens == null ? 0 : maxTokens;
+    }
+
+    public boolean stream() {
+        return stream;
+    }
+
+    @Override
+    public int imageBlocks() {
+        return imageBlocks;
+    }
+
+    /** True when any cache_control is present, so input tokens may be billed as cache writes. */
+    @Override
+    public boolean cacheControl() {
+        return cacheControl;
+    }
+
+    /** Every cache breakpoint asks for the 1-hour TTL (used when the upstream reports no TTL split). */
+    public boolean onlyOneHourTtl() {
+        return ttl1h && !ttl5m;
+    }
+
+    @Override
+    public boolean tools() {
+        return tools;
+    }
+
+    @Override
+    public boolean serverTools() {
+        return serverTools;
+    }
+}

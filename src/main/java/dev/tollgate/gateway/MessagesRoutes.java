@@ -1,0 +1,85 @@
+package dev.tollgate.gateway;
+
+import dev.tollgate.api.ApiException;
+import dev.tollgate.api.BodyReader;
+import dev.tollgate.api.ErrorResponder;
+import dev.tollgate.api.RequestIds;
+import dev.tollgate.keys.AuthenticatedKey;
+import dev.tollgate.metering.PriceTable;
+import dev.tollgate.upstream.UpstreamClient;
+import io.quarkus.logging.Log;
+import io.quarkus.vertx.http.runtime.filters.Filters;
+import io.vertx.core.Context;
+import io.vertx.core.Vertx;
+import io.vertx.core.http.HttpMethod;
+import io.vertx.ext.web.Router;
+import io.vertx.ext.web.RoutingContext;
+import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.enterprise.event.Observes;
+
+/**
+ * The Anthropic surface's streaming endpoints, on Vert.x directly so bytes flow through without
+ * a framework re-encoding them: POST /v1/messages (metered) and POST /v1/messages/count_tokens (free).
+ */
+@ApplicationScoped
+public class MessagesRoutes {
+
+    private final Gateway gateway;
+    private final AnthropicSurface surface = new AnthropicSurface();
+
+    public MessagesRoutes(Gateway gateway) {
+        this.gateway = gateway;
+    }
+
+    /** Every request and response carries our own request id, errors from any layer included. */
+    void requestIds(@Observes Filters filters) {
+        filters.register(ctx -> {
+            String id = RequestIds.newId();
+            ctx.put(RequestIds.CONTEXT_KEY, id);
+            ctx.response().putHeader(RequestIds.HEADER, id);
+            ctx.next();
+        }, 1000);
+    }
+
+    void routes(@Observes Router router) {
+        router.post("/v1/messages").handler(ctx -> RelayCall.start(gateway, ctx, surface));
+        router.post("/v1/messages/count_tokens").handler(this::countTokens);
+    }
+
+    private void countTokens(RoutingContext ctx) {
+        Context context = Vertx.currentContext();
+        BodyReader.read(ctx, gateway.config.maxRequestBytes(), body -> gateway.blocking().execute(() -> {
+            byte[] upstreamBody;
+            try {
+                AuthenticatedKey key = gateway.authenticate(ctx.request().headers());
+                MessagesRequest request = MessagesRequest.parse(body, false);
+                PriceTable.Resolved model = gateway.resolveModel(request.model(), key);
+                upstreamBody = request.bodyWithModel(model.upstreamModel());
+            } catch (ApiException e) {
+                context.runOnContext(v -> ErrorResponder.send(ctx, e));
+                return;
+            }
+            context.runOnContext(v -> forwardCount(ctx, upstreamBody));
+        }));
+    }
+
+    private void forwardCount(RoutingContext ctx, byte[] body) {
+        String query = ctx.request().query();
+        gateway.upstream.open(HttpMethod.POST, "/v1/messages/count_tokens" + (query == null ? "" : "?" + query),
+                        ctx.request().headers(), false)
+                .compose(req -> gateway.upstream.send(req, body))
+                .compose(resp -> resp.body().map(b -> {
+                    if (!ctx.response().closed()) {
+                        ctx.response().setStatusCode(resp.statusCode());
+                        AnthropicSurface.copyPassedHeaders(resp.headers(), ctx.response());
+                        String type = resp.getHeader("content-type");
+                        ctx.response().putHeader("content-type", type != null ? type : "application/json").end(b);
+                    }
+                    return b;
+                }))
+                .onFailure(t -> {
+                    Log.warnf("count_tokens upstream call failed: %s", t.toString());
+                    ErrorResponder.send(ctx, UpstreamClient.classify(t));
+                });
+    }
+}

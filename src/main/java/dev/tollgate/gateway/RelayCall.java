@@ -1,0 +1,264 @@
+package dev.tollgate.gateway;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.tollgate.api.ApiException;
+import dev.tollgate.api.BodyReader;
+import dev.tollgate.api.RequestIds;
+import dev.tollgate.keys.AuthenticatedKey;
+import dev.tollgate.ledger.Hold;
+import dev.tollgate.ledger.LedgerStore;
+import dev.tollgate.metering.CallRecord;
+import dev.tollgate.metering.CallRecord.Status;
+import dev.tollgate.metering.PriceTable;
+import dev.tollgate.metering.SseUsageScanner;
+import dev.tollgate.metering.TokenUsage;
+import dev.tollgate.metering.UsageAccumulator;
+import dev.tollgate.upstream.UpstreamClient;
+import io.quarkus.logging.Log;
+import io.vertx.core.Context;
+import io.vertx.core.Vertx;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.HttpClientRequest;
+import io.vertx.core.http.HttpClientResponse;
+import io.vertx.core.http.HttpMethod;
+import io.vertx.core.http.HttpServerResponse;
+import io.vertx.ext.web.RoutingContext;
+
+import java.io.IOException;
+
+/**
+ * One metered call, from the client's bytes to the settled ledger:
+ * <pre>
+ *   read body ─► [virtual thread] authenticate, parse, resolve model, hold worst case
+ *             ─► [event loop] send upstream ─► JSON: read, meter, settle, respond
+ *                                           └► SSE: pass bytes through as they come, meter them
+ *                                                   with a scanner, settle, end the response
+ * </pre>
+ * Settlement happens before the response ends (nothing runs after it, which Lambda requires).
+ *
+ * <p>Stream cuts. An upstream `error` event or broken connection: input and the output produced
+ * so far are billed (the last cumulative count, or one token per non-empty delta when none came).
+ * A client that disconnects: the upstream is stopped as soon as message_start has fixed the input
+ * count, and what it produced is billed the same way; the customer never pays for tokens generated
+ * for nobody, and a call is never recorded at zero once the upstream has counted its input. A
+ * non-streaming call whose client leaves is left to finish, because only its final usage says
+ * what it cost.
+ */
+final class RelayCall {
+
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    private final Gateway gateway;
+    private final RoutingContext ctx;
+    private final Surface surface;
+    private final Context context;
+    private final String requestId;
+    private final long startNanos = System.nanoTime();
+
+    private AuthenticatedKey key;
+    private PriceTable.Resolved model;
+    private MessagesRequest request;
+    private byte[] upstreamBody;
+    private Hold hold;
+    private HttpClientRequest upstreamRequest;
+    private String upstreamRequestId;
+    private SseUsageScanner scanner;
+    private boolean streaming;
+    private boolean clientGone;
+    private boolean upstreamAborted;
+    private boolean finished;
+
+    private RelayCall(Gateway gateway, RoutingContext ctx, Surface surface) {
+        this.gateway = gateway;
+        this.ctx = ctx;
+        this.surface = surface;
+        this.context = Vertx.currentContext();
+        this.requestId = RequestIds.of(ctx);
+    }
+
+    static void start(Gateway gateway, RoutingContext ctx, Surface surface) {
+        RelayCall call = new RelayCall(gateway, ctx, surface);
+        BodyReader.read(ctx, gateway.config.maxRequestBytes(),
+                body -> gateway.blocking().execute(() -> call.prepare(body)));
+    }
+
+    /** On a virtual thread: everything that must happen before a cent can be spent upstream. */
+    private void prepare(byte[] body) {
+        try {
+            key = gateway.authenticate(ctx.request().headers());
+            request = surface.parse(body, gateway.priceLookup());
+            model = gateway.resolveModel(request.model(), key);
+            upstreamBody = request.bodyWithModel(model.upstreamModel());
+            hold = gateway.hold(key, model, request, upstreamBody, ctx.request().headers(),
+                    new LedgerStore.CallInfo(requestId, key.id(), model.price().id(), surface.endpoint(),
+                            request.stream()));
+        } catch (ApiException e) {
+            context.runOnContext(v -> surface.sendError(ctx, e));
+            return;
+        } catch (RuntimeException e) {
+            Log.errorf(e, "Request %s failed before reaching upstream", requestId);
+            context.runOnContext(v -> surface.sendError(ctx,
+                    new ApiException(500, "api_error", "Internal error before the call was sent; nothing was charged")));
+            return;
+        }
+        context.runOnContext(v -> forward());
+    }
+
+    private void forward() {
+        ctx.response().closeHandler(v -> onClientGone());
+        String query = ctx.request().query();
+        gateway.upstream.open(HttpMethod.POST, "/v1/messages" + (query == null ? "" : "?" + query),
+                        ctx.request().headers(), request.stream())
+                .compose(req -> {
+                    upstreamRequest = req;
+                    return gateway.upstream.send(req, upstreamBody);
+                })
+                .onSuccess(this::onUpstreamResponse)
+                .onFailure(failure -> {
+                    ApiException error = UpstreamClient.classify(failure);
+                    if (!(failure instanceof ApiException)) {
+                        Log.warnf("Upstream call of %s failed: %s", requestId, failure.toString());
+                    }
+                    finish(Status.UPSTREAM_ERROR, TokenUsage.NONE, error.status(), () -> surface.sendError(ctx, error));
+                });
+    }
+
+    private void onUpstreamResponse(HttpClientResponse response) {
+        upstreamRequestId = response.getHeader("request-id");
+        int status = response.statusCode();
+        if (status != 200) {
+            response.body().onComplete(ar -> {
+                Buffer body = ar.succeeded() ? ar.result() : null;
+                finish(Status.UPSTREAM_ERROR, TokenUsage.NONE, status,
+                        () -> surface.sendUpstreamError(ctx, status, response.headers(), body));
+            });
+            return;
+        }
+        String contentType = response.getHeader("content-type");
+        if (contentType != null && contentType.startsWith("text/event-stream")) {
+            relayStream(response, contentType);
+        } else {
+            response.body().onComplete(ar -> {
+                if (ar.failed()) {
+                    ApiException error = UpstreamClient.classify(ar.cause());
+                    finish(Status.UPSTREAM_ERROR, TokenUsage.NONE, error.status(), () -> surface.sendError(ctx, error));
+                } else {
+                    onMessage(ar.result());
+                }
+            });
+        }
+    }
+
+    private void onMessage(Buffer body) {
+        JsonNode message = null;
+        UsageAccumulator usage = new UsageAccumulator();
+        try {
+            message = JSON.readTree(body.getBytes());
+            usage.applyMessageUsage(message.get("usage"));
+        } catch (IOException e) {
+            Log.errorf("Upstream answered %s with a body that is not JSON; recording no usage", requestId);
+        }
+        if (!usage.reported()) {
+            Log.errorf("Upstream answered %s without usage; nothing could be metered", requestId);
+        }
+        JsonNode parsed = message;
+        finish(Status.OK, usage.toTokenUsage(request.onlyOneHourTtl()), 200,
+                () -> surface.sendMessage(ctx, body, parsed));
+    }
+
+    private void relayStream(HttpClientResponse upstream, String contentType) {
+        streaming = true;
+        scanner = new SseUsageScanner();
+        HttpServerResponse out = ctx.response();
+        Surface.StreamWriter writer = clientGone ? null : surface.openStream(ctx, contentType);
+        upstream.handler(chunk -> {
+            byte[] bytes = chunk.getBytes();
+            scanner.feed(bytes, 0, bytes.length);
+            if (clientGone) {
+                if (scanner.sawMessageStart()) {
+                    abortUpstream();
+                }
+                return;
+            }
+            writer.write(chunk);
+            if (out.writeQueueFull()) {
+                upstream.pause();
+                out.drainHandler(v -> upstream.resume());
+            }
+        });
+        upstream.exceptionHandler(t -> streamEnded(writer, t));
+        upstream.endHandler(v -> streamEnded(writer, null));
+    }
+
+    private void streamEnded(Surface.StreamWriter writer, Throwable failure) {
+        Status status;
+        if (clientGone) {
+            status = Status.CLIENT_DISCONNECTED;
+        } else if (failure != null || scanner.error() != null || !scanner.sawMessageStop()) {
+            status = Status.STREAM_ERROR;
+        } else {
+            status = Status.OK;
+        }
+        UsageAccumulator usage = scanner.usage();
+        if (status != Status.OK) {
+            usage.cutShort(scanner.contentDeltas());
+        }
+        TokenUsage billed = scanner.sawMessageStart() ? usage.toTokenUsage(request.onlyOneHourTtl()) : TokenUsage.NONE;
+        finish(status, billed, 200, () -> {
+            if (writer == null || ctx.response().closed()) {
+                return;
+            }
+            if (status == Status.STREAM_ERROR && scanner.error() == null) {
+                writer.writeCutNotice(failure != null && UpstreamClient.classify(failure).status() == 504
+                        ? "The upstream stream went silent for too long and was closed"
+                        : "The upstream connection was lost mid-stream");
+            }
+            writer.end();
+        });
+    }
+
+    private void onClientGone() {
+        if (finished) {
+            return;
+        }
+        clientGone = true;
+        if (streaming && scanner.sawMessageStart()) {
+            abortUpstream();
+        }
+    }
+
+    private void abortUpstream() {
+        if (!upstreamAborted && upstreamRequest != null) {
+            upstreamAborted = true;
+            upstreamRequest.reset();
+        }
+    }
+
+    /** Settles on a virtual thread, then responds on the event loop. Runs once per call. */
+    private void finish(Status status, TokenUsage usage, int httpStatus, Runnable respond) {
+        if (finished) {
+            return;
+        }
+        finished = true;
+        long cost = status == Status.UPSTREAM_ERROR ? 0 : gateway.cost(model, usage);
+        CallRecord record = new CallRecord(requestId, key.accountId(), key.id(), model.price().id(),
+                status == Status.UPSTREAM_ERROR ? TokenUsage.NONE : usage, cost, status, httpStatus, streaming,
+                surface.endpoint(), (System.nanoTime() - startNanos) / 1_000_000, upstreamRequestId,
+                header("http-referer"), header("x-title"));
+        gateway.blocking().execute(() -> {
+            try {
+                gateway.settle(hold, record);
+            } catch (RuntimeException e) {
+                Log.errorf(e, "Settlement of %s (%s USD) failed; its hold stays until the reaper releases it",
+                        requestId, dev.tollgate.ledger.Money.format(cost));
+            }
+            context.runOnContext(v -> respond.run());
+        });
+    }
+
+    private String header(String name) {
+        String value = ctx.request().getHeader(name);
+        return value == null ? null : value.length() > 256 ? value.substring(0, 256) : value;
+    }
+}

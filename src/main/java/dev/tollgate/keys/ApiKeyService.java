@@ -1,0 +1,122 @@
+package dev.tollgate.keys;
+
+import dev.tollgate.api.ApiException;
+import dev.tollgate.api.RequestIds;
+import dev.tollgate.config.TollgateConfig;
+import io.agroal.api.AgroalDataSource;
+import jakarta.enterprise.context.ApplicationScoped;
+
+import java.nio.ByteBuffer;
+import java.sql.Array;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Timestamp;
+import java.time.Instant;
+import java.util.Arrays;
+import java.util.HashSet;
+import java.util.Map;
+import java.util.Set;
+import java.util.UUID;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * Authenticates issued keys. A known key costs no database round trip: results (including
+ * "no such key") are kept in memory for tollgate.keys.cache-ttl, so a revocation takes effect at
+ * once on the instance that made it and within that TTL on every other instance.
+ */
+@ApplicationScoped
+public class ApiKeyService {
+
+    public static final String KEY_PREFIX = "sk-tg-";
+    static final int SECRET_LENGTH = 40;
+    private static final int DISPLAY_LENGTH = KEY_PREFIX.length() + 6;
+
+    private final KeyHasher hasher;
+    private final AgroalDataSource dataSource;
+    private final long ttlNanos;
+    private final int maxEntries;
+    private final Map<ByteBuffer, Cached> cache = new ConcurrentHashMap<>();
+
+    private record Cached(AuthenticatedKey key, long loadedAt) {
+    }
+
+    public ApiKeyService(KeyHasher hasher, AgroalDataSource dataSource, TollgateConfig config) {
+        this.hasher = hasher;
+        this.dataSource = dataSource;
+        this.ttlNanos = config.keys().cacheTtl().toNanos();
+        this.maxEntries = config.keys().cacheMaxEntries();
+    }
+
+    /** A new secret: "sk-tg-" and 40 base62 characters from SecureRandom (about 238 bits). */
+    public static String newSecret() {
+        return KEY_PREFIX + RequestIds.randomBase62(SECRET_LENGTH);
+    }
+
+    public static String displayPrefix(String secret) {
+        return secret.substring(0, DISPLAY_LENGTH);
+    }
+
+    public byte[] hash(String secret) {
+        return hasher.hash(secret);
+    }
+
+    /**
+     * @param presented the key from x-api-key or Authorization: Bearer, or null
+     * @throws ApiException 401 authentication_error when missing, unknown, revoked or expired
+     */
+    public AuthenticatedKey authenticate(String presented) {
+        if (presented == null || presented.isBlank()) {
+            throw ApiException.authentication("Missing API key: send it as x-api-key or Authorization: Bearer");
+        }
+        if (!presented.startsWith(KEY_PREFIX) || presented.length() > 200) {
+            throw ApiException.authentication("invalid x-api-key");
+        }
+        ByteBuffer hash = ByteBuffer.wrap(hasher.hash(presented));
+        long now = System.nanoTime();
+        Cached cached = cache.get(hash);
+        if (cached == null || now - cached.loadedAt() > ttlNanos) {
+            cached = new Cached(load(hash.array()), now);
+            if (cache.size() >= maxEntries) {
+                cache.clear(); // crude but bounded; a cold cache only costs one lookup per key
+            }
+            cache.put(hash, cached);
+        }
+        AuthenticatedKey key = cached.key();
+        if (key == null) {
+            throw ApiException.authentication("invalid x-api-key");
+        }
+        if (key.expiresAt() != null && !Instant.now().isBefore(key.expiresAt())) {
+            throw ApiException.authentication("This API key expired at " + key.expiresAt());
+        }
+        return key;
+    }
+
+    /** Forgets a key on this instance at once (called after revoking it). */
+    public void invalidate(UUID keyId) {
+        cache.values().removeIf(c -> c.key() != null && c.key().id().equals(keyId));
+    }
+
+    private AuthenticatedKey load(byte[] hash) {
+        try (Connection c = dataSource.getConnection(); PreparedStatement ps = c.prepareStatement("""
+                SELECT id, account_id, name, prefix, expires_at, allowed_models FROM api_keys
+                WHERE key_hash = ? AND revoked_at IS NULL
+                """)) {
+            ps.setBytes(1, hash);
+            try (ResultSet rs = ps.executeQuery()) {
+                if (!rs.next()) {
+                    return null;
+                }
+                Timestamp expires = rs.getTimestamp(5);
+                Array models = rs.getArray(6);
+                Set<String> allowed = models == null ? null
+                        : Set.copyOf(new HashSet<>(Arrays.asList((String[]) models.getArray())));
+                return new AuthenticatedKey(rs.getObject(1, UUID.class), rs.getObject(2, UUID.class), rs.getString(3),
+                        rs.getString(4), expires == null ? null : expires.toInstant(), allowed);
+            }
+        } catch (SQLException e) {
+            throw new ApiException(503, "api_error", "Authentication is temporarily unavailable");
+        }
+    }
+}

@@ -1,0 +1,38 @@
+package dev.tollgate.metering;
+
+import java.util.UUID;
+
+/** The usage record of one metered call: what it used, what it cost, how it ended. Never content. */
+public record CallRecord(
+        String requestId,
+        UUID accountId,
+        UUID keyId,
+        String model,
+        TokenUsage usage,
+        long costNanos,
+        Status status,
+        int httpStatus,
+        boolean stream,
+        String endpoint,
+        long latencyMs,
+        String upstreamRequestId,
+        String referer,
+        String title) {
+
+    public enum Status {
+        /** The upstream answered in full. */
+        OK,
+        /** The upstream refused before any output (its 4xx/5xx, timeout, refused connection): never charged. */
+        UPSTREAM_ERROR,
+        /** An error event cut the stream: input and the output produced so far are charged. */
+        STREAM_ERROR,
+        /** The client went away mid-stream: the upstream is stopped and what it produced is charged. */
+        CLIENT_DISCONNECTED,
+        /** The hold expired unsettled (its instance died): released, recorded at zero. */
+        ABANDONED;
+
+        public String dbValue() {
+            return name().toLowerCase(java.util.Locale.ROOT);
+        }
+    }
+}

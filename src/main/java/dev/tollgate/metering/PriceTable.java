@@ -1,0 +1,182 @@
+package dev.tollgate.metering;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.tollgate.config.TollgateConfig;
+import io.quarkus.logging.Log;
+import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.inject.Inject;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.math.BigDecimal;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * The models Tollgate sells and their prices: the built-in {@code prices.json}, with the
+ * operator's file (tollgate.prices.file) replacing or adding models by id.
+ */
+@ApplicationScoped
+public class PriceTable {
+
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    private List<ModelPrice> models;
+    private Map<String, ModelPrice> byName;
+    private CostCalculator calculator;
+
+    /** What a requested model name resolved to, and the name to send upstream. */
+    public record Resolved(ModelPrice price, String upstreamModel) {
+    }
+
+    PriceTable() {
+    }
+
+    @Inject
+    PriceTable(TollgateConfig config) {
+        init(config.prices().file());
+    }
+
+    /** For tests and tools: the built-in table plus an optional override file. */
+    public static PriceTable load(Optional<String> overrideFile) {
+        PriceTable table = new PriceTable();
+        table.init(overrideFile);
+        return table;
+    }
+
+    private void init(Optional<String> overrideFile) {
+        JsonNode builtIn;
+        try (InputStream in = PriceTable.class.getResourceAsStream("/prices.json")) {
+            builtIn = JSON.readTree(in);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot read built-in prices.json", e);
+        }
+        Map<String, ModelPrice> merged = new LinkedHashMap<>();
+        for (JsonNode m : builtIn.path("models")) {
+            ModelPrice p = parseModel(m, "prices.json");
+            merged.put(p.id(), p);
+        }
+        BigDecimal webSearch = new BigDecimal(builtIn.path("web_search_usd_per_request").asText("0.01"));
+        int batchDiscount = builtIn.path("batch_discount_percent").asInt(50);
+        if (overrideFile.isPresent()) {
+            Path path = Path.of(overrideFile.get());
+            JsonNode override;
+            try {
+                override = JSON.readTree(Files.readAllBytes(path));
+            } catch (IOException e) {
+                throw new IllegalStateException("tollgate.prices.file: cannot read " + path + ": " + e.getMessage(), e);
+            }
+            for (JsonNode m : override.path("models")) {
+                ModelPrice p = parseModel(m, path.toString());
+                merged.put(p.id(), p);
+            }
+            if (override.has("web_search_usd_per_request")) {
+                webSearch = new BigDecimal(override.get("web_search_usd_per_request").asText());
+            }
+            if (override.has("batch_discount_percent")) {
+                batchDiscount = override.get("batch_discount_percent").asInt();
+            }
+            Log.infof("Prices: %d models after applying %s", merged.size(), path);
+        }
+        this.models = List.copyOf(merged.values());
+        Map<String, ModelPrice> names = new HashMap<>();
+        for (ModelPrice p : models) {
+            names.put(p.id().toLowerCase(Locale.ROOT), p);
+            for (String alias : p.aliases()) {
+                names.put(alias.toLowerCase(Locale.ROOT), p);
+            }
+        }
+        this.byName = names;
+        this.calculator = new CostCalculator(webSearch, batchDiscount);
+    }
+
+    private static ModelPrice parseModel(JsonNode m, String source) {
+        String id = m.path("id").asText(null);
+        if (id == null || id.isBlank()) {
+            throw new IllegalStateException(source + ": a model has no id");
+        }
+        try {
+            List<String> aliases = new ArrayList<>();
+            m.path("aliases").forEach(a -> aliases.add(a.asText()));
+            JsonNode lc = m.get("long_context");
+            return new ModelPrice(id,
+                    m.path("display_name").asText(id),
+                    Instant.parse(m.path("created_at").asText("1970-01-01T00:00:00Z")),
+                    Collections.unmodifiableList(aliases),
+                    m.path("max_output_tokens").asInt(8192),
+                    m.path("context_window").asInt(200000),
+                    m.path("structured_outputs").asBoolean(false),
+                    required(m, "input"), required(m, "output"),
+                    optional(m, "cache_write_5m"), optional(m, "cache_write_1h"), optional(m, "cache_read"),
+                    lc == null ? null : new ModelPrice.LongContext(lc.path("threshold_tokens").asLong(200000),
+                            required(lc, "input"), required(lc, "output")));
+        } catch (RuntimeException e) {
+            throw new IllegalStateException(source + ": model " + id + ": " + e.getMessage(), e);
+        }
+    }
+
+    private static BigDecimal required(JsonNode node, String field) {
+        BigDecimal value = optional(node, field);
+        if (value == null) {
+            throw new IllegalStateException(field + " is required");
+        }
+        return value;
+    }
+
+    private static BigDecimal optional(JsonNode node, String field) {
+        JsonNode v = node.get(field);
+        if (v == null || v.isNull()) {
+            return null;
+        }
+        BigDecimal d = new BigDecimal(v.asText());
+        if (d.signum() < 0) {
+            throw new IllegalStateException(field + " must not be negative");
+        }
+        return d;
+    }
+
+    /**
+     * Resolves a requested model: an id or alias is sent upstream as is; an OpenRouter-style name
+     * ("anthropic/claude-sonnet-4.5") is sent as the priced model's id.
+     */
+    public Optional<Resolved> resolve(String requested) {
+        if (requested == null) {
+            return Optional.empty();
+        }
+        String name = requested.trim().toLowerCase(Locale.ROOT);
+        ModelPrice exact = byName.get(name);
+        if (exact != null) {
+            return Optional.of(new Resolved(exact, requested));
+        }
+        if (name.startsWith("anthropic/")) {
+            name = name.substring("anthropic/".length());
+        }
+        name = name.replace('.', '-');
+        for (String candidate : new String[] {name, name + "-latest", name + "-0"}) {
+            ModelPrice p = byName.get(candidate);
+            if (p != null) {
+                return Optional.of(new Resolved(p, p.id()));
+            }
+        }
+        return Optional.empty();
+    }
+
+    public List<ModelPrice> models() {
+        return models;
+    }
+
+    public CostCalculator calculator() {
+        return calculator;
+    }
+}
