@@ -135,6 +135,8 @@ public final class FakeUpstream implements AutoCloseable {
                     .setHost("127.0.0.1")
                     .setPort(0)
                     .setHttp2ClearTextEnabled(false)
+                    .setHandle100ContinueAutomatically(true)
+                    .setMaxHeaderSize(64 * 1024)
                     .setCompressionSupported(false);
             FakeUpstream[] self = new FakeUpstream[1];
             HttpServer server = vertx.createHttpServer(options).requestHandler(req -> self[0].handle(req));
@@ -381,7 +383,11 @@ public final class FakeUpstream implements AutoCloseable {
         try {
             doProcess(ex, headers, body, isMessages, isCount);
         } catch (RuntimeException e) {
-            ex.error(500, "api_error", "Internal server error");
+            if (!ex.resp.headWritten()) {
+                ex.error(500, "api_error", "Internal server error");
+            } else {
+                ex.req.connection().close();
+            }
         }
     }
 
@@ -508,7 +514,7 @@ public final class FakeUpstream implements AutoCloseable {
         String stopSequence;
         int input, output, cacheWrite5m, cacheWrite1h, cacheRead, webSearch, webFetch;
         String serviceTier;
-        boolean legacy, omitBreakdown;
+        boolean legacy, omitBreakdown, newerFields;
         Scenario scenario;
 
         ObjectNode message() {
@@ -519,8 +525,10 @@ public final class FakeUpstream implements AutoCloseable {
             m.put("model", model);
             ArrayNode content = m.putArray("content");
             for (Block b : blocks) content.add(fullBlock(b));
+            if (newerFields) m.putNull("container");
             m.put("stop_reason", stopReason);
             if (stopSequence == null) m.putNull("stop_sequence"); else m.put("stop_sequence", stopSequence);
+            if (newerFields) m.putNull("stop_details");
             m.set("usage", fullUsage(output, true));
             return m;
         }
@@ -542,6 +550,7 @@ public final class FakeUpstream implements AutoCloseable {
             u.put("output_tokens", outputTokens);
             if (withServerToolUse) addServerToolUse(u);
             u.put("service_tier", serviceTier);
+            if (newerFields) u.put("inference_geo", "global");
             return u;
         }
 
@@ -656,6 +665,7 @@ public final class FakeUpstream implements AutoCloseable {
         p.serviceTier = sc.serviceTier;
         p.legacy = sc.legacyUsage;
         p.omitBreakdown = sc.omitCacheCreationBreakdown;
+        p.newerFields = sc.newerFields;
         return p;
     }
 
@@ -797,6 +807,7 @@ public final class FakeUpstream implements AutoCloseable {
         ObjectNode delta = md.putObject("delta");
         delta.put("stop_reason", p.stopReason);
         if (p.stopSequence == null) delta.putNull("stop_sequence"); else delta.put("stop_sequence", p.stopSequence);
+        if (p.newerFields) delta.putNull("stop_details");
         md.set("usage", p.deltaUsage());
         int messageDeltaIndex = items.size();
         items.add(new Emit("message_delta", write(md), false));

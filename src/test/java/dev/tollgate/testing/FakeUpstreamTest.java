@@ -267,6 +267,21 @@ class FakeUpstreamTest {
         assertEquals("tool_use", m.get("stop_reason").asText());
     }
 
+    @Test
+    void newerFieldsKnobAddsThe2026Fields() throws Exception {
+        fake.enqueue(Scenario.reply("Hi").newerFields());
+        JsonNode m = json(send(authed("/v1/messages", body("claude-opus-4-6", 100, false))));
+        assertEquals(List.of("id", "type", "role", "model", "content", "container", "stop_reason", "stop_sequence",
+                "stop_details", "usage"), fieldNames(m));
+        assertEquals("global", m.at("/usage/inference_geo").asText());
+        fake.enqueue(Scenario.reply("Hi").newerFields());
+        List<Ev> evs = parseSse(send(authed("/v1/messages", body("claude-opus-4-6", 100, true))).body());
+        assertEquals("global", evs.get(0).data().at("/message/usage/inference_geo").asText());
+        JsonNode md = evs.get(evs.size() - 2).data();
+        assertEquals(List.of("stop_reason", "stop_sequence", "stop_details"), fieldNames(md.get("delta")));
+        assertFalse(md.get("usage").has("inference_geo"));
+    }
+
     // ------------------------------------------------------------------ streaming
 
     @Test
@@ -387,6 +402,7 @@ class FakeUpstreamTest {
         fake.enqueue(Scenario.reply("one two three four five six").midStreamError("overloaded_error", "Overloaded", 2));
         HttpResponse<String> r = send(authed("/v1/messages", body("claude-sonnet-4-5", 1024, true)));
         assertEquals(200, r.statusCode());
+        assertEquals("close", r.headers().firstValue("connection").orElse(null));
         List<Ev> evs = parseSse(r.body());
         List<String> names = evs.stream().map(Ev::event).toList();
         assertEquals(List.of("message_start", "content_block_start", "ping", "content_block_delta", "content_block_delta", "error"), names);

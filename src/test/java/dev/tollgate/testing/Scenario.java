@@ -61,13 +61,14 @@ public final class Scenario {
     final List<ToolUse> toolUses;
     final String thinking;
     final Duration delayBeforeHeaders;
+    final boolean newerFields;
 
     private Scenario(Kind kind, String text, Usage usage, boolean omitCacheCreationBreakdown, boolean legacyUsage,
                      String stopReason, String stopSequence, String model, String serviceTier, int errorStatus,
                      String errorType, String errorMessage, Map<String, String> headers, String midStreamErrorType,
                      String midStreamErrorMessage, int midStreamErrorAfterDeltas, int dropAfterDeltas,
                      CountDownLatch pauseAfterMessageStart, Duration deltaDelay, List<ToolUse> toolUses,
-                     String thinking, Duration delayBeforeHeaders) {
+                     String thinking, Duration delayBeforeHeaders, boolean newerFields) {
         this.kind = kind;
         this.text = text;
         this.usage = usage;
@@ -90,11 +91,12 @@ public final class Scenario {
         this.toolUses = List.copyOf(toolUses);
         this.thinking = thinking;
         this.delayBeforeHeaders = delayBeforeHeaders;
+        this.newerFields = newerFields;
     }
 
     private static Scenario base(Kind kind) {
         return new Scenario(kind, null, null, false, false, null, null, null, "standard", 0, null, null, Map.of(),
-                null, null, -1, -1, null, Duration.ZERO, List.of(), null, Duration.ZERO);
+                null, null, -1, -1, null, Duration.ZERO, List.of(), null, Duration.ZERO, false);
     }
 
     /** Mutable copy helper. */
@@ -121,12 +123,13 @@ public final class Scenario {
         List<ToolUse> toolUses = new ArrayList<>(Scenario.this.toolUses);
         String thinking = Scenario.this.thinking;
         Duration delayBeforeHeaders = Scenario.this.delayBeforeHeaders;
+        boolean newerFields = Scenario.this.newerFields;
 
         Scenario build() {
             return new Scenario(kind, text, usage, omitCacheCreationBreakdown, legacyUsage, stopReason, stopSequence,
                     model, serviceTier, errorStatus, errorType, errorMessage, headers, midStreamErrorType,
                     midStreamErrorMessage, midStreamErrorAfterDeltas, dropAfterDeltas, pause, deltaDelay, toolUses,
-                    thinking, delayBeforeHeaders);
+                    thinking, delayBeforeHeaders, newerFields);
         }
     }
 
@@ -331,6 +334,18 @@ public final class Scenario {
         requireReply("thinking");
         Copy c = new Copy();
         c.thinking = Objects.requireNonNull(thinkingText);
+        return c.build();
+    }
+
+    /**
+     * Adds the newer (2026) fields seen on the wire (digest §2.1, §3.3): {@code "container": null} and
+     * {@code "stop_details": null} in the Message, {@code usage.inference_geo: "global"}, and
+     * {@code "stop_details": null} in the message_delta {@code delta}. Proves the gateway tolerates new fields.
+     */
+    public Scenario newerFields() {
+        requireReply("newerFields");
+        Copy c = new Copy();
+        c.newerFields = true;
         return c.build();
     }
 
