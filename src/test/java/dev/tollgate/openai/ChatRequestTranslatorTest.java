@@ -174,6 +174,30 @@ class ChatRequestTranslatorTest {
                             {"type":"tool_result","tool_use_id":"t1","content":"done","cache_control":{"type":"ephemeral","ttl":"1h"}},
                             {"type":"text","text":"note"}]}]}"""),
 
+                Arguments.of("cache_control on a system text part and on a tool definition", PLAIN, """
+                        {"model":"m","messages":[
+                          {"role":"developer","content":[{"type":"text","text":"rules","cache_control":{"type":"ephemeral","ttl":"1h"}},
+                                                         {"type":"text","text":"more"}]},
+                          {"role":"system","content":"tail"},
+                          {"role":"user","content":"x"}],
+                         "tools":[{"type":"function","function":{"name":"f"},"cache_control":{"type":"ephemeral"}}]}""", """
+                        {"model":"m","max_tokens":8192,
+                         "system":[{"type":"text","text":"rules","cache_control":{"type":"ephemeral","ttl":"1h"}},
+                                   {"type":"text","text":"more"},{"type":"text","text":"tail"}],
+                         "messages":[{"role":"user","content":"x"}],
+                         "tools":[{"name":"f","input_schema":{"type":"object","properties":{}},"cache_control":{"type":"ephemeral"}}]}"""),
+
+                Arguments.of("assistant refusal parts and empty assistant messages dropped, names ignored", PLAIN, """
+                        {"model":"m","messages":[
+                          {"role":"user","name":"bob","content":"x"},
+                          {"role":"assistant","content":[{"type":"refusal","refusal":"no"},{"type":"text","text":"ok"}],"refusal":null},
+                          {"role":"assistant","content":""},
+                          {"role":"user","content":"y"}]}""", """
+                        {"model":"m","max_tokens":8192,"messages":[
+                          {"role":"user","content":"x"},
+                          {"role":"assistant","content":"ok"},
+                          {"role":"user","content":"y"}]}"""),
+
                 Arguments.of("consecutive user messages merged", PLAIN, """
                         {"model":"m","messages":[{"role":"user","content":"a"},{"role":"user","content":"b"}]}""", """
                         {"model":"m","max_tokens":8192,"messages":[{"role":"user","content":[
@@ -277,6 +301,15 @@ class ChatRequestTranslatorTest {
                 Arguments.of("non-http image URL", PLAIN, """
                         {"model":"m","messages":[{"role":"user","content":[{"type":"image_url","image_url":{"url":"ftp://x/y.png"}}]}]}""",
                         "messages[0].content[0].image_url.url", "http"),
+                Arguments.of("malformed data URL", PLAIN, """
+                        {"model":"m","messages":[{"role":"user","content":[{"type":"image_url","image_url":{"url":"data:image/png,xyz"}}]}]}""",
+                        "messages[0].content[0].image_url.url", "base64"),
+                Arguments.of("negative max_completion_tokens", PLAIN, """
+                        {"model":"m","max_completion_tokens":-1,"messages":[{"role":"user","content":"x"}]}""",
+                        "max_completion_tokens", "non-negative"),
+                Arguments.of("image in a system message", PLAIN, """
+                        {"model":"m","messages":[{"role":"system","content":[{"type":"image_url","image_url":{"url":"https://x/y.png"}}]},
+                          {"role":"user","content":"x"}]}""", "messages[0].content[0]", "text"),
                 Arguments.of("unknown role", PLAIN, """
                         {"model":"m","messages":[{"role":"robot","content":"x"}]}""", "messages[0].role", "robot")
         );
