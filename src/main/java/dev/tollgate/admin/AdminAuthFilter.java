@@ -5,6 +5,7 @@ import dev.tollgate.config.TollgateConfig;
 import io.quarkus.logging.Log;
 import io.quarkus.runtime.StartupEvent;
 import jakarta.enterprise.event.Observes;
+import jakarta.inject.Provider;
 import jakarta.inject.Singleton;
 import jakarta.ws.rs.container.ContainerRequestContext;
 import org.jboss.resteasy.reactive.server.ServerRequestFilter;
@@ -17,16 +18,29 @@ import java.security.NoSuchAlgorithmException;
 @Singleton
 public class AdminAuthFilter {
 
-    private final byte[] tokenDigest;
+    private static final byte[] UNSET = new byte[0];
 
-    public AdminAuthFilter(TollgateConfig config) {
-        this.tokenDigest = config.adminToken().filter(t -> !t.isBlank()).map(AdminAuthFilter::sha256).orElse(null);
+    /** Quarkus REST builds filters at static init, before runtime config exists: read it on first use. */
+    private final Provider<TollgateConfig> config;
+    private volatile byte[] tokenDigest;
+
+    public AdminAuthFilter(Provider<TollgateConfig> config) {
+        this.config = config;
     }
 
     void logState(@Observes StartupEvent event) {
-        if (tokenDigest == null) {
+        if (digest() == UNSET) {
             Log.warn("TOLLGATE_ADMIN_TOKEN is not set: the admin API refuses every call until it is");
         }
+    }
+
+    private byte[] digest() {
+        byte[] d = tokenDigest;
+        if (d == null) {
+            d = config.get().adminToken().filter(t -> !t.isBlank()).map(AdminAuthFilter::sha256).orElse(UNSET);
+            tokenDigest = d;
+        }
+        return d;
     }
 
     @ServerRequestFilter(preMatching = true)
@@ -35,14 +49,15 @@ public class AdminAuthFilter {
         if (!path.startsWith("/admin/") && !path.equals("/admin")) {
             return;
         }
-        if (tokenDigest == null) {
+        byte[] expected = digest();
+        if (expected == UNSET) {
             throw ApiException.authentication("The admin API is disabled: the operator has not set TOLLGATE_ADMIN_TOKEN");
         }
         String header = request.getHeaderString("authorization");
         String presented = header != null && header.regionMatches(true, 0, "Bearer ", 0, 7)
                 ? header.substring(7).trim() : "";
         // Digests have equal length, so the comparison time says nothing about the token.
-        if (!MessageDigest.isEqual(tokenDigest, sha256(presented))) {
+        if (!MessageDigest.isEqual(expected, sha256(presented))) {
             throw ApiException.authentication("Invalid admin token");
         }
     }

@@ -1,5 +1,6 @@
 package dev.tollgate.admin;
 
+import com.fasterxml.jackson.annotation.JsonProperty;
 import dev.tollgate.keys.ApiKey;
 import dev.tollgate.ledger.Account;
 import dev.tollgate.ledger.LedgerEntry;
@@ -41,7 +42,9 @@ final class Views {
     }
 
     record UsageView(String requestId, UUID keyId, String model, long inputTokens, long outputTokens,
-                     long cacheCreation5mInputTokens, long cacheCreation1hInputTokens, long cacheReadInputTokens,
+                     @JsonProperty("cache_creation_5m_input_tokens") long cacheCreation5mInputTokens,
+                     @JsonProperty("cache_creation_1h_input_tokens") long cacheCreation1hInputTokens,
+                     long cacheReadInputTokens,
                      long webSearchRequests, String costUsd, String status, int httpStatus, boolean stream,
                      String endpoint, int latencyMs, String upstreamRequestId, String referer, String title,
                      Instant createdAt) {

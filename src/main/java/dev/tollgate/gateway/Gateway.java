@@ -19,7 +19,7 @@ import io.quarkus.logging.Log;
 import io.vertx.core.MultiMap;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpMethod;
-import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.inject.Singleton;
 
 import java.io.IOException;
 import java.util.List;
@@ -31,8 +31,9 @@ import java.util.concurrent.TimeUnit;
  * What every metered surface does before and after the upstream call: authenticate the key,
  * resolve and authorise the model, hold the call's worst-case cost, and settle it afterwards.
  * Blocking work (the database, count_tokens) runs on virtual threads, never on the event loop.
+ * A singleton (no client proxy) because the per-call code reads its collaborators directly.
  */
-@ApplicationScoped
+@Singleton
 public class Gateway {
 
     private static final ObjectMapper JSON = new ObjectMapper();
