@@ -157,7 +157,8 @@ public class PriceTable {
         String name = requested.trim().toLowerCase(Locale.ROOT);
         ModelPrice exact = byName.get(name);
         if (exact != null) {
-            return Optional.of(new Resolved(exact, requested));
+            // Sent as written when it is exactly a name Anthropic knows; otherwise as the canonical id.
+            return Optional.of(new Resolved(exact, name.equals(requested) ? requested : exact.id()));
         }
         if (name.startsWith("anthropic/")) {
             name = name.substring("anthropic/".length());
