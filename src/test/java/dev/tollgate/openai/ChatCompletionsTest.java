@@ -16,8 +16,18 @@ import io.restassured.specification.RequestSpecification;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
+import java.io.BufferedReader;
+import java.io.InputStream;
+import java.io.InputStreamReader;
+import java.net.Socket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CountDownLatch;
 
 import static dev.tollgate.support.Tollgate.assertReconciled;
 import static org.hamcrest.Matchers.equalTo;
@@ -301,6 +311,49 @@ class ChatCompletionsTest {
         assertEquals("api_error", error.path("type").asText());
         assertTrue(error.path("message").asText().contains("lost mid-stream"));
         assertReconciled(acct[0]);
+    }
+
+    @Test
+    void streamedChunksAreWrittenAsSoonAsTheirUpstreamEventArrives() throws Exception {
+        String[] acct = Tollgate.fundedAccount("10");
+        CountDownLatch release = new CountDownLatch(1);
+        fake.enqueue(Scenario.reply("After the pause").pauseAfterMessageStart(release));
+        HttpRequest request = HttpRequest.newBuilder(URI.create("http://localhost:" + RestAssured.port + "/v1/chat/completions"))
+                .header("Authorization", "Bearer " + acct[1]).header("content-type", "application/json")
+                .POST(HttpRequest.BodyPublishers.ofString(chatBody("claude-sonnet-4-5", "\"stream\":true,")))
+                .build();
+        HttpResponse<InputStream> response = HttpClient.newHttpClient().send(request, HttpResponse.BodyHandlers.ofInputStream());
+        try (BufferedReader reader = new BufferedReader(new InputStreamReader(response.body(), StandardCharsets.UTF_8))) {
+            String first = reader.readLine();
+            assertTrue(release.getCount() == 1 && first.startsWith("data: "), first);
+            assertEquals("assistant", JSON.readTree(first.substring(6)).path("choices").path(0).path("delta").path("role").asText(),
+                    "the role chunk arrives while the upstream is still paused after message_start");
+            release.countDown();
+            StringBuilder rest = new StringBuilder();
+            for (String line = reader.readLine(); line != null; line = reader.readLine()) {
+                rest.append(line).append('\n');
+            }
+            assertTrue(rest.toString().strip().endsWith("data: [DONE]"), rest.toString());
+            assertEquals("After the pause", text(chunks(first + "\n\n" + rest.toString().strip())));
+        } finally {
+            release.countDown();
+        }
+        assertReconciled(acct[0]);
+    }
+
+    @Test
+    void oversizedBodyIs413InTheOpenAiEnvelope() throws Exception {
+        try (Socket socket = new Socket("localhost", RestAssured.port)) {
+            socket.getOutputStream().write(("POST /v1/chat/completions HTTP/1.1\r\nHost: localhost\r\n"
+                    + "Content-Type: application/json\r\nContent-Length: 33554433\r\n\r\n{").getBytes(StandardCharsets.US_ASCII));
+            socket.setSoTimeout(10_000);
+            String response = new String(socket.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            assertTrue(response.startsWith("HTTP/1.1 413"), response);
+            JsonNode error = JSON.readTree(response.substring(response.indexOf("\r\n\r\n") + 4)).path("error");
+            assertEquals("invalid_request_error", error.path("type").asText());
+            assertEquals("request_too_large", error.path("code").asText());
+        }
+        assertEquals(0, fake.requests().size());
     }
 
     @Test
