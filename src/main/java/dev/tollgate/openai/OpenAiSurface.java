@@ -93,7 +93,7 @@ public final class OpenAiSurface implements Surface {
             message = "The upstream answered HTTP " + status;
         }
         HttpServerResponse response = ctx.response();
-        if (!response.closed()) {
+        if (!response.headWritten() && !response.closed()) {
             AnthropicSurface.copyPassedHeaders(upstreamHeaders, response);
         }
         sendJson(ctx, status, Map.of(), OpenAiErrors.envelope(status, type, message));

@@ -27,6 +27,7 @@ import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CountDownLatch;
 
 import static dev.tollgate.support.Tollgate.assertReconciled;
@@ -240,6 +241,19 @@ class ChatCompletionsTest {
                 .then().statusCode(404)
                 .body("error.type", equalTo("not_found_error"))
                 .body("error.code", equalTo("model_not_found"));
+        assertEquals(0, fake.requests().size());
+    }
+
+    @Test
+    void modelTheKeyMayNotUseIs403() {
+        String account = Tollgate.createAccount("restricted " + System.nanoTime());
+        Tollgate.topup(account, "10");
+        String key = Tollgate.admin().body(Map.of("name", "haiku only", "allowed_models", List.of("claude-haiku-4-5")))
+                .post("/admin/v1/accounts/" + account + "/keys").then().statusCode(201).extract().path("key");
+        openAi(key).body(chatBody("claude-sonnet-4-5", "")).post("/v1/chat/completions")
+                .then().statusCode(403)
+                .body("error.type", equalTo("permission_error"))
+                .body("error.message", equalTo("This API key may not use model claude-sonnet-4-5"));
         assertEquals(0, fake.requests().size());
     }
 
