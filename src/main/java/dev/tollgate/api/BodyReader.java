@@ -4,6 +4,7 @@ import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpServerRequest;
 import io.vertx.ext.web.RoutingContext;
 
+import java.util.function.BiConsumer;
 import java.util.function.Consumer;
 
 /**
@@ -17,6 +18,12 @@ public final class BodyReader {
     }
 
     public static void read(RoutingContext ctx, long maxBytes, Consumer<byte[]> then) {
+        read(ctx, maxBytes, ErrorResponder::send, then);
+    }
+
+    /** As {@link #read(RoutingContext, long, Consumer)}, with the 413 written by the caller's API surface. */
+    public static void read(RoutingContext ctx, long maxBytes, BiConsumer<RoutingContext, ApiException> sendError,
+                            Consumer<byte[]> then) {
         HttpServerRequest request = ctx.request();
         String declared = request.getHeader("content-length");
         if (declared != null) {
@@ -27,7 +34,7 @@ public final class BodyReader {
                 length = -1;
             }
             if (length < 0 || length > maxBytes) {
-                refuse(ctx, maxBytes);
+                refuse(ctx, maxBytes, sendError);
                 return;
             }
         }
@@ -39,7 +46,7 @@ public final class BodyReader {
             }
             if (body.length() + chunk.length() > maxBytes) {
                 refused[0] = true;
-                refuse(ctx, maxBytes);
+                refuse(ctx, maxBytes, sendError);
             } else {
                 body.appendBuffer(chunk);
             }
@@ -53,10 +60,11 @@ public final class BodyReader {
         request.resume();
     }
 
-    private static void refuse(RoutingContext ctx, long maxBytes) {
+    private static void refuse(RoutingContext ctx, long maxBytes, BiConsumer<RoutingContext, ApiException> sendError) {
         ctx.response().putHeader("connection", "close");
-        ErrorResponder.send(ctx, ApiException.tooLarge("Request exceeds the maximum allowed number of bytes ("
-                + maxBytes + ")"));
+        // Before the response ends: registering an end handler on an ended response throws.
         ctx.response().endHandler(v -> ctx.request().connection().close());
+        sendError.accept(ctx, ApiException.tooLarge("Request exceeds the maximum allowed number of bytes ("
+                + maxBytes + ")"));
     }
 }

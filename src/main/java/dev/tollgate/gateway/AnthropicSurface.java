@@ -45,7 +45,8 @@ public final class AnthropicSurface implements Surface {
         response.end(body != null ? body : Buffer.buffer());
     }
 
-    static void copyPassedHeaders(MultiMap from, HttpServerResponse to) {
+    /** Shared with translating surfaces, which must keep the same retry hints. */
+    public static void copyPassedHeaders(MultiMap from, HttpServerResponse to) {
         for (String name : PASSED_HEADERS) {
             String value = from.get(name);
             if (value != null) {

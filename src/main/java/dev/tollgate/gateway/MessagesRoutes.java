@@ -6,6 +6,7 @@ import dev.tollgate.api.ErrorResponder;
 import dev.tollgate.api.RequestIds;
 import dev.tollgate.keys.AuthenticatedKey;
 import dev.tollgate.metering.PriceTable;
+import dev.tollgate.openai.OpenAiSurface;
 import dev.tollgate.upstream.UpstreamClient;
 import io.quarkus.logging.Log;
 import io.quarkus.vertx.http.runtime.filters.Filters;
@@ -18,8 +19,10 @@ import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.event.Observes;
 
 /**
- * The Anthropic surface's streaming endpoints, on Vert.x directly so bytes flow through without
- * a framework re-encoding them: POST /v1/messages (metered) and POST /v1/messages/count_tokens (free).
+ * The metered endpoints, on Vert.x directly so bytes flow through without a framework re-encoding
+ * them: POST /v1/messages (metered), POST /v1/messages/count_tokens (free) and the OpenAI-compatible
+ * POST /v1/chat/completions (metered by the same relay; one {@link OpenAiSurface} per call, as it
+ * keeps the call's stream options).
  */
 @ApplicationScoped
 public class MessagesRoutes {
@@ -44,6 +47,7 @@ public class MessagesRoutes {
     void routes(@Observes Router router) {
         router.post("/v1/messages").handler(ctx -> RelayCall.start(gateway, ctx, surface));
         router.post("/v1/messages/count_tokens").handler(this::countTokens);
+        router.post("/v1/chat/completions").handler(ctx -> RelayCall.start(gateway, ctx, new OpenAiSurface()));
     }
 
     private void countTokens(RoutingContext ctx) {

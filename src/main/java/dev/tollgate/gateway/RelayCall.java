@@ -79,7 +79,7 @@ final class RelayCall {
 
     static void start(Gateway gateway, RoutingContext ctx, Surface surface) {
         RelayCall call = new RelayCall(gateway, ctx, surface);
-        BodyReader.read(ctx, gateway.config.maxRequestBytes(),
+        BodyReader.read(ctx, gateway.config.maxRequestBytes(), surface::sendError,
                 body -> gateway.blocking().execute(() -> call.prepare(body)));
     }
 
