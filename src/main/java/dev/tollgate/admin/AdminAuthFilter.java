@@ -62,6 +62,15 @@ public class AdminAuthFilter {
         }
     }
 
+    /**
+     * Who is acting, for the audit log: a fingerprint of the admin token (never the token), so a
+     * rotated token shows up as a different actor.
+     */
+    public String actor() {
+        byte[] d = digest();
+        return d == UNSET ? "admin:none" : "admin:" + java.util.HexFormat.of().formatHex(d, 0, 4);
+    }
+
     private static byte[] sha256(String value) {
         try {
             return MessageDigest.getInstance("SHA-256").digest(value.getBytes(StandardCharsets.UTF_8));

@@ -2,6 +2,8 @@ package dev.tollgate.admin;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.tollgate.api.ApiException;
+import dev.tollgate.config.TollgateConfig;
+import dev.tollgate.limits.CidrSet;
 import dev.tollgate.keys.ApiKey;
 import dev.tollgate.keys.ApiKeyService;
 import dev.tollgate.ledger.Account;
@@ -16,6 +18,7 @@ import jakarta.transaction.Transactional;
 import jakarta.ws.rs.Consumes;
 import jakarta.ws.rs.DELETE;
 import jakarta.ws.rs.GET;
+import jakarta.ws.rs.PATCH;
 import jakarta.ws.rs.HeaderParam;
 import jakarta.ws.rs.POST;
 import jakarta.ws.rs.Path;
@@ -30,6 +33,7 @@ import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.UUID;
 
 /** The operator's API: accounts, credits, keys, usage, ledger. Guarded by {@link AdminAuthFilter}. */
@@ -44,8 +48,13 @@ public class AdminResource {
     private final ApiKeyService keys;
     private final LedgerStore ledger;
     private final PriceTable prices;
+    private final AuditLog audit;
+    private final TollgateConfig config;
 
-    public AdminResource(TopupService topups, ApiKeyService keys, LedgerStore ledger, PriceTable prices) {
+    public AdminResource(TopupService topups, ApiKeyService keys, LedgerStore ledger, PriceTable prices, AuditLog audit,
+                         TollgateConfig config) {
+        this.audit = audit;
+        this.config = config;
         this.topups = topups;
         this.keys = keys;
         this.ledger = ledger;
@@ -60,8 +69,48 @@ public class AdminResource {
         account.id = UUID.randomUUID();
         account.name = Json.requiredString(Json.object(body), "name", 200);
         account.createdAt = Instant.now().truncatedTo(ChronoUnit.MICROS);
+        applyAccountSettings(account, body);
         account.persist();
+        audit.record("account.create", account.id.toString(), Map.of("name", account.name));
         return RestResponse.status(RestResponse.Status.CREATED, Views.AccountView.of(account));
+    }
+
+    /** Changes an account's limits and billing options; absent fields stay, null removes a limit. */
+    @PATCH
+    @Path("/accounts/{id}")
+    @Transactional
+    public Views.AccountView updateAccount(@PathParam("id") String id, JsonNode body) {
+        Account account = findAccount(id);
+        Json.object(body);
+        if (body.has("name")) {
+            account.name = Json.requiredString(body, "name", 200);
+        }
+        applyAccountSettings(account, body);
+        audit.record("account.update", account.id.toString(), body);
+        return Views.AccountView.of(account);
+    }
+
+    private static void applyAccountSettings(Account account, JsonNode body) {
+        LimitFields.apply(body, new LimitFields.Target(v -> account.requestsPerMinute = v, v -> account.tokensPerMinute = v,
+                v -> account.maxConcurrent = v, v -> account.dailySpendLimit = v, v -> account.monthlySpendLimit = v,
+                v -> account.lifetimeSpendLimit = v));
+        if (body.has("fit_max_tokens")) {
+            if (!body.get("fit_max_tokens").isBoolean()) {
+                throw ApiException.invalidRequest("fit_max_tokens: must be true or false");
+            }
+            account.fitMaxTokens = body.get("fit_max_tokens").asBoolean();
+        }
+        if (body.has("fit_min_tokens")) {
+            JsonNode v = body.get("fit_min_tokens");
+            if (!v.isIntegralNumber() || !v.canConvertToInt() || v.asInt() < 1) {
+                throw ApiException.invalidRequest("fit_min_tokens: must be a positive integer");
+            }
+            account.fitMinTokens = v.asInt();
+        }
+        if (body.has("low_balance_threshold_usd")) {
+            account.lowBalanceThreshold = body.get("low_balance_threshold_usd").isNull() ? null
+                    : Money.parsePositiveUsd("low_balance_threshold_usd", Json.amountText(body, "low_balance_threshold_usd"));
+        }
     }
 
     @GET
@@ -119,7 +168,6 @@ public class AdminResource {
         if (expiresAt != null && !expiresAt.isAfter(Instant.now())) {
             throw ApiException.invalidRequest("expires_at: must be in the future");
         }
-        List<String> allowed = allowedModels(body.get("allowed_models"));
         String secret = ApiKeyService.newSecret();
         ApiKey key = new ApiKey();
         key.id = UUID.randomUUID();
@@ -127,12 +175,95 @@ public class AdminResource {
         key.name = name;
         key.keyHash = keys.hash(secret);
         key.prefix = ApiKeyService.displayPrefix(secret);
-        key.allowedModels = allowed;
         key.expiresAt = expiresAt;
         key.createdAt = Instant.now().truncatedTo(ChronoUnit.MICROS);
+        applyKeySettings(key, body);
         key.persist();
-        return RestResponse.status(RestResponse.Status.CREATED, new Views.IssuedKeyView(key.id, key.accountId, secret,
-                key.name, key.prefix, key.allowedModels, key.expiresAt, key.createdAt));
+        audit.record("key.create", key.id.toString(), Map.of("account_id", account.id.toString(), "name", name));
+        return RestResponse.status(RestResponse.Status.CREATED, Views.IssuedKeyView.of(key, secret));
+    }
+
+    /** Changes a key's limits, allowed models and IP ranges, expiry or name. */
+    @PATCH
+    @Path("/keys/{id}")
+    @Transactional
+    public Views.KeyView updateKey(@PathParam("id") String id, JsonNode body) {
+        ApiKey key = findKey(id);
+        Json.object(body);
+        if (body.has("name")) {
+            key.name = Json.requiredString(body, "name", 200);
+        }
+        if (body.has("expires_at")) {
+            key.expiresAt = Json.optionalInstant(body, "expires_at");
+        }
+        applyKeySettings(key, body);
+        keys.invalidate(key.id);
+        audit.record("key.update", key.id.toString(), body);
+        return Views.KeyView.of(key);
+    }
+
+    /**
+     * Issues a new secret for a key; the old one keeps working for the grace period
+     * ({@code grace_seconds}, default tollgate.key-rotation-grace), then stops.
+     */
+    @POST
+    @Path("/keys/{id}/rotate")
+    @Transactional
+    public Views.IssuedKeyView rotateKey(@PathParam("id") String id, JsonNode body) {
+        ApiKey key = findKey(id);
+        if (key.revokedAt != null) {
+            throw new ApiException(409, "invalid_request_error", "Key " + id + " is revoked; issue a new key instead");
+        }
+        long grace = config.keyRotationGrace().toSeconds();
+        if (body != null && body.has("grace_seconds")) {
+            JsonNode v = body.get("grace_seconds");
+            if (!v.isIntegralNumber() || v.asLong() < 0 || v.asLong() > 30L * 24 * 3600) {
+                throw ApiException.invalidRequest("grace_seconds: must be an integer from 0 to 2592000 (30 days)");
+            }
+            grace = v.asLong();
+        }
+        String secret = ApiKeyService.newSecret();
+        key.previousKeyHash = key.keyHash;
+        key.previousExpiresAt = Instant.now().plusSeconds(grace).truncatedTo(ChronoUnit.MICROS);
+        key.keyHash = keys.hash(secret);
+        key.prefix = ApiKeyService.displayPrefix(secret);
+        keys.invalidate(key.id);
+        audit.record("key.rotate", key.id.toString(), Map.of("grace_seconds", grace));
+        return Views.IssuedKeyView.of(key, secret);
+    }
+
+    private void applyKeySettings(ApiKey key, JsonNode body) {
+        if (body.has("allowed_models")) {
+            key.allowedModels = allowedModels(body.get("allowed_models"));
+        }
+        if (body.has("allowed_ips")) {
+            key.allowedCidrs = allowedIps(body.get("allowed_ips"));
+        }
+        LimitFields.apply(body, new LimitFields.Target(v -> key.requestsPerMinute = v, v -> key.tokensPerMinute = v,
+                v -> key.maxConcurrent = v, v -> key.dailySpendLimit = v, v -> key.monthlySpendLimit = v,
+                v -> key.lifetimeSpendLimit = v));
+    }
+
+    private static List<String> allowedIps(JsonNode node) {
+        if (node == null || node.isNull()) {
+            return null;
+        }
+        if (!node.isArray() || node.isEmpty()) {
+            throw ApiException.invalidRequest("allowed_ips: must be a non-empty array of CIDR ranges, or null");
+        }
+        List<String> entries = new ArrayList<>();
+        node.forEach(e -> {
+            if (!e.isTextual()) {
+                throw ApiException.invalidRequest("allowed_ips: every entry must be a string");
+            }
+            entries.add(e.asText().trim());
+        });
+        try {
+            CidrSet.parse(entries);
+        } catch (IllegalArgumentException e) {
+            throw ApiException.invalidRequest("allowed_ips: " + e.getMessage());
+        }
+        return entries;
     }
 
     /** Model names are resolved to priced model ids, so an alias allows the model it names. */
@@ -167,15 +298,32 @@ public class AdminResource {
     @Path("/keys/{id}")
     @Transactional
     public Views.KeyView revokeKey(@PathParam("id") String id) {
+        ApiKey key = findKey(id);
+        if (key.revokedAt == null) {
+            key.revokedAt = Instant.now().truncatedTo(ChronoUnit.MICROS);
+            audit.record("key.revoke", key.id.toString(), Map.of());
+        }
+        keys.invalidate(key.id);
+        return Views.KeyView.of(key);
+    }
+
+    /** The admin actions, newest first; optionally of one subject (an account or key id). */
+    @GET
+    @Path("/audit")
+    @SuppressWarnings("unchecked")
+    public Views.Page<Views.AuditView> auditLog(@QueryParam("subject_id") String subjectId, @QueryParam("limit") Integer limit) {
+        var query = AuditEntry.find(subjectId == null ? "order by id desc" : "subjectId = ?1 order by id desc",
+                subjectId == null ? new Object[0] : new Object[] {subjectId});
+        List<AuditEntry> list = query.page(Page.ofSize(pageSize(limit))).list();
+        return new Views.Page<>(list.stream().map(AuditEntry::view).toList());
+    }
+
+    private static ApiKey findKey(String id) {
         ApiKey key = ApiKey.findById(Json.uuid(id, "Key"));
         if (key == null) {
             throw ApiException.notFound("Key " + id + " not found");
         }
-        if (key.revokedAt == null) {
-            key.revokedAt = Instant.now().truncatedTo(ChronoUnit.MICROS);
-        }
-        keys.invalidate(key.id);
-        return Views.KeyView.of(key);
+        return key;
     }
 
     @GET

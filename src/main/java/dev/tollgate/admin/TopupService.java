@@ -31,10 +31,12 @@ public class TopupService {
 
     private final AgroalDataSource dataSource;
     private final LedgerStore ledger;
+    private final AuditLog audit;
 
-    public TopupService(AgroalDataSource dataSource, LedgerStore ledger) {
+    public TopupService(AgroalDataSource dataSource, LedgerStore ledger, AuditLog audit) {
         this.dataSource = dataSource;
         this.ledger = ledger;
+        this.audit = audit;
     }
 
     /** Result of a credit: the body and whether it is a replay of an earlier identical request. */
@@ -59,8 +61,14 @@ public class TopupService {
                     c.rollback();
                     throw ApiException.notFound("Account " + accountId + " not found");
                 }
+                try (PreparedStatement low = c.prepareStatement("SELECT tg_low_balance(?)")) {
+                    low.setObject(1, accountId);
+                    low.execute();
+                }
                 Views.TopupView view = new Views.TopupView(result[0], accountId, Money.format(amount),
                         Money.format(result[1]));
+                audit.record(c, "account." + kind, accountId.toString(), java.util.Map.of("amount_usd",
+                        Money.format(amount), "entry_id", result[0], "note", note == null ? "" : note));
                 if (idempotencyKey != null) {
                     try (PreparedStatement ps = c.prepareStatement(
                             "UPDATE idempotency_keys SET response_status = 201, response_body = ? WHERE scope = ? AND key = ?")) {

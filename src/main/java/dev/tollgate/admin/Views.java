@@ -18,27 +18,52 @@ final class Views {
     private Views() {
     }
 
-    record AccountView(UUID id, String name, String balanceUsd, String heldUsd, String availableUsd, Instant createdAt) {
+    record AccountView(UUID id, String name, String balanceUsd, String heldUsd, String availableUsd, Instant createdAt,
+                       Limits limits, boolean fitMaxTokens, int fitMinTokens, String lowBalanceThresholdUsd,
+                       Instant lowBalanceSince) {
         static AccountView of(Account a) {
             return new AccountView(a.id, a.name, Money.format(a.balance), Money.format(a.held),
-                    Money.format(a.balance - a.held), a.createdAt);
+                    Money.format(a.balance - a.held), a.createdAt,
+                    new Limits(a.requestsPerMinute, a.tokensPerMinute, a.maxConcurrent, LimitFields.usd(a.dailySpendLimit),
+                            LimitFields.usd(a.monthlySpendLimit), LimitFields.usd(a.lifetimeSpendLimit)),
+                    a.fitMaxTokens, a.fitMinTokens, LimitFields.usd(a.lowBalanceThreshold), a.lowBalanceSince);
         }
+    }
+
+    /** A key's or account's limits; null fields are unlimited. */
+    record Limits(Integer requestsPerMinute, Long tokensPerMinute, Integer maxConcurrent, String dailySpendLimitUsd,
+                  String monthlySpendLimitUsd, String lifetimeSpendLimitUsd) {
     }
 
     record TopupView(long entryId, UUID accountId, String amountUsd, String balanceUsd) {
     }
 
-    record KeyView(UUID id, UUID accountId, String name, String prefix, List<String> allowedModels, Instant expiresAt,
-                   Instant revokedAt, Instant createdAt) {
+    record KeyView(UUID id, UUID accountId, String name, String prefix, List<String> allowedModels,
+                   List<String> allowedIps, Limits limits, Instant expiresAt, Instant revokedAt, Instant createdAt,
+                   Instant previousKeyValidUntil) {
         static KeyView of(ApiKey k) {
-            return new KeyView(k.id, k.accountId, k.name, k.prefix, k.allowedModels, k.expiresAt, k.revokedAt,
-                    k.createdAt);
+            return new KeyView(k.id, k.accountId, k.name, k.prefix, k.allowedModels, k.allowedCidrs, Views.limits(k),
+                    k.expiresAt, k.revokedAt, k.createdAt, k.previousExpiresAt);
         }
     }
 
-    /** The only response that ever contains a key's secret. */
+    static Limits limits(ApiKey k) {
+        return new Limits(k.requestsPerMinute, k.tokensPerMinute, k.maxConcurrent, LimitFields.usd(k.dailySpendLimit),
+                LimitFields.usd(k.monthlySpendLimit), LimitFields.usd(k.lifetimeSpendLimit));
+    }
+
+    /** The only response that ever contains a key's secret: at creation and at rotation. */
     record IssuedKeyView(UUID id, UUID accountId, String key, String name, String prefix, List<String> allowedModels,
-                         Instant expiresAt, Instant createdAt) {
+                         List<String> allowedIps, Limits limits, Instant expiresAt, Instant createdAt,
+                         Instant previousKeyValidUntil) {
+        static IssuedKeyView of(ApiKey k, String secret) {
+            return new IssuedKeyView(k.id, k.accountId, secret, k.name, k.prefix, k.allowedModels, k.allowedCidrs,
+                    Views.limits(k), k.expiresAt, k.createdAt, k.previousExpiresAt);
+        }
+    }
+
+    record AuditView(long id, String actor, String action, String subjectId, Object details, String clientIp,
+                     Instant createdAt) {
     }
 
     record UsageView(String requestId, UUID keyId, String model, long inputTokens, long outputTokens,

@@ -27,6 +27,16 @@ public interface TollgateConfig {
 
     Prices prices();
 
+    /**
+     * Proxies (CIDR ranges) whose X-Forwarded-For is believed when checking a key's allowed IP
+     * ranges. Unset: the connection's peer address is the client.
+     */
+    Optional<java.util.List<String>> trustedProxies();
+
+    /** How long a rotated key's previous secret keeps working. */
+    @WithDefault("24h")
+    Duration keyRotationGrace();
+
     /** Largest request body accepted on the public API; larger gets 413 request_too_large. */
     @WithDefault("33554432")
     long maxRequestBytes();

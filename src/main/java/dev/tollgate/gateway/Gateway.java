@@ -11,7 +11,11 @@ import dev.tollgate.ledger.Hold;
 import dev.tollgate.ledger.InsufficientBalanceException;
 import dev.tollgate.ledger.LedgerStore;
 import dev.tollgate.ledger.Money;
+import dev.tollgate.limits.LimitExceededException;
+import dev.tollgate.limits.RateWindow;
 import dev.tollgate.metering.CallRecord;
+import dev.tollgate.metering.TokenUsage;
+import io.vertx.core.http.HttpServerRequest;
 import dev.tollgate.metering.HoldEstimator;
 import dev.tollgate.metering.PriceTable;
 import dev.tollgate.upstream.UpstreamClient;
@@ -48,9 +52,11 @@ public class Gateway {
     final LedgerStore ledger;
     final UpstreamClient upstream;
     final TollgateConfig config;
+    private final ClientIps clientIps;
 
     public Gateway(ApiKeyService keys, PriceTable prices, HoldEstimator estimator, LedgerStore ledger,
-                   UpstreamClient upstream, TollgateConfig config) {
+                   UpstreamClient upstream, TollgateConfig config, ClientIps clientIps) {
+        this.clientIps = clientIps;
         this.keys = keys;
         this.prices = prices;
         this.estimator = estimator;
@@ -78,16 +84,24 @@ public class Gateway {
         };
     }
 
-    /** The key from x-api-key or Authorization: Bearer (the newest SDKs send the latter). */
-    public AuthenticatedKey authenticate(MultiMap headers) {
-        String key = headers.get("x-api-key");
-        if (key == null || !key.startsWith(ApiKeyService.KEY_PREFIX)) {
+    /**
+     * The key from x-api-key or Authorization: Bearer (the newest SDKs send the latter), checked
+     * against the key's allowed client IP ranges.
+     */
+    public AuthenticatedKey authenticate(HttpServerRequest request) {
+        MultiMap headers = request.headers();
+        String presented = headers.get("x-api-key");
+        if (presented == null || !presented.startsWith(ApiKeyService.KEY_PREFIX)) {
             String authorization = headers.get("authorization");
             if (authorization != null && authorization.regionMatches(true, 0, "Bearer ", 0, 7)) {
-                key = authorization.substring(7).trim();
+                presented = authorization.substring(7).trim();
             }
         }
-        return keys.authenticate(key);
+        AuthenticatedKey key = keys.authenticate(presented);
+        if (!key.allowsIp(clientIps.clientIp(request))) {
+            throw ApiException.permission("This API key may not be used from this IP address");
+        }
+        return key;
     }
 
     /** @throws ApiException 404 for a model that is not priced, 403 for one the key may not use */
@@ -100,32 +114,66 @@ public class Gateway {
         return resolved;
     }
 
+    /** What was admitted: the hold, the key's rate counters, and the request as it will be sent. */
+    public record Admitted(Hold hold, RateWindow keyWindow, MessagesRequest request, byte[] upstreamBody,
+                           Long loweredMaxTokens) {
+    }
+
     /**
-     * Holds the call's worst-case cost: the cheap bound first, and only when that does not fit
-     * the balance, the bound from the upstream's exact count_tokens.
+     * Admits the call against the key's and account's limits and holds its worst-case cost: the
+     * cheap bound first, and only when that does not fit the balance, the bound from the
+     * upstream's exact count_tokens. An account that opted in gets max_tokens lowered to what its
+     * balance pays for instead of a 402.
      *
-     * @throws ApiException 402 billing_error when even the exact bound does not fit
+     * @throws ApiException 402 billing_error, or 429 rate_limit_error from a limit
      */
-    public Hold hold(AuthenticatedKey key, PriceTable.Resolved model, MessagesRequest request, byte[] upstreamBody,
-                     MultiMap clientHeaders, LedgerStore.CallInfo call) {
+    public Admitted hold(AuthenticatedKey key, PriceTable.Resolved model, MessagesRequest request, byte[] upstreamBody,
+                         MultiMap clientHeaders, LedgerStore.CallInfo call) {
         var webSearch = prices.calculator().webSearchUsdPerRequest();
-        long cheap = estimator.cheapBound(model.price(), request, webSearch);
         try {
-            return ledger.hold(key.accountId(), cheap, call, config.holds().ttl());
-        } catch (InsufficientBalanceException cheapMiss) {
-            Long counted = countTokens(upstreamBody, clientHeaders);
-            if (counted == null) {
-                throw billingError(cheapMiss, request);
-            }
-            long exact = estimator.exactBound(model.price(), request, counted, webSearch);
-            if (exact >= cheap) {
-                throw billingError(cheapMiss, request);
-            }
+            HoldEstimator.Bound cheap = estimator.cheapBound(model.price(), request, webSearch);
             try {
-                return ledger.hold(key.accountId(), exact, call, config.holds().ttl());
-            } catch (InsufficientBalanceException exactMiss) {
-                throw billingError(exactMiss, request);
+                return admitted(key, cheap, call, request, upstreamBody, null);
+            } catch (InsufficientBalanceException cheapMiss) {
+                Long counted = countTokens(upstreamBody, clientHeaders);
+                HoldEstimator.Bound exact = counted == null ? cheap
+                        : estimator.exactBound(model.price(), request, counted, webSearch);
+                if (exact.nanos() < cheap.nanos()) {
+                    try {
+                        return admitted(key, exact, call, request, upstreamBody, null);
+                    } catch (InsufficientBalanceException exactMiss) {
+                        return fitOrRefuse(exactMiss, exact, counted, key, model, request, call);
+                    }
+                }
+                return fitOrRefuse(cheapMiss, exact, counted, key, model, request, call);
             }
+        } catch (LimitExceededException e) {
+            throw limitError(e);
+        }
+    }
+
+    private Admitted admitted(AuthenticatedKey key, HoldEstimator.Bound bound, LedgerStore.CallInfo call,
+                              MessagesRequest request, byte[] upstreamBody, Long lowered) {
+        LedgerStore.Admission admission = ledger.hold(key.accountId(), bound.nanos(), bound.tokens(), call,
+                config.holds().ttl());
+        return new Admitted(admission.hold(), admission.keyWindow(), request, upstreamBody, lowered);
+    }
+
+    private Admitted fitOrRefuse(InsufficientBalanceException miss, HoldEstimator.Bound bound, Long counted,
+                                 AuthenticatedKey key, PriceTable.Resolved model, MessagesRequest request,
+                                 LedgerStore.CallInfo call) {
+        long affordable = bound.affordableMaxTokens(miss.availableNanos());
+        if (!miss.fitMaxTokens() || affordable < miss.fitMinTokens() || affordable >= request.maxTokens()) {
+            throw billingError(miss, request);
+        }
+        MessagesRequest lowered = request.withMaxTokens(affordable);
+        var webSearch = prices.calculator().webSearchUsdPerRequest();
+        HoldEstimator.Bound fitted = counted == null ? estimator.cheapBound(model.price(), lowered, webSearch)
+                : estimator.exactBound(model.price(), lowered, counted, webSearch);
+        try {
+            return admitted(key, fitted, call, lowered, lowered.bodyWithModel(model.upstreamModel()), affordable);
+        } catch (InsufficientBalanceException stillShort) {
+            throw billingError(stillShort, request);
         }
     }
 
@@ -135,6 +183,36 @@ public class Gateway {
                 + " at the output price plus the input at most), and "
                 + Money.format(Math.max(0, e.availableNanos())) + " USD is available."
                 + " Top up the account or lower max_tokens.");
+    }
+
+    /** 429 in the shape the official SDKs act on: retry-after for rates, an error code for spend caps. */
+    static ApiException limitError(LimitExceededException e) {
+        String whose = e.subject().equals("key") ? "this API key's" : "this account's";
+        if (e.spendCap()) {
+            return new ApiException(429, "rate_limit_error", "You have reached " + whose + " " + e.limit()
+                    + " spend limit of " + Money.format(e.value()) + " USD"
+                    + (e.limit().equals("lifetime") ? "." : " (calendar " + (e.limit().equals("daily") ? "day" : "month")
+                    + ", UTC)."))
+                    .errorCode("spend_limit_reached");
+        }
+        String what = switch (e.limit()) {
+            case "requests" -> e.value() + " requests per minute";
+            case "tokens" -> e.value() + " input and output tokens per minute";
+            default -> e.value() + " concurrent requests";
+        };
+        ApiException error = new ApiException(429, "rate_limit_error",
+                "This request would exceed " + whose + " rate limit of " + what + ". Retry after "
+                        + e.retryAfterSeconds() + " s.")
+                .header("retry-after", Long.toString(e.retryAfterSeconds()));
+        if (!e.limit().equals("concurrent")) {
+            String kind = e.limit();
+            error.header("anthropic-ratelimit-" + kind + "-limit", Long.toString(e.value()))
+                    .header("anthropic-ratelimit-" + kind + "-remaining", "0")
+                    .header("anthropic-ratelimit-" + kind + "-reset",
+                            java.time.Instant.now().plusSeconds(e.retryAfterSeconds())
+                                    .truncatedTo(java.time.temporal.ChronoUnit.SECONDS).toString());
+        }
+        return error;
     }
 
     /** The upstream's count of input tokens, or null if it could not be had (the cheap bound stands). */
@@ -168,10 +246,12 @@ public class Gateway {
 
     /** Settles or releases a hold with the call's record. Blocking. */
     public void settle(Hold hold, CallRecord record) {
-        ledger.settle(hold, record);
+        TokenUsage u = record.usage();
+        // Token limits count what Anthropic's ITPM/OTPM count: input, cache writes and output, not cache reads.
+        ledger.settle(hold, record, u.input() + u.cacheWrite5m() + u.cacheWrite1h() + u.output());
     }
 
-    public long cost(PriceTable.Resolved model, dev.tollgate.metering.TokenUsage usage) {
+    public long cost(PriceTable.Resolved model, TokenUsage usage) {
         return prices.calculator().costNanos(model.price(), usage);
     }
 }

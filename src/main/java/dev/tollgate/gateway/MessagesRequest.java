@@ -30,6 +30,8 @@ public final class MessagesRequest implements HoldEstimator.Facts {
     private int modelStart = -1;
     private int modelEnd = -1;
     private Long maxTokens;
+    private int maxTokensStart = -1;
+    private int maxTokensEnd = -1;
     private boolean stream;
     private int imageBlocks;
     private boolean cacheControl;
@@ -95,6 +97,8 @@ public final class MessagesRequest implements HoldEstimator.Facts {
                         throw ApiException.invalidRequest("max_tokens: must be between 0 and 1000000");
                     }
                     maxTokens = v;
+                    maxTokensStart = (int) p.currentTokenLocation().getByteOffset();
+                    maxTokensEnd = (int) p.currentLocation().getByteOffset();
                 }
                 case "stream" -> {
                     if (!value.isBoolean() && value != JsonToken.VALUE_NULL) {
@@ -184,11 +188,20 @@ public final class MessagesRequest implements HoldEstimator.Facts {
         if (upstreamModel.equals(model)) {
             return body;
         }
-        byte[] replacement = ("\"" + upstreamModel + "\"").getBytes(StandardCharsets.UTF_8);
-        byte[] out = new byte[body.length - (modelEnd - modelStart) + replacement.length];
-        System.arraycopy(body, 0, out, 0, modelStart);
-        System.arraycopy(replacement, 0, out, modelStart, replacement.length);
-        System.arraycopy(body, modelEnd, out, modelStart + replacement.length, body.length - modelEnd);
+        return splice(body, modelStart, modelEnd, "\"" + upstreamModel + "\"");
+    }
+
+    /** This request with max_tokens lowered (affordability), every other byte kept. */
+    public MessagesRequest withMaxTokens(long newMaxTokens) {
+        return parse(splice(body, maxTokensStart, maxTokensEnd, Long.toString(newMaxTokens)), true);
+    }
+
+    private static byte[] splice(byte[] body, int start, int end, String replacement) {
+        byte[] bytes = replacement.getBytes(StandardCharsets.UTF_8);
+        byte[] out = new byte[body.length - (end - start) + bytes.length];
+        System.arraycopy(body, 0, out, 0, start);
+        System.arraycopy(bytes, 0, out, start, bytes.length);
+        System.arraycopy(body, end, out, start + bytes.length, body.length - end);
         return out;
     }
 

@@ -55,7 +55,7 @@ public class MessagesRoutes {
         BodyReader.read(ctx, gateway.config.maxRequestBytes(), body -> gateway.blocking().execute(() -> {
             byte[] upstreamBody;
             try {
-                AuthenticatedKey key = gateway.authenticate(ctx.request().headers());
+                AuthenticatedKey key = gateway.authenticate(ctx.request());
                 MessagesRequest request = MessagesRequest.parse(body, false);
                 PriceTable.Resolved model = gateway.resolveModel(request.model(), key);
                 upstreamBody = request.bodyWithModel(model.upstreamModel());

@@ -36,7 +36,7 @@ public class ModelsResource {
     @GET
     public Map<String, Object> list(@Context HttpServerRequest request, @QueryParam("limit") Integer limit,
                                     @QueryParam("after_id") String afterId, @QueryParam("before_id") String beforeId) {
-        gateway.authenticate(request.headers());
+        gateway.authenticate(request);
         int size = limit == null ? 20 : limit;
         if (size < 1 || size > 1000) {
             throw ApiException.invalidRequest("limit: must be between 1 and 1000");
@@ -66,7 +66,7 @@ public class ModelsResource {
     @GET
     @Path("/{id}")
     public Map<String, Object> get(@Context HttpServerRequest request, @PathParam("id") String id) {
-        gateway.authenticate(request.headers());
+        gateway.authenticate(request);
         return describe(prices.resolve(id).orElseThrow(() -> ApiException.notFound("model: " + id)).price());
     }
 

@@ -8,6 +8,7 @@ import dev.tollgate.api.RequestIds;
 import dev.tollgate.keys.AuthenticatedKey;
 import dev.tollgate.ledger.Hold;
 import dev.tollgate.ledger.LedgerStore;
+import dev.tollgate.limits.RateWindow;
 import dev.tollgate.metering.CallRecord;
 import dev.tollgate.metering.CallRecord.Status;
 import dev.tollgate.metering.PriceTable;
@@ -86,13 +87,16 @@ final class RelayCall {
     /** On a virtual thread: everything that must happen before a cent can be spent upstream. */
     private void prepare(byte[] body) {
         try {
-            key = gateway.authenticate(ctx.request().headers());
+            key = gateway.authenticate(ctx.request());
             request = surface.parse(body, gateway.priceLookup());
             model = gateway.resolveModel(request.model(), key);
-            upstreamBody = request.bodyWithModel(model.upstreamModel());
-            hold = gateway.hold(key, model, request, upstreamBody, ctx.request().headers(),
-                    new LedgerStore.CallInfo(requestId, key.id(), model.price().id(), surface.endpoint(),
-                            request.stream()));
+            Gateway.Admitted admitted = gateway.hold(key, model, request, request.bodyWithModel(model.upstreamModel()),
+                    ctx.request().headers(), new LedgerStore.CallInfo(requestId, key.id(), model.price().id(),
+                            surface.endpoint(), request.stream()));
+            hold = admitted.hold();
+            request = admitted.request();
+            upstreamBody = admitted.upstreamBody();
+            rateHeaders(admitted);
         } catch (ApiException e) {
             context.runOnContext(v -> surface.sendError(ctx, e));
             return;
@@ -103,6 +107,32 @@ final class RelayCall {
             return;
         }
         context.runOnContext(v -> forward());
+    }
+
+    /** The key's anthropic-ratelimit-* headers (only for limits it has) and any max_tokens fitting. */
+    private void rateHeaders(Gateway.Admitted admitted) {
+        var headers = ctx.response().headers();
+        if (admitted.loweredMaxTokens() != null) {
+            headers.set("tollgate-max-tokens-lowered-to", admitted.loweredMaxTokens().toString());
+        }
+        RateWindow window = admitted.keyWindow();
+        if (window == null) {
+            return;
+        }
+        java.time.Instant now = java.time.Instant.now();
+        String reset = window.reset().truncatedTo(java.time.temporal.ChronoUnit.SECONDS).toString();
+        if (key.requestsPerMinute() != null) {
+            headers.set("anthropic-ratelimit-requests-limit", key.requestsPerMinute().toString());
+            headers.set("anthropic-ratelimit-requests-remaining",
+                    Long.toString(Math.max(0, key.requestsPerMinute() - window.requestsUsed(now))));
+            headers.set("anthropic-ratelimit-requests-reset", reset);
+        }
+        if (key.tokensPerMinute() != null) {
+            headers.set("anthropic-ratelimit-tokens-limit", key.tokensPerMinute().toString());
+            headers.set("anthropic-ratelimit-tokens-remaining",
+                    Long.toString(Math.max(0, key.tokensPerMinute() - window.tokensUsed(now))));
+            headers.set("anthropic-ratelimit-tokens-reset", reset);
+        }
     }
 
     private void forward() {

@@ -44,4 +44,33 @@ public class ApiKey extends PanacheEntityBase {
 
     @Column(name = "created_at", nullable = false)
     public Instant createdAt;
+
+    @Column(name = "requests_per_minute")
+    public Integer requestsPerMinute;
+
+    @Column(name = "tokens_per_minute")
+    public Long tokensPerMinute;
+
+    @Column(name = "max_concurrent")
+    public Integer maxConcurrent;
+
+    /** Nano-dollars per calendar day (UTC). */
+    @Column(name = "daily_spend_limit")
+    public Long dailySpendLimit;
+
+    @Column(name = "monthly_spend_limit")
+    public Long monthlySpendLimit;
+
+    @Column(name = "lifetime_spend_limit")
+    public Long lifetimeSpendLimit;
+
+    @JdbcTypeCode(SqlTypes.ARRAY)
+    @Column(name = "allowed_cidrs", columnDefinition = "text[]")
+    public List<String> allowedCidrs;
+
+    @Column(name = "previous_key_hash")
+    public byte[] previousKeyHash;
+
+    @Column(name = "previous_expires_at")
+    public Instant previousExpiresAt;
 }

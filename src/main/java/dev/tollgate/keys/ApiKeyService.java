@@ -3,6 +3,7 @@ package dev.tollgate.keys;
 import dev.tollgate.api.ApiException;
 import dev.tollgate.api.RequestIds;
 import dev.tollgate.config.TollgateConfig;
+import dev.tollgate.limits.CidrSet;
 import io.agroal.api.AgroalDataSource;
 import jakarta.enterprise.context.ApplicationScoped;
 
@@ -24,7 +25,8 @@ import java.util.concurrent.ConcurrentHashMap;
 /**
  * Authenticates issued keys. A known key costs no database round trip: results (including
  * "no such key") are kept in memory for tollgate.keys.cache-ttl, so a revocation takes effect at
- * once on the instance that made it and within that TTL on every other instance.
+ * once on the instance that made it and within that TTL on every other instance. A rotated key's
+ * previous secret keeps working until its grace period ends.
  */
 @ApplicationScoped
 public class ApiKeyService {
@@ -100,10 +102,14 @@ public class ApiKeyService {
 
     private AuthenticatedKey load(byte[] hash) {
         try (Connection c = dataSource.getConnection(); PreparedStatement ps = c.prepareStatement("""
-                SELECT id, account_id, name, prefix, expires_at, allowed_models FROM api_keys
-                WHERE key_hash = ? AND revoked_at IS NULL
+                SELECT id, account_id, name, prefix, expires_at, allowed_models, allowed_cidrs, requests_per_minute,
+                       tokens_per_minute
+                FROM api_keys
+                WHERE revoked_at IS NULL
+                  AND (key_hash = ? OR (previous_key_hash = ? AND previous_expires_at > now()))
                 """)) {
             ps.setBytes(1, hash);
+            ps.setBytes(2, hash);
             try (ResultSet rs = ps.executeQuery()) {
                 if (!rs.next()) {
                     return null;
@@ -112,8 +118,11 @@ public class ApiKeyService {
                 Array models = rs.getArray(6);
                 Set<String> allowed = models == null ? null
                         : Set.copyOf(new HashSet<>(Arrays.asList((String[]) models.getArray())));
+                Array cidrs = rs.getArray(7);
+                CidrSet ips = cidrs == null ? null : CidrSet.parse(Arrays.asList((String[]) cidrs.getArray()));
                 return new AuthenticatedKey(rs.getObject(1, UUID.class), rs.getObject(2, UUID.class), rs.getString(3),
-                        rs.getString(4), expires == null ? null : expires.toInstant(), allowed);
+                        rs.getString(4), expires == null ? null : expires.toInstant(), allowed, ips,
+                        (Integer) rs.getObject(8), (Long) rs.getObject(9));
             }
         } catch (SQLException e) {
             throw new ApiException(503, "api_error", "Authentication is temporarily unavailable");

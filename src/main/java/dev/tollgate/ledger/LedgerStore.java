@@ -1,6 +1,9 @@
 package dev.tollgate.ledger;
 
+import dev.tollgate.limits.LimitExceededException;
+import dev.tollgate.limits.RateWindow;
 import dev.tollgate.metering.CallRecord;
+import org.postgresql.util.PSQLException;
 import io.agroal.api.AgroalDataSource;
 import io.quarkus.logging.Log;
 import jakarta.enterprise.context.ApplicationScoped;
@@ -14,98 +17,19 @@ import java.time.Duration;
 import java.util.UUID;
 
 /**
- * The money path, in plain JDBC. Every operation is one SQL statement (data-modifying CTEs), so it
- * is atomic, costs one round trip, and never holds a transaction open across an upstream call.
- * Overspending is impossible by construction: a hold is a conditional UPDATE that only succeeds
- * while balance - held covers it, evaluated by PostgreSQL under the row lock.
+ * The money path, in plain JDBC. Every operation is one SQL statement (the PL/pgSQL functions of
+ * V2__limits.sql), so it is atomic, costs one round trip, and never holds a transaction open
+ * across an upstream call. Overspending is impossible by construction: a hold is a conditional
+ * UPDATE that only succeeds while balance - held covers it, evaluated under the row lock, after
+ * the key's and the account's limits admitted the call in the same statement.
  */
 @ApplicationScoped
 public class LedgerStore {
 
-    private static final String HOLD = """
-            WITH acct AS (
-                UPDATE accounts SET held = held + ?
-                WHERE id = ? AND balance - held >= ?
-                RETURNING id
-            ), h AS (
-                INSERT INTO holds (id, account_id, key_id, request_id, model, endpoint, stream, amount, expires_at)
-                SELECT ?, id, ?, ?, ?, ?, ?, ?, now() + make_interval(secs => ?) FROM acct
-                RETURNING id, account_id, request_id, amount
-            )
-            INSERT INTO ledger_entries (account_id, kind, balance_delta, held_delta, hold_id, request_id)
-            SELECT account_id, 'hold', 0, amount, id, request_id FROM h
-            """;
-
-    private static final String USAGE_COLUMNS = """
-            request_id, account_id, key_id, model, input_tokens, output_tokens, cache_creation_5m_input_tokens,
-            cache_creation_1h_input_tokens, cache_read_input_tokens, web_search_requests, cost, status, http_status,
-            stream, endpoint, latency_ms, upstream_request_id, referer, title""";
-
-    /** Closes a pending hold: posts the cost, releases the whole hold, writes the usage record. */
-    private static final String SETTLE = """
-            WITH h AS (
-                UPDATE holds SET state = ?, closed_at = now()
-                WHERE id = ? AND state = 'pending'
-                RETURNING id, account_id, amount
-            ), acct AS (
-                UPDATE accounts SET balance = balance - ?, held = held - h.amount
-                FROM h WHERE accounts.id = h.account_id
-                RETURNING accounts.id
-            ), entry AS (
-                INSERT INTO ledger_entries (account_id, kind, balance_delta, held_delta, hold_id, request_id)
-                SELECT account_id, ?, -?, -amount, id, ? FROM h
-            )
-            INSERT INTO usage_records (%s)
-            SELECT ?, h.account_id, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ? FROM h
-            """.formatted(USAGE_COLUMNS);
-
-    /**
-     * A call whose hold the reaper already released (its instance looked dead) still cost what it
-     * cost: post it without a hold and complete the 'abandoned' record the reaper wrote.
-     */
-    private static final String SETTLE_LATE = """
-            WITH acct AS (
-                UPDATE accounts SET balance = balance - ? WHERE id = ? AND ? > 0 RETURNING id
-            ), entry AS (
-                INSERT INTO ledger_entries (account_id, kind, balance_delta, held_delta, request_id, note)
-                SELECT id, 'settlement', -?, 0, ?, 'settled after its hold expired' FROM acct
-            )
-            INSERT INTO usage_records (%s)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-            ON CONFLICT (request_id) DO UPDATE SET
-                input_tokens = EXCLUDED.input_tokens, output_tokens = EXCLUDED.output_tokens,
-                cache_creation_5m_input_tokens = EXCLUDED.cache_creation_5m_input_tokens,
-                cache_creation_1h_input_tokens = EXCLUDED.cache_creation_1h_input_tokens,
-                cache_read_input_tokens = EXCLUDED.cache_read_input_tokens,
-                web_search_requests = EXCLUDED.web_search_requests, cost = EXCLUDED.cost, status = EXCLUDED.status,
-                http_status = EXCLUDED.http_status, latency_ms = EXCLUDED.latency_ms,
-                upstream_request_id = EXCLUDED.upstream_request_id
-            """.formatted(USAGE_COLUMNS);
-
-    /** Releases expired pending holds in one batch and records their calls as abandoned. */
-    private static final String REAP = """
-            WITH h AS (
-                UPDATE holds SET state = 'expired', closed_at = now()
-                WHERE id IN (SELECT id FROM holds WHERE state = 'pending' AND expires_at < now()
-                             ORDER BY expires_at LIMIT ? FOR UPDATE SKIP LOCKED)
-                RETURNING id, account_id, key_id, request_id, model, endpoint, stream, amount
-            ), per_account AS (
-                SELECT account_id, sum(amount) AS total FROM h GROUP BY account_id
-            ), acct AS (
-                UPDATE accounts SET held = accounts.held - per_account.total
-                FROM per_account WHERE accounts.id = per_account.account_id
-                RETURNING accounts.id
-            ), entry AS (
-                INSERT INTO ledger_entries (account_id, kind, balance_delta, held_delta, hold_id, request_id, note)
-                SELECT account_id, 'release', 0, -amount, id, request_id, 'hold expired unsettled' FROM h
-            ), rec AS (
-                INSERT INTO usage_records (request_id, account_id, key_id, model, cost, status, http_status, stream,
-                                           endpoint, latency_ms)
-                SELECT request_id, account_id, key_id, model, 0, 'abandoned', 0, stream, endpoint, 0 FROM h
-                ON CONFLICT (request_id) DO NOTHING
-            )
-            SELECT count(*) FROM h
-            """;
+    private static final String HOLD = "SELECT * FROM tg_hold(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+    private static final String SETTLE =
+            "SELECT tg_settle(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+    private static final String REAP = "SELECT tg_reap(?)";
 
     private final AgroalDataSource dataSource;
 
@@ -117,90 +41,96 @@ public class LedgerStore {
     public record CallInfo(String requestId, UUID keyId, String model, String endpoint, boolean stream) {
     }
 
+    /** A placed hold and, when the call has a key, that key's rate counters after admitting it. */
+    public record Admission(Hold hold, RateWindow keyWindow) {
+    }
+
     /**
-     * Places a hold of {@code amount} if the account's available balance covers it.
+     * Admits a call: the key's and the account's limits, then a hold of {@code amount} if the
+     * available balance covers it; all in one statement (tg_hold), all or nothing.
      *
-     * @throws InsufficientBalanceException when it does not (nothing is written)
+     * @param estimatedTokens what the call counts against token-per-minute limits until it settles
+     * @throws InsufficientBalanceException when the balance cannot cover the hold
+     * @throws LimitExceededException       when a rate, concurrency or spend limit refuses it
      */
-    public Hold hold(UUID accountId, long amount, CallInfo call, Duration ttl) {
+    public Admission hold(UUID accountId, long amount, long estimatedTokens, CallInfo call, Duration ttl) {
         UUID holdId = UUID.randomUUID();
         try (Connection c = dataSource.getConnection(); PreparedStatement ps = c.prepareStatement(HOLD)) {
-            ps.setLong(1, amount);
+            ps.setObject(1, holdId);
             ps.setObject(2, accountId);
-            ps.setLong(3, amount);
-            ps.setObject(4, holdId);
-            ps.setObject(5, call.keyId());
-            ps.setString(6, call.requestId());
-            ps.setString(7, call.model());
-            ps.setString(8, call.endpoint());
-            ps.setBoolean(9, call.stream());
-            ps.setLong(10, amount);
-            ps.setDouble(11, ttl.toSeconds()); // whole seconds: exact in a double
-            if (ps.executeUpdate() == 1) {
-                return new Hold(holdId, accountId, amount);
+            ps.setObject(3, call.keyId());
+            ps.setString(4, call.requestId());
+            ps.setString(5, call.model());
+            ps.setString(6, call.endpoint());
+            ps.setBoolean(7, call.stream());
+            ps.setLong(8, amount);
+            ps.setLong(9, estimatedTokens);
+            ps.setInt(10, (int) ttl.toSeconds());
+            RateWindow window = null;
+            try (ResultSet rs = ps.executeQuery()) {
+                if (rs.next()) {
+                    window = new RateWindow(rs.getTimestamp("window_start").toInstant(), rs.getLong("window_requests"),
+                            rs.getLong("window_tokens"), rs.getLong("prev_requests"), rs.getLong("prev_tokens"));
+                }
             }
-            long[] totals = totals(c, accountId);
-            throw new InsufficientBalanceException(amount, totals == null ? 0 : totals[0] - totals[1]);
+            return new Admission(new Hold(holdId, accountId, amount), window);
         } catch (SQLException e) {
-            throw new LedgerException("hold failed", e);
+            throw translate(e, amount);
         }
     }
 
-    /** Settles a hold: charges {@code record.costNanos()}, releases the rest, writes the usage record. */
-    public void settle(Hold hold, CallRecord record) {
-        String kind = record.costNanos() > 0 ? "settlement" : "release";
-        try (Connection c = dataSource.getConnection()) {
-            int rows;
-            try (PreparedStatement ps = c.prepareStatement(SETTLE)) {
-                ps.setString(1, record.costNanos() > 0 ? "settled" : "released");
-                ps.setObject(2, hold.id());
-                ps.setLong(3, record.costNanos());
-                ps.setString(4, kind);
-                ps.setLong(5, record.costNanos());
-                ps.setString(6, record.requestId());
-                bindUsage(ps, 7, record, false);
-                rows = ps.executeUpdate();
+    private static RuntimeException translate(SQLException e, long amount) {
+        String message = e instanceof PSQLException p && p.getServerErrorMessage() != null
+                ? p.getServerErrorMessage().getMessage() : e.getMessage();
+        return switch (String.valueOf(e.getSQLState())) {
+            case "TG402" -> {
+                String[] parts = message.split("\\|");
+                yield new InsufficientBalanceException(amount, Long.parseLong(parts[0]), Boolean.parseBoolean(parts[1]),
+                        Integer.parseInt(parts[2]));
             }
-            if (rows == 0) {
-                Log.warnf("Hold %s of %s was no longer pending; settling %s without it", hold.id(), record.requestId(),
-                        Money.format(record.costNanos()));
-                try (PreparedStatement ps = c.prepareStatement(SETTLE_LATE)) {
-                    ps.setLong(1, record.costNanos());
-                    ps.setObject(2, hold.accountId());
-                    ps.setLong(3, record.costNanos());
-                    ps.setLong(4, record.costNanos());
-                    ps.setString(5, record.requestId());
-                    bindUsage(ps, 6, record, true);
-                    ps.executeUpdate();
+            case "TG429", "TG430" -> LimitExceededException.fromDatabase(message);
+            default -> new LedgerException("hold failed", e);
+        };
+    }
+
+    /**
+     * Settles a hold: charges {@code record.costNanos()}, releases the rest, releases the limit
+     * counters (replacing the hold's token estimate by {@code usedTokens}), writes the usage record.
+     */
+    public void settle(Hold hold, CallRecord record, long usedTokens) {
+        try (Connection c = dataSource.getConnection(); PreparedStatement ps = c.prepareStatement(SETTLE)) {
+            int i = 1;
+            ps.setObject(i++, hold.id());
+            ps.setObject(i++, hold.accountId());
+            ps.setLong(i++, record.costNanos());
+            ps.setLong(i++, usedTokens);
+            ps.setString(i++, record.requestId());
+            ps.setObject(i++, record.keyId());
+            ps.setString(i++, record.model());
+            ps.setLong(i++, record.usage().input());
+            ps.setLong(i++, record.usage().output());
+            ps.setLong(i++, record.usage().cacheWrite5m());
+            ps.setLong(i++, record.usage().cacheWrite1h());
+            ps.setLong(i++, record.usage().cacheRead());
+            ps.setLong(i++, record.usage().webSearchRequests());
+            ps.setString(i++, record.status().dbValue());
+            ps.setInt(i++, record.httpStatus());
+            ps.setBoolean(i++, record.stream());
+            ps.setString(i++, record.endpoint());
+            ps.setInt(i++, (int) Math.min(Integer.MAX_VALUE, record.latencyMs()));
+            setNullableString(ps, i++, record.upstreamRequestId());
+            setNullableString(ps, i++, record.referer());
+            setNullableString(ps, i, record.title());
+            try (ResultSet rs = ps.executeQuery()) {
+                rs.next();
+                if (!rs.getBoolean(1)) {
+                    Log.warnf("Hold %s of %s had expired; settled %s USD without it", hold.id(), record.requestId(),
+                            Money.format(record.costNanos()));
                 }
             }
         } catch (SQLException e) {
             throw new LedgerException("settlement of " + record.requestId() + " failed", e);
         }
-    }
-
-    private static void bindUsage(PreparedStatement ps, int i, CallRecord r, boolean withAccount) throws SQLException {
-        ps.setString(i++, r.requestId());
-        if (withAccount) {
-            ps.setObject(i++, r.accountId());
-        }
-        ps.setObject(i++, r.keyId());
-        ps.setString(i++, r.model());
-        ps.setLong(i++, r.usage().input());
-        ps.setLong(i++, r.usage().output());
-        ps.setLong(i++, r.usage().cacheWrite5m());
-        ps.setLong(i++, r.usage().cacheWrite1h());
-        ps.setLong(i++, r.usage().cacheRead());
-        ps.setLong(i++, r.usage().webSearchRequests());
-        ps.setLong(i++, r.costNanos());
-        ps.setString(i++, r.status().dbValue());
-        ps.setInt(i++, r.httpStatus());
-        ps.setBoolean(i++, r.stream());
-        ps.setString(i++, r.endpoint());
-        ps.setInt(i++, (int) Math.min(Integer.MAX_VALUE, r.latencyMs()));
-        setNullableString(ps, i++, r.upstreamRequestId());
-        setNullableString(ps, i++, r.referer());
-        setNullableString(ps, i, r.title());
     }
 
     private static void setNullableString(PreparedStatement ps, int i, String value) throws SQLException {

@@ -45,27 +45,46 @@ public class HoldEstimator {
         boolean serverTools();
     }
 
-    public long cheapBound(ModelPrice model, Facts facts, BigDecimal webSearchUsd) {
+    /**
+     * A bound: the nano-dollars to hold, and the tokens the call counts against token-per-minute
+     * limits while in flight. {@code inputNanos} is the input side alone, so max_tokens can be
+     * fitted to what a balance pays for.
+     */
+    public record Bound(long nanos, long tokens, long inputNanos, java.math.BigDecimal outputUsdPerMTok) {
+
+        /** The largest max_tokens whose bound fits {@code availableNanos}, or -1. */
+        public long affordableMaxTokens(long availableNanos) {
+            long forOutput = availableNanos - inputNanos;
+            if (forOutput <= 0) {
+                return -1;
+            }
+            return java.math.BigDecimal.valueOf(forOutput)
+                    .divide(outputUsdPerMTok.multiply(java.math.BigDecimal.valueOf(1000)), 0, java.math.RoundingMode.FLOOR)
+                    .longValue();
+        }
+    }
+
+    public Bound cheapBound(ModelPrice model, Facts facts, BigDecimal webSearchUsd) {
         long input = facts.bodyBytes()
                 + facts.imageBlocks() * config.imageTokenAllowance()
                 + (facts.tools() ? config.toolOverheadTokens() : 0);
         return bound(model, facts, input, webSearchUsd);
     }
 
-    public long exactBound(ModelPrice model, Facts facts, long countedInputTokens, BigDecimal webSearchUsd) {
+    public Bound exactBound(ModelPrice model, Facts facts, long countedInputTokens, BigDecimal webSearchUsd) {
         long input = countedInputTokens + (countedInputTokens * config.countTokensMarginPercent() + 99) / 100;
         return bound(model, facts, input, webSearchUsd);
     }
 
-    private long bound(ModelPrice model, Facts facts, long inputTokens, BigDecimal webSearchUsd) {
+    private Bound bound(ModelPrice model, Facts facts, long inputTokens, BigDecimal webSearchUsd) {
         long serverToolFees = 0;
         if (facts.serverTools()) {
             inputTokens += config.serverToolInputAllowance();
             serverToolFees = webSearchUsd.multiply(BigDecimal.TEN).movePointRight(9).longValue();
         }
         ModelPrice.Rates rates = model.rates(inputTokens);
-        return CostCalculator.boundNanos(rates.worstInput(facts.cacheControl()), inputTokens)
-                + CostCalculator.boundNanos(rates.output(), facts.maxTokens())
-                + serverToolFees;
+        long input = CostCalculator.boundNanos(rates.worstInput(facts.cacheControl()), inputTokens) + serverToolFees;
+        return new Bound(input + CostCalculator.boundNanos(rates.output(), facts.maxTokens()),
+                inputTokens + facts.maxTokens(), input, rates.output());
     }
 }

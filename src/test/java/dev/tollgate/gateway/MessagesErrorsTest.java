@@ -5,6 +5,7 @@ import dev.tollgate.support.Tollgate;
 import dev.tollgate.testing.FakeUpstream;
 import dev.tollgate.testing.Scenario;
 import io.quarkus.test.common.QuarkusTestResource;
+import io.quarkus.test.common.http.TestHTTPResource;
 import io.quarkus.test.junit.QuarkusTest;
 import io.restassured.RestAssured;
 import io.restassured.http.ContentType;
@@ -24,6 +25,7 @@ import static dev.tollgate.support.Tollgate.messageBody;
 import static org.hamcrest.Matchers.containsString;
 import static org.hamcrest.Matchers.equalTo;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** Every refusal: right status, Anthropic envelope, request id, and no money moved. */
 @QuarkusTest
@@ -121,12 +123,63 @@ class MessagesErrorsTest {
         assertEquals(1, fake.messageCalls());
     }
 
+    @TestHTTPResource("/")
+    java.net.URL root;
+
+    /** Declared over 32 MB: refused from the headers alone, without reading (or buffering) the body. */
     @Test
-    void bodyOver32MegabytesIs413() {
+    void bodyOver32MegabytesIs413BeforeItIsRead() throws Exception {
         String[] acct = Tollgate.fundedAccount("1");
-        String big = "{\"model\":\"claude-sonnet-4-5\",\"max_tokens\":10,\"messages\":[{\"role\":\"user\",\"content\":\""
-                + "a".repeat(32 * 1024 * 1024) + "\"}]}";
-        assertError(client(acct[1]).body(big).post("/v1/messages"), 413, "request_too_large");
+        try (java.net.Socket socket = new java.net.Socket(root.getHost(), root.getPort())) {
+            socket.setSoTimeout(10_000);
+            socket.getOutputStream().write(("POST /v1/messages HTTP/1.1\r\nHost: localhost\r\nx-api-key: " + acct[1]
+                    + "\r\ncontent-type: application/json\r\ncontent-length: " + (32L * 1024 * 1024 + 1)
+                    + "\r\n\r\n{\"model\":").getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+            String response = new String(socket.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+            assertTrue(response.startsWith("HTTP/1.1 413"), response);
+            assertTrue(response.contains("\"type\":\"request_too_large\""), response);
+            assertTrue(response.contains("request-id: req_"), response);
+        }
+        assertNothingMoved(acct[0], "1");
+    }
+
+    /** Streamed without a length: refused as soon as the bytes pass the limit. */
+    @Test
+    void chunkedBodyOver32MegabytesIs413() {
+        String[] acct = Tollgate.fundedAccount("1");
+        byte[] chunk = new byte[1024 * 1024];
+        java.util.Arrays.fill(chunk, (byte) 'a');
+        java.io.InputStream endless = new java.io.InputStream() {
+            int sent;
+
+            @Override
+            public int read() {
+                return sent++ < 40 * chunk.length ? 'a' : -1;
+            }
+
+            @Override
+            public int read(byte[] b, int off, int len) {
+                if (sent >= 40 * chunk.length) {
+                    return -1;
+                }
+                int n = Math.min(len, chunk.length);
+                sent += n;
+                java.util.Arrays.fill(b, off, off + n, (byte) 'a');
+                return n;
+            }
+        };
+        try {
+            java.net.http.HttpResponse<String> r = java.net.http.HttpClient.newHttpClient().send(
+                    java.net.http.HttpRequest.newBuilder(java.net.URI.create(root + "v1/messages"))
+                            .header("x-api-key", acct[1]).header("content-type", "application/json")
+                            .POST(java.net.http.HttpRequest.BodyPublishers.ofInputStream(() -> endless)).build(),
+                    java.net.http.HttpResponse.BodyHandlers.ofString());
+            assertEquals(413, r.statusCode(), r.body());
+        } catch (java.io.IOException e) {
+            // The connection was closed mid-upload: acceptable only because nothing was buffered or charged.
+        } catch (InterruptedException e) {
+            throw new AssertionError(e);
+        }
         assertNothingMoved(acct[0], "1");
     }
 

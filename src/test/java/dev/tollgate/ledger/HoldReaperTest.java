@@ -33,7 +33,7 @@ class HoldReaperTest {
         String account = Tollgate.createAccount("crashed instance");
         Tollgate.topup(account, "1");
         UUID id = UUID.fromString(account);
-        ledger.hold(id, 400_000_000L, new LedgerStore.CallInfo("req_dead", null, "claude-haiku-4-5-20251001",
+        ledger.hold(id, 400_000_000L, 1000, new LedgerStore.CallInfo("req_dead", null, "claude-haiku-4-5-20251001",
                 "/v1/messages", true), Duration.ZERO);
         assertEquals(0, new BigDecimal("0.4").compareTo(Tollgate.held(account)));
 
@@ -52,11 +52,11 @@ class HoldReaperTest {
         String account = Tollgate.createAccount("slow instance");
         Tollgate.topup(account, "1");
         UUID id = UUID.fromString(account);
-        Hold hold = ledger.hold(id, 500_000_000L, new LedgerStore.CallInfo("req_late", null,
-                "claude-haiku-4-5-20251001", "/v1/messages", false), Duration.ZERO);
+        Hold hold = ledger.hold(id, 500_000_000L, 1000, new LedgerStore.CallInfo("req_late", null,
+                "claude-haiku-4-5-20251001", "/v1/messages", false), Duration.ZERO).hold();
         reaper.reap();
         ledger.settle(hold, new CallRecord("req_late", id, null, "claude-haiku-4-5-20251001", TokenUsage.of(100, 10),
-                150_000L, CallRecord.Status.OK, 200, false, "/v1/messages", 5, null, null, null));
+                150_000L, CallRecord.Status.OK, 200, false, "/v1/messages", 5, null, null, null), 110);
         assertEquals(0, new BigDecimal("0.99985").compareTo(Tollgate.balance(account)));
         Response usage = Tollgate.usage(account);
         assertEquals(1, usage.jsonPath().getList("data").size());

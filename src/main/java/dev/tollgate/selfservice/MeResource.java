@@ -1,0 +1,197 @@
+package dev.tollgate.selfservice;
+
+import dev.tollgate.api.ApiException;
+import dev.tollgate.gateway.Gateway;
+import dev.tollgate.keys.ApiKey;
+import dev.tollgate.keys.AuthenticatedKey;
+import dev.tollgate.ledger.Account;
+import dev.tollgate.ledger.LedgerException;
+import dev.tollgate.ledger.Money;
+import dev.tollgate.metering.UsageRecord;
+import io.agroal.api.AgroalDataSource;
+import io.quarkus.panache.common.Page;
+import io.quarkus.panache.common.Parameters;
+import io.vertx.core.http.HttpServerRequest;
+import jakarta.ws.rs.GET;
+import jakarta.ws.rs.Path;
+import jakarta.ws.rs.Produces;
+import jakarta.ws.rs.QueryParam;
+import jakarta.ws.rs.core.Context;
+import jakarta.ws.rs.core.MediaType;
+
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.time.Instant;
+import java.time.format.DateTimeParseException;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+
+/**
+ * Self-service for developers, authenticated with their own key: their balance, limits and
+ * spend, and their usage. A key only ever sees its own account.
+ */
+@Path("/v1/me")
+@Produces(MediaType.APPLICATION_JSON)
+public class MeResource {
+
+    private final Gateway gateway;
+    private final AgroalDataSource dataSource;
+
+    public MeResource(Gateway gateway, AgroalDataSource dataSource) {
+        this.gateway = gateway;
+        this.dataSource = dataSource;
+    }
+
+    @GET
+    public Map<String, Object> me(@Context HttpServerRequest request) {
+        AuthenticatedKey auth = gateway.authenticate(request);
+        ApiKey key = ApiKey.findById(auth.id());
+        Account account = Account.findById(auth.accountId());
+        Map<String, Object> keyView = new LinkedHashMap<>();
+        keyView.put("id", key.id);
+        keyView.put("name", key.name);
+        keyView.put("prefix", key.prefix);
+        keyView.put("expires_at", key.expiresAt);
+        keyView.put("allowed_models", key.allowedModels);
+        keyView.put("allowed_ips", key.allowedCidrs);
+        keyView.put("limits", limits(key.requestsPerMinute, key.tokensPerMinute, key.maxConcurrent, key.dailySpendLimit,
+                key.monthlySpendLimit, key.lifetimeSpendLimit));
+        keyView.put("spend", spend(key.id));
+
+        Map<String, Object> accountView = new LinkedHashMap<>();
+        accountView.put("id", account.id);
+        accountView.put("name", account.name);
+        accountView.put("balance_usd", Money.format(account.balance));
+        accountView.put("held_usd", Money.format(account.held));
+        accountView.put("available_usd", Money.format(account.balance - account.held));
+        accountView.put("low_balance_threshold_usd",
+                account.lowBalanceThreshold == null ? null : Money.format(account.lowBalanceThreshold));
+        accountView.put("low_balance_since", account.lowBalanceSince);
+        accountView.put("limits", limits(account.requestsPerMinute, account.tokensPerMinute, account.maxConcurrent,
+                account.dailySpendLimit, account.monthlySpendLimit, account.lifetimeSpendLimit));
+        accountView.put("spend", spend(account.id));
+
+        Map<String, Object> body = new LinkedHashMap<>();
+        body.put("key", keyView);
+        body.put("account", accountView);
+        return body;
+    }
+
+    /** The account's usage records, newest first, with totals over the whole [from, to) range. */
+    @GET
+    @Path("/usage")
+    public Map<String, Object> usage(@Context HttpServerRequest request, @QueryParam("limit") Integer limit,
+                                     @QueryParam("from") String from, @QueryParam("to") String to) {
+        AuthenticatedKey auth = gateway.authenticate(request);
+        int size = limit == null ? 50 : limit;
+        if (size < 1 || size > 1000) {
+            throw ApiException.invalidRequest("limit: must be between 1 and 1000");
+        }
+        Instant fromTime = instant("from", from, Instant.EPOCH);
+        Instant toTime = instant("to", to, Instant.parse("9999-12-31T00:00:00Z"));
+        List<UsageRecord> records = UsageRecord.find(
+                        "accountId = :account and createdAt >= :from and createdAt < :to order by id desc",
+                        Parameters.with("account", auth.accountId()).and("from", fromTime).and("to", toTime))
+                .page(Page.ofSize(size)).list();
+        Map<String, Object> body = new LinkedHashMap<>();
+        body.put("data", records.stream().map(MeResource::record).toList());
+        body.put("totals", totals(auth.accountId(), fromTime, toTime));
+        return body;
+    }
+
+    private static Instant instant(String field, String text, Instant absent) {
+        if (text == null) {
+            return absent;
+        }
+        try {
+            return Instant.parse(text);
+        } catch (DateTimeParseException e) {
+            throw ApiException.invalidRequest(field + ": must be an RFC 3339 time such as 2026-11-01T00:00:00Z");
+        }
+    }
+
+    private static Map<String, Object> record(UsageRecord u) {
+        Map<String, Object> r = new LinkedHashMap<>();
+        r.put("request_id", u.requestId);
+        r.put("key_id", u.keyId);
+        r.put("model", u.model);
+        r.put("input_tokens", u.inputTokens);
+        r.put("output_tokens", u.outputTokens);
+        r.put("cache_creation_5m_input_tokens", u.cacheCreation5mInputTokens);
+        r.put("cache_creation_1h_input_tokens", u.cacheCreation1hInputTokens);
+        r.put("cache_read_input_tokens", u.cacheReadInputTokens);
+        r.put("cost_usd", Money.format(u.cost));
+        r.put("status", u.status);
+        r.put("stream", u.stream);
+        r.put("endpoint", u.endpoint);
+        r.put("created_at", u.createdAt);
+        return r;
+    }
+
+    private Map<String, Object> totals(UUID account, Instant from, Instant to) {
+        try (Connection c = dataSource.getConnection(); PreparedStatement ps = c.prepareStatement("""
+                SELECT count(*), coalesce(sum(input_tokens), 0), coalesce(sum(output_tokens), 0),
+                       coalesce(sum(cache_creation_5m_input_tokens), 0), coalesce(sum(cache_creation_1h_input_tokens), 0),
+                       coalesce(sum(cache_read_input_tokens), 0), coalesce(sum(cost), 0)
+                FROM usage_records WHERE account_id = ? AND created_at >= ? AND created_at < ?
+                """)) {
+            ps.setObject(1, account);
+            ps.setObject(2, java.sql.Timestamp.from(from));
+            ps.setObject(3, java.sql.Timestamp.from(to));
+            try (ResultSet rs = ps.executeQuery()) {
+                rs.next();
+                Map<String, Object> t = new LinkedHashMap<>();
+                t.put("requests", rs.getLong(1));
+                t.put("input_tokens", rs.getLong(2));
+                t.put("output_tokens", rs.getLong(3));
+                t.put("cache_creation_5m_input_tokens", rs.getLong(4));
+                t.put("cache_creation_1h_input_tokens", rs.getLong(5));
+                t.put("cache_read_input_tokens", rs.getLong(6));
+                t.put("cost_usd", Money.format(rs.getLong(7)));
+                return t;
+            }
+        } catch (SQLException e) {
+            throw new LedgerException("usage totals failed", e);
+        }
+    }
+
+    /** Spend of the current UTC day and month (calls in flight counted separately), from the limit counters. */
+    private Map<String, Object> spend(UUID subject) {
+        try (Connection c = dataSource.getConnection(); PreparedStatement ps = c.prepareStatement("""
+                SELECT CASE WHEN day = (now() AT TIME ZONE 'UTC')::date THEN day_spent ELSE 0 END,
+                       CASE WHEN month = date_trunc('month', now() AT TIME ZONE 'UTC')::date THEN month_spent ELSE 0 END,
+                       lifetime_spent, inflight_held, inflight
+                FROM limit_counters WHERE subject_id = ?
+                """)) {
+            ps.setObject(1, subject);
+            try (ResultSet rs = ps.executeQuery()) {
+                boolean found = rs.next();
+                Map<String, Object> s = new LinkedHashMap<>();
+                s.put("today_usd", Money.format(found ? rs.getLong(1) : 0));
+                s.put("this_month_usd", Money.format(found ? rs.getLong(2) : 0));
+                s.put("lifetime_usd", Money.format(found ? rs.getLong(3) : 0));
+                s.put("in_flight_usd", Money.format(found ? rs.getLong(4) : 0));
+                s.put("in_flight_requests", found ? rs.getInt(5) : 0);
+                return s;
+            }
+        } catch (SQLException e) {
+            throw new LedgerException("spend lookup failed", e);
+        }
+    }
+
+    private static Map<String, Object> limits(Integer rpm, Long tpm, Integer concurrent, Long daily, Long monthly,
+                                              Long lifetime) {
+        Map<String, Object> l = new LinkedHashMap<>();
+        l.put("requests_per_minute", rpm);
+        l.put("tokens_per_minute", tpm);
+        l.put("max_concurrent", concurrent);
+        l.put("daily_spend_limit_usd", daily == null ? null : Money.format(daily));
+        l.put("monthly_spend_limit_usd", monthly == null ? null : Money.format(monthly));
+        l.put("lifetime_spend_limit_usd", lifetime == null ? null : Money.format(lifetime));
+        return l;
+    }
+}
