@@ -197,7 +197,8 @@ BEGIN
     IF NOT FOUND THEN
         SELECT * INTO a FROM accounts WHERE id = p_account;
         RAISE EXCEPTION USING ERRCODE = 'TG402',
-            MESSAGE = format('%s|%s|%s', coalesce(a.balance - a.held, 0), coalesce(a.fit_max_tokens, false), coalesce(a.fit_min_tokens, 0));
+            MESSAGE = format('%s|%s|%s', coalesce(a.balance - a.held, 0),
+                            CASE WHEN a.fit_max_tokens THEN 'true' ELSE 'false' END, coalesce(a.fit_min_tokens, 0));
     END IF;
     INSERT INTO holds (id, account_id, key_id, request_id, model, endpoint, stream, amount, estimated_tokens, expires_at)
     VALUES (p_hold, p_account, p_key, p_request, p_model, p_endpoint, p_stream, p_amount, p_tokens,

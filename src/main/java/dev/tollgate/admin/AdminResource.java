@@ -34,6 +34,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.UUID;
 
 /** The operator's API: accounts, credits, keys, usage, ledger. Guarded by {@link AdminAuthFilter}. */
@@ -43,6 +44,19 @@ import java.util.UUID;
 public class AdminResource {
 
     private static final int MAX_PAGE = 1000;
+    private static final Set<String> LIMIT_FIELDS = Set.of("requests_per_minute", "tokens_per_minute", "max_concurrent",
+            "daily_spend_limit_usd", "monthly_spend_limit_usd", "lifetime_spend_limit_usd");
+    private static final Set<String> ACCOUNT_FIELDS = union(LIMIT_FIELDS,
+            Set.of("name", "fit_max_tokens", "fit_min_tokens", "low_balance_threshold_usd"));
+    private static final Set<String> KEY_FIELDS = union(LIMIT_FIELDS,
+            Set.of("name", "expires_at", "allowed_models", "allowed_ips"));
+    private static final Set<String> CREDIT_FIELDS = Set.of("amount_usd", "note");
+
+    private static Set<String> union(Set<String> a, Set<String> b) {
+        Set<String> all = new java.util.HashSet<>(a);
+        all.addAll(b);
+        return Set.copyOf(all);
+    }
 
     private final TopupService topups;
     private final ApiKeyService keys;
@@ -50,9 +64,11 @@ public class AdminResource {
     private final PriceTable prices;
     private final AuditLog audit;
     private final TollgateConfig config;
+    private final com.fasterxml.jackson.databind.ObjectMapper json;
 
     public AdminResource(TopupService topups, ApiKeyService keys, LedgerStore ledger, PriceTable prices, AuditLog audit,
-                         TollgateConfig config) {
+                         TollgateConfig config, com.fasterxml.jackson.databind.ObjectMapper json) {
+        this.json = json;
         this.audit = audit;
         this.config = config;
         this.topups = topups;
@@ -67,7 +83,7 @@ public class AdminResource {
     public RestResponse<Views.AccountView> createAccount(JsonNode body) {
         Account account = new Account();
         account.id = UUID.randomUUID();
-        account.name = Json.requiredString(Json.object(body), "name", 200);
+        account.name = Json.requiredString(Json.onlyFields(body, ACCOUNT_FIELDS), "name", 200);
         account.createdAt = Instant.now().truncatedTo(ChronoUnit.MICROS);
         applyAccountSettings(account, body);
         account.persist();
@@ -81,7 +97,7 @@ public class AdminResource {
     @Transactional
     public Views.AccountView updateAccount(@PathParam("id") String id, JsonNode body) {
         Account account = findAccount(id);
-        Json.object(body);
+        Json.onlyFields(body, ACCOUNT_FIELDS);
         if (body.has("name")) {
             account.name = Json.requiredString(body, "name", 200);
         }
@@ -136,7 +152,7 @@ public class AdminResource {
 
     private RestResponse<Views.TopupView> credit(String id, JsonNode body, String idempotencyKey, String kind) {
         UUID accountId = Json.uuid(id, "Account");
-        Json.object(body);
+        Json.onlyFields(body, CREDIT_FIELDS);
         String text = Json.amountText(body, "amount_usd");
         long amount;
         if ("adjustment".equals(kind) && text != null && text.trim().startsWith("-")) {
@@ -162,7 +178,7 @@ public class AdminResource {
     @Transactional
     public RestResponse<Views.IssuedKeyView> createKey(@PathParam("id") String id, JsonNode body) {
         Account account = findAccount(id);
-        Json.object(body);
+        Json.onlyFields(body, KEY_FIELDS);
         String name = Json.requiredString(body, "name", 200);
         Instant expiresAt = Json.optionalInstant(body, "expires_at");
         if (expiresAt != null && !expiresAt.isAfter(Instant.now())) {
@@ -189,7 +205,7 @@ public class AdminResource {
     @Transactional
     public Views.KeyView updateKey(@PathParam("id") String id, JsonNode body) {
         ApiKey key = findKey(id);
-        Json.object(body);
+        Json.onlyFields(body, KEY_FIELDS);
         if (body.has("name")) {
             key.name = Json.requiredString(body, "name", 200);
         }
@@ -209,12 +225,17 @@ public class AdminResource {
     @POST
     @Path("/keys/{id}/rotate")
     @Transactional
-    public Views.IssuedKeyView rotateKey(@PathParam("id") String id, JsonNode body) {
+    public Views.IssuedKeyView rotateKey(@PathParam("id") String id, byte[] raw) {
+        // The body is optional; when present it must be a JSON object (not merely something that decodes to nothing).
+        JsonNode body = raw == null || raw.length == 0 ? null : parseObject(raw);
         ApiKey key = findKey(id);
         if (key.revokedAt != null) {
             throw new ApiException(409, "invalid_request_error", "Key " + id + " is revoked; issue a new key instead");
         }
         long grace = config.keyRotationGrace().toSeconds();
+        if (body != null) {
+            Json.onlyFields(body, Set.of("grace_seconds"));
+        }
         if (body != null && body.has("grace_seconds")) {
             JsonNode v = body.get("grace_seconds");
             if (!v.isIntegralNumber() || v.asLong() < 0 || v.asLong() > 30L * 24 * 3600) {
@@ -242,6 +263,15 @@ public class AdminResource {
         LimitFields.apply(body, new LimitFields.Target(v -> key.requestsPerMinute = v, v -> key.tokensPerMinute = v,
                 v -> key.maxConcurrent = v, v -> key.dailySpendLimit = v, v -> key.monthlySpendLimit = v,
                 v -> key.lifetimeSpendLimit = v));
+    }
+
+    private JsonNode parseObject(byte[] raw) {
+        try {
+            JsonNode node = json.readTree(raw);
+            return Json.object(node);
+        } catch (java.io.IOException e) {
+            throw ApiException.invalidRequest("The request body is not valid JSON");
+        }
     }
 
     private static List<String> allowedIps(JsonNode node) {

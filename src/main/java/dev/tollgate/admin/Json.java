@@ -20,6 +20,16 @@ final class Json {
         return body;
     }
 
+    /** Refuses fields the endpoint does not know: a typo must not pass silently as "no change". */
+    static JsonNode onlyFields(JsonNode body, java.util.Set<String> known) {
+        object(body).fieldNames().forEachRemaining(name -> {
+            if (!known.contains(name)) {
+                throw ApiException.invalidRequest(name + ": unknown field; expected one of " + new java.util.TreeSet<>(known));
+            }
+        });
+        return body;
+    }
+
     static String requiredString(JsonNode body, String field, int maxLength) {
         JsonNode v = body.get(field);
         if (v == null || v.isNull()) {

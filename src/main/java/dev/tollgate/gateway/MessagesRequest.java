@@ -21,11 +21,17 @@ public final class MessagesRequest implements HoldEstimator.Facts {
 
     /** Hostile nesting is refused long before it costs memory. */
     static final int MAX_DEPTH = 128;
+    /**
+     * Duplicate keys are refused: a body with two "model" fields could be billed as one model
+     * and served as the other.
+     */
     private static final JsonFactory FACTORY = JsonFactory.builder()
             .streamReadConstraints(StreamReadConstraints.builder().maxNestingDepth(MAX_DEPTH).build())
+            .enable(com.fasterxml.jackson.core.StreamReadFeature.STRICT_DUPLICATE_DETECTION)
             .build();
 
     private final byte[] body;
+    private boolean messages;
     private String model;
     private int modelStart = -1;
     private int modelEnd = -1;
@@ -69,6 +75,9 @@ public final class MessagesRequest implements HoldEstimator.Facts {
         if (r.model == null) {
             throw ApiException.invalidRequest("model: Field required");
         }
+        if (!r.messages) {
+            throw ApiException.invalidRequest("messages: Field required");
+        }
         if (requireMaxTokens && r.maxTokens == null) {
             throw ApiException.invalidRequest("max_tokens: Field required");
         }
@@ -105,6 +114,13 @@ public final class MessagesRequest implements HoldEstimator.Facts {
                         throw ApiException.invalidRequest("stream: Input should be a valid boolean");
                     }
                     stream = value == JsonToken.VALUE_TRUE;
+                }
+                case "messages" -> {
+                    if (value != JsonToken.START_ARRAY) {
+                        throw ApiException.invalidRequest("messages: Input should be a valid list");
+                    }
+                    messages = true;
+                    scan(p, value, null);
                 }
                 case "tools" -> {
                     if (value == JsonToken.START_ARRAY) {
