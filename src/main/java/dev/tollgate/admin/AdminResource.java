@@ -107,9 +107,7 @@ public class AdminResource {
     }
 
     private static void applyAccountSettings(Account account, JsonNode body) {
-        LimitFields.apply(body, new LimitFields.Target(v -> account.requestsPerMinute = v, v -> account.tokensPerMinute = v,
-                v -> account.maxConcurrent = v, v -> account.dailySpendLimit = v, v -> account.monthlySpendLimit = v,
-                v -> account.lifetimeSpendLimit = v));
+        LimitFields.apply(body, account.getLimits());
         if (body.has("fit_max_tokens")) {
             if (!body.get("fit_max_tokens").isBoolean()) {
                 throw ApiException.invalidRequest("fit_max_tokens: must be true or false");
@@ -260,9 +258,7 @@ public class AdminResource {
         if (body.has("allowed_ips")) {
             key.allowedCidrs = allowedIps(body.get("allowed_ips"));
         }
-        LimitFields.apply(body, new LimitFields.Target(v -> key.requestsPerMinute = v, v -> key.tokensPerMinute = v,
-                v -> key.maxConcurrent = v, v -> key.dailySpendLimit = v, v -> key.monthlySpendLimit = v,
-                v -> key.lifetimeSpendLimit = v));
+        LimitFields.apply(body, key.getLimits());
     }
 
     private JsonNode parseObject(byte[] raw) {

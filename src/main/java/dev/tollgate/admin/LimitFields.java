@@ -3,6 +3,7 @@ package dev.tollgate.admin;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.tollgate.api.ApiException;
 import dev.tollgate.ledger.Money;
+import dev.tollgate.limits.LimitSettings;
 
 import java.util.function.Consumer;
 
@@ -15,18 +16,13 @@ final class LimitFields {
     private LimitFields() {
     }
 
-    /** The setters of one subject's limits. */
-    record Target(Consumer<Integer> requestsPerMinute, Consumer<Long> tokensPerMinute, Consumer<Integer> maxConcurrent,
-                  Consumer<Long> daily, Consumer<Long> monthly, Consumer<Long> lifetime) {
-    }
-
-    static void apply(JsonNode body, Target target) {
-        count(body, "requests_per_minute", v -> target.requestsPerMinute().accept(v == null ? null : Math.toIntExact(v)));
-        count(body, "tokens_per_minute", target.tokensPerMinute());
-        count(body, "max_concurrent", v -> target.maxConcurrent().accept(v == null ? null : Math.toIntExact(v)));
-        usd(body, "daily_spend_limit_usd", target.daily());
-        usd(body, "monthly_spend_limit_usd", target.monthly());
-        usd(body, "lifetime_spend_limit_usd", target.lifetime());
+    static void apply(JsonNode body, LimitSettings target) {
+        count(body, "requests_per_minute", v -> target.requestsPerMinute = v == null ? null : Math.toIntExact(v));
+        count(body, "tokens_per_minute", v -> target.tokensPerMinute = v);
+        count(body, "max_concurrent", v -> target.maxConcurrent = v == null ? null : Math.toIntExact(v));
+        usd(body, "daily_spend_limit_usd", v -> target.dailySpendLimit = v);
+        usd(body, "monthly_spend_limit_usd", v -> target.monthlySpendLimit = v);
+        usd(body, "lifetime_spend_limit_usd", v -> target.lifetimeSpendLimit = v);
     }
 
     private static void count(JsonNode body, String field, Consumer<Long> set) {

@@ -6,6 +6,7 @@ import dev.tollgate.ledger.Account;
 import dev.tollgate.ledger.LedgerEntry;
 import dev.tollgate.ledger.LedgerStore;
 import dev.tollgate.ledger.Money;
+import dev.tollgate.limits.LimitSettings;
 import dev.tollgate.metering.UsageRecord;
 
 import java.time.Instant;
@@ -13,7 +14,7 @@ import java.util.List;
 import java.util.UUID;
 
 /** The admin API's JSON shapes (snake_case on the wire; money as decimal strings). */
-final class Views {
+public final class Views {
 
     private Views() {
     }
@@ -24,15 +25,18 @@ final class Views {
         static AccountView of(Account a) {
             return new AccountView(a.id, a.name, Money.format(a.balance), Money.format(a.held),
                     Money.format(a.balance - a.held), a.createdAt,
-                    new Limits(a.requestsPerMinute, a.tokensPerMinute, a.maxConcurrent, LimitFields.usd(a.dailySpendLimit),
-                            LimitFields.usd(a.monthlySpendLimit), LimitFields.usd(a.lifetimeSpendLimit)),
+                    Limits.of(a.getLimits()),
                     a.fitMaxTokens, a.fitMinTokens, LimitFields.usd(a.lowBalanceThreshold), a.lowBalanceSince);
         }
     }
 
     /** A key's or account's limits; null fields are unlimited. */
-    record Limits(Integer requestsPerMinute, Long tokensPerMinute, Integer maxConcurrent, String dailySpendLimitUsd,
-                  String monthlySpendLimitUsd, String lifetimeSpendLimitUsd) {
+    public record Limits(Integer requestsPerMinute, Long tokensPerMinute, Integer maxConcurrent, String dailySpendLimitUsd,
+                         String monthlySpendLimitUsd, String lifetimeSpendLimitUsd) {
+        public static Limits of(LimitSettings l) {
+            return new Limits(l.requestsPerMinute, l.tokensPerMinute, l.maxConcurrent, LimitFields.usd(l.dailySpendLimit),
+                    LimitFields.usd(l.monthlySpendLimit), LimitFields.usd(l.lifetimeSpendLimit));
+        }
     }
 
     record TopupView(long entryId, UUID accountId, String amountUsd, String balanceUsd) {
@@ -42,15 +46,11 @@ final class Views {
                    List<String> allowedIps, Limits limits, Instant expiresAt, Instant revokedAt, Instant createdAt,
                    Instant previousKeyValidUntil) {
         static KeyView of(ApiKey k) {
-            return new KeyView(k.id, k.accountId, k.name, k.prefix, k.allowedModels, k.allowedCidrs, Views.limits(k),
+            return new KeyView(k.id, k.accountId, k.name, k.prefix, k.allowedModels, k.allowedCidrs, Limits.of(k.getLimits()),
                     k.expiresAt, k.revokedAt, k.createdAt, k.previousExpiresAt);
         }
     }
 
-    static Limits limits(ApiKey k) {
-        return new Limits(k.requestsPerMinute, k.tokensPerMinute, k.maxConcurrent, LimitFields.usd(k.dailySpendLimit),
-                LimitFields.usd(k.monthlySpendLimit), LimitFields.usd(k.lifetimeSpendLimit));
-    }
 
     /** The only response that ever contains a key's secret: at creation and at rotation. */
     record IssuedKeyView(UUID id, UUID accountId, String key, String name, String prefix, List<String> allowedModels,
@@ -58,7 +58,7 @@ final class Views {
                          Instant previousKeyValidUntil) {
         static IssuedKeyView of(ApiKey k, String secret) {
             return new IssuedKeyView(k.id, k.accountId, secret, k.name, k.prefix, k.allowedModels, k.allowedCidrs,
-                    Views.limits(k), k.expiresAt, k.createdAt, k.previousExpiresAt);
+                    Limits.of(k.getLimits()), k.expiresAt, k.createdAt, k.previousExpiresAt);
         }
     }
 

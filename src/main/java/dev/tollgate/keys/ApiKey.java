@@ -1,7 +1,9 @@
 package dev.tollgate.keys;
 
 import io.quarkus.hibernate.orm.panache.PanacheEntityBase;
+import dev.tollgate.limits.LimitSettings;
 import jakarta.persistence.Column;
+import jakarta.persistence.Embedded;
 import jakarta.persistence.Entity;
 import jakarta.persistence.Id;
 import jakarta.persistence.Table;
@@ -45,24 +47,16 @@ public class ApiKey extends PanacheEntityBase {
     @Column(name = "created_at", nullable = false)
     public Instant createdAt;
 
-    @Column(name = "requests_per_minute")
-    public Integer requestsPerMinute;
+    @Embedded
+    public LimitSettings limits;
 
-    @Column(name = "tokens_per_minute")
-    public Long tokensPerMinute;
-
-    @Column(name = "max_concurrent")
-    public Integer maxConcurrent;
-
-    /** Nano-dollars per calendar day (UTC). */
-    @Column(name = "daily_spend_limit")
-    public Long dailySpendLimit;
-
-    @Column(name = "monthly_spend_limit")
-    public Long monthlySpendLimit;
-
-    @Column(name = "lifetime_spend_limit")
-    public Long lifetimeSpendLimit;
+    /** Never null: Hibernate loads an embeddable whose columns are all null as null. */
+    public LimitSettings getLimits() {
+        if (limits == null) {
+            limits = new LimitSettings();
+        }
+        return limits;
+    }
 
     @JdbcTypeCode(SqlTypes.ARRAY)
     @Column(name = "allowed_cidrs", columnDefinition = "text[]")

@@ -4,8 +4,9 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 
 import java.io.IOException;
+import dev.tollgate.upstream.SseLineBuffer;
+
 import java.nio.charset.StandardCharsets;
-import java.util.Arrays;
 
 /**
  * Watches the bytes of an Anthropic SSE stream as they are passed through, without changing or
@@ -15,15 +16,13 @@ import java.util.Arrays;
 public final class SseUsageScanner {
 
     private static final ObjectMapper JSON = new ObjectMapper();
-    private static final int MAX_LINE = 64 * 1024 * 1024;
     private static final byte[][] EMPTY_DELTAS = {
             "\"text\":\"\"".getBytes(StandardCharsets.US_ASCII),
             "\"partial_json\":\"\"".getBytes(StandardCharsets.US_ASCII),
             "\"thinking\":\"\"".getBytes(StandardCharsets.US_ASCII)};
 
     private final UsageAccumulator usage = new UsageAccumulator();
-    private byte[] line = new byte[512];
-    private int lineLength;
+    private final SseLineBuffer lines = new SseLineBuffer();
     private String event;
     private boolean messageStart;
     private boolean messageStop;
@@ -33,48 +32,32 @@ public final class SseUsageScanner {
     private long contentDeltas;
 
     public void feed(byte[] bytes, int offset, int length) {
-        int end = offset + length;
-        for (int i = offset; i < end; i++) {
-            byte b = bytes[i];
-            if (b == '\n') {
-                onLine();
-                lineLength = 0;
-            } else if (lineLength < MAX_LINE) {
-                if (lineLength == line.length) {
-                    line = Arrays.copyOf(line, line.length * 2);
-                }
-                line[lineLength++] = b;
-            }
-        }
+        lines.feed(bytes, offset, length, this::onLine);
     }
 
-    private void onLine() {
-        int len = lineLength;
-        if (len > 0 && line[len - 1] == '\r') {
-            len--;
-        }
+    private void onLine(byte[] line, int len) {
         if (len == 0) {
             event = null;
             return;
         }
-        if (startsWith("event:", len)) {
+        if (startsWith(line, "event:", len)) {
             event = new String(line, 6, len - 6, StandardCharsets.UTF_8).trim();
             if ("message_stop".equals(event)) {
                 messageStop = true;
             }
             return;
         }
-        if (!startsWith("data:", len) || event == null) {
+        if (!startsWith(line, "data:", len) || event == null) {
             return;
         }
         switch (event) {
             case "content_block_delta" -> {
-                if (!containsAny(len)) {
+                if (!containsAny(line, len)) {
                     contentDeltas++;
                 }
             }
             case "message_start" -> {
-                JsonNode data = parse(len);
+                JsonNode data = parse(line, len);
                 if (data != null) {
                     messageStart = true;
                     JsonNode message = data.path("message");
@@ -84,18 +67,18 @@ public final class SseUsageScanner {
                 }
             }
             case "message_delta" -> {
-                JsonNode data = parse(len);
+                JsonNode data = parse(line, len);
                 if (data != null) {
                     usage.applyDeltaUsage(data.get("usage"));
                 }
             }
-            case "error" -> error = parse(len);
+            case "error" -> error = parse(line, len);
             default -> {
             }
         }
     }
 
-    private boolean startsWith(String prefix, int len) {
+    private static boolean startsWith(byte[] line, String prefix, int len) {
         if (len < prefix.length()) {
             return false;
         }
@@ -107,7 +90,7 @@ public final class SseUsageScanner {
         return true;
     }
 
-    private boolean containsAny(int len) {
+    private static boolean containsAny(byte[] line, int len) {
         for (byte[] needle : EMPTY_DELTAS) {
             outer:
             for (int i = 0; i + needle.length <= len; i++) {
@@ -122,7 +105,7 @@ public final class SseUsageScanner {
         return false;
     }
 
-    private JsonNode parse(int len) {
+    private static JsonNode parse(byte[] line, int len) {
         try {
             return JSON.readTree(line, 5, len - 5);
         } catch (IOException e) {

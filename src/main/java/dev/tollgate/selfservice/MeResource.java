@@ -1,5 +1,6 @@
 package dev.tollgate.selfservice;
 
+import dev.tollgate.admin.Views;
 import dev.tollgate.api.ApiException;
 import dev.tollgate.gateway.Gateway;
 import dev.tollgate.keys.ApiKey;
@@ -58,8 +59,7 @@ public class MeResource {
         keyView.put("expires_at", key.expiresAt);
         keyView.put("allowed_models", key.allowedModels);
         keyView.put("allowed_ips", key.allowedCidrs);
-        keyView.put("limits", limits(key.requestsPerMinute, key.tokensPerMinute, key.maxConcurrent, key.dailySpendLimit,
-                key.monthlySpendLimit, key.lifetimeSpendLimit));
+        keyView.put("limits", Views.Limits.of(key.getLimits()));
         keyView.put("spend", spend(key.id));
 
         Map<String, Object> accountView = new LinkedHashMap<>();
@@ -71,8 +71,7 @@ public class MeResource {
         accountView.put("low_balance_threshold_usd",
                 account.lowBalanceThreshold == null ? null : Money.format(account.lowBalanceThreshold));
         accountView.put("low_balance_since", account.lowBalanceSince);
-        accountView.put("limits", limits(account.requestsPerMinute, account.tokensPerMinute, account.maxConcurrent,
-                account.dailySpendLimit, account.monthlySpendLimit, account.lifetimeSpendLimit));
+        accountView.put("limits", Views.Limits.of(account.getLimits()));
         accountView.put("spend", spend(account.id));
 
         Map<String, Object> body = new LinkedHashMap<>();
@@ -181,17 +180,5 @@ public class MeResource {
         } catch (SQLException e) {
             throw new LedgerException("spend lookup failed", e);
         }
-    }
-
-    private static Map<String, Object> limits(Integer rpm, Long tpm, Integer concurrent, Long daily, Long monthly,
-                                              Long lifetime) {
-        Map<String, Object> l = new LinkedHashMap<>();
-        l.put("requests_per_minute", rpm);
-        l.put("tokens_per_minute", tpm);
-        l.put("max_concurrent", concurrent);
-        l.put("daily_spend_limit_usd", daily == null ? null : Money.format(daily));
-        l.put("monthly_spend_limit_usd", monthly == null ? null : Money.format(monthly));
-        l.put("lifetime_spend_limit_usd", lifetime == null ? null : Money.format(lifetime));
-        return l;
     }
 }

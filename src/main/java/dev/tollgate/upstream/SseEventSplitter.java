@@ -1,7 +1,6 @@
 package dev.tollgate.upstream;
 
 import java.nio.charset.StandardCharsets;
-import java.util.Arrays;
 
 /**
  * Splits raw SSE bytes into events as they arrive, for surfaces that must re-encode a stream
@@ -17,11 +16,8 @@ public final class SseEventSplitter {
         void onEvent(String event, String data);
     }
 
-    private static final int MAX_LINE = 64 * 1024 * 1024;
-
     private final Listener listener;
-    private byte[] line = new byte[512];
-    private int lineLength;
+    private final SseLineBuffer lines = new SseLineBuffer();
     private String event;
     private StringBuilder data;
 
@@ -30,26 +26,10 @@ public final class SseEventSplitter {
     }
 
     public void feed(byte[] bytes, int offset, int length) {
-        int end = offset + length;
-        for (int i = offset; i < end; i++) {
-            byte b = bytes[i];
-            if (b == '\n') {
-                onLine();
-                lineLength = 0;
-            } else if (lineLength < MAX_LINE) {
-                if (lineLength == line.length) {
-                    line = Arrays.copyOf(line, line.length * 2);
-                }
-                line[lineLength++] = b;
-            }
-        }
+        lines.feed(bytes, offset, length, this::onLine);
     }
 
-    private void onLine() {
-        int len = lineLength;
-        if (len > 0 && line[len - 1] == '\r') {
-            len--;
-        }
+    private void onLine(byte[] line, int len) {
         if (len == 0) {
             if (data != null) {
                 listener.onEvent(event, data.toString());

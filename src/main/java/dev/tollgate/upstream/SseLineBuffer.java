@@ -1,0 +1,38 @@
+package dev.tollgate.upstream;
+
+import java.util.Arrays;
+
+/**
+ * Frames SSE bytes into lines as they arrive. Chunks may split a line (or a UTF-8 character) at
+ * any byte; a line is handed over only once complete, without its "\n" or "\r\n".
+ */
+public final class SseLineBuffer {
+
+    /** Receives each complete line; the array is reused after the call returns. */
+    @FunctionalInterface
+    public interface Handler {
+        void onLine(byte[] line, int length);
+    }
+
+    private static final int MAX_LINE = 64 * 1024 * 1024;
+
+    private byte[] line = new byte[512];
+    private int length;
+
+    public void feed(byte[] bytes, int offset, int count, Handler handler) {
+        int end = offset + count;
+        for (int i = offset; i < end; i++) {
+            byte b = bytes[i];
+            if (b == '\n') {
+                int len = length > 0 && line[length - 1] == '\r' ? length - 1 : length;
+                length = 0;
+                handler.onLine(line, len);
+            } else if (length < MAX_LINE) {
+                if (length == line.length) {
+                    line = Arrays.copyOf(line, line.length * 2);
+                }
+                line[length++] = b;
+            }
+        }
+    }
+}
