@@ -1,6 +1,7 @@
 package dev.tollgate.ops;
 
 import dev.tollgate.ledger.LedgerStore;
+import dev.tollgate.ledger.Money;
 import dev.tollgate.metering.CallRecord;
 import dev.tollgate.metering.TokenUsage;
 import io.micrometer.core.instrument.Counter;
@@ -37,12 +38,20 @@ public class CallMetrics {
         registry.gauge("tollgate.holds.open.usd", openHoldsNanos, n -> n.get() / 1e9);
     }
 
-    /** One finished call: its outcome, the tokens it was billed for and its cost. */
+    /**
+     * One finished call: its outcome, the tokens it was billed for and its cost. Also one log line,
+     * because where nothing scrapes /q/metrics (Lambda) log metric filters are the metrics.
+     */
     public void record(CallRecord call) {
         String model = call.model();
+        TokenUsage usage = call.usage();
+        Log.infof("call %s endpoint=%s model=%s status=%s http_status=%d stream=%s input=%d output=%d"
+                        + " cache_write_5m=%d cache_write_1h=%d cache_read=%d cost_usd=%s latency_ms=%d",
+                call.requestId(), call.endpoint(), model, call.status().dbValue(), call.httpStatus(), call.stream(),
+                usage.input(), usage.output(), usage.cacheWrite5m(), usage.cacheWrite1h(), usage.cacheRead(),
+                Money.format(call.costNanos()), call.latencyMs());
         registry.counter("tollgate.calls", "endpoint", call.endpoint(), "status", call.status().dbValue(),
                 "http_status", Integer.toString(call.httpStatus()), "model", model).increment();
-        TokenUsage usage = call.usage();
         tokens(model, "input", usage.input());
         tokens(model, "output", usage.output());
         tokens(model, "cache_write_5m", usage.cacheWrite5m());
