@@ -8,12 +8,20 @@ import dev.tollgate.ledger.LedgerStore;
 import dev.tollgate.ledger.Money;
 import dev.tollgate.limits.LimitSettings;
 import dev.tollgate.metering.UsageRecord;
+import io.quarkus.runtime.annotations.RegisterForReflection;
 
 import java.time.Instant;
 import java.util.List;
 import java.util.UUID;
 
-/** The admin API's JSON shapes (snake_case on the wire; money as decimal strings). */
+/**
+ * The admin API's JSON shapes (snake_case on the wire; money as decimal strings). Registered for
+ * reflection because a native image only keeps what it can see used: records inside {@code Page<T>}
+ * and TopupView (stored as JSON for idempotent replays) are serialised by Jackson reflectively.
+ */
+@RegisterForReflection(targets = {Views.AccountView.class, Views.TopupView.class, Views.KeyView.class,
+        Views.IssuedKeyView.class, Views.UsageView.class, Views.EntryView.class, Views.ReconciliationView.class,
+        Views.Page.class, Views.ReapView.class, Views.Limits.class, Views.AuditView.class})
 public final class Views {
 
     private Views() {
@@ -100,5 +108,8 @@ public final class Views {
     }
 
     record Page<T>(List<T> data) {
+    }
+
+    record ReapView(int releasedHolds) {
     }
 }

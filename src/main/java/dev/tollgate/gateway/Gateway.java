@@ -18,11 +18,14 @@ import dev.tollgate.metering.TokenUsage;
 import io.vertx.core.http.HttpServerRequest;
 import dev.tollgate.metering.HoldEstimator;
 import dev.tollgate.metering.PriceTable;
+import dev.tollgate.ops.CallMetrics;
+import dev.tollgate.ops.RequestLogContext;
 import dev.tollgate.upstream.UpstreamClient;
 import io.quarkus.logging.Log;
 import io.vertx.core.MultiMap;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpMethod;
+import jakarta.inject.Inject;
 import jakarta.inject.Singleton;
 
 import java.io.IOException;
@@ -45,7 +48,9 @@ public class Gateway {
     private static final List<String> COUNT_FIELDS =
             List.of("model", "messages", "system", "tools", "tool_choice", "thinking");
 
-    private final ExecutorService blocking = Executors.newVirtualThreadPerTaskExecutor();
+    private final ExecutorService blocking = RequestLogContext.propagating(Executors.newVirtualThreadPerTaskExecutor());
+    @Inject
+    CallMetrics metrics;
     final ApiKeyService keys;
     final PriceTable prices;
     final HoldEstimator estimator;

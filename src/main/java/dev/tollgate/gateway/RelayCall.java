@@ -276,6 +276,7 @@ final class RelayCall {
                 status == Status.UPSTREAM_ERROR ? TokenUsage.NONE : usage, cost, status, httpStatus, streaming,
                 surface.endpoint(), (System.nanoTime() - startNanos) / 1_000_000, upstreamRequestId,
                 header("http-referer"), header("x-title"));
+        gateway.metrics.record(record);
         gateway.blocking().execute(() -> {
             try {
                 gateway.settle(hold, record);

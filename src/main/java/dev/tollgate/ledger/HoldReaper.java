@@ -27,12 +27,23 @@ public class HoldReaper {
 
     @Scheduled(every = "${tollgate.holds.reaper-interval}", delayed = "30s",
             concurrentExecution = Scheduled.ConcurrentExecution.SKIP)
-    void run() {
+    void scheduled() {
+        run();
+    }
+
+    /**
+     * One maintenance pass: releases expired holds and forgets old idempotency keys. Also called
+     * by POST /admin/v1/maintenance/reap, because on Lambda no timer runs between invocations.
+     *
+     * @return how many holds were released
+     */
+    public int run() {
         int released = reap();
         if (released > 0) {
             Log.warnf("Released %d expired holds (their calls were never settled)", released);
         }
         topups.expireKeys(IDEMPOTENCY_RETENTION);
+        return released;
     }
 
     /** Releases every expired hold, in batches; returns how many. */

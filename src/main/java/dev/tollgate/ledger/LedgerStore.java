@@ -154,6 +154,18 @@ public class LedgerStore {
         }
     }
 
+    /** {count, total amount} of the holds not yet settled or released, for the open-holds gauge. */
+    public long[] openHolds() {
+        try (Connection c = dataSource.getConnection(); PreparedStatement ps = c.prepareStatement(
+                "SELECT count(*), coalesce(sum(amount), 0) FROM holds WHERE state = 'pending'");
+             ResultSet rs = ps.executeQuery()) {
+            rs.next();
+            return new long[] {rs.getLong(1), rs.getLong(2)};
+        } catch (SQLException e) {
+            throw new LedgerException("reading open holds failed", e);
+        }
+    }
+
     /** Credits a top-up inside the caller's transaction; returns {entry id, new balance}, or null if no such account. */
     public long[] credit(Connection c, UUID accountId, long amount, String kind, String note) throws SQLException {
         try (PreparedStatement ps = c.prepareStatement("""

@@ -2,6 +2,7 @@ package dev.tollgate.upstream;
 
 import dev.tollgate.api.ApiException;
 import dev.tollgate.config.TollgateConfig;
+import dev.tollgate.ops.CallMetrics;
 import io.quarkus.logging.Log;
 import io.vertx.core.Future;
 import io.vertx.core.MultiMap;
@@ -35,9 +36,11 @@ public class UpstreamClient {
     private final String basePath;
     private final String apiKey;
     private final TollgateConfig.Upstream config;
+    private final CallMetrics metrics;
 
-    public UpstreamClient(Vertx vertx, TollgateConfig tollgate) {
+    public UpstreamClient(Vertx vertx, TollgateConfig tollgate, CallMetrics metrics) {
         this.config = tollgate.upstream();
+        this.metrics = metrics;
         URI base = URI.create(config.baseUrl());
         boolean tls = "https".equalsIgnoreCase(base.getScheme());
         this.host = base.getHost();
@@ -91,7 +94,7 @@ public class UpstreamClient {
 
     /** Sends a body and waits for the response head. */
     public Future<io.vertx.core.http.HttpClientResponse> send(HttpClientRequest request, byte[] body) {
-        return request.send(Buffer.buffer(body));
+        return metrics.timeUpstream(request.path().substring(basePath.length()), request.send(Buffer.buffer(body)));
     }
 
     /** Maps a transport failure to what the client sees: 504 for a timeout, 502 otherwise. */

@@ -1,0 +1,30 @@
+package dev.tollgate.admin;
+
+import dev.tollgate.ledger.HoldReaper;
+import jakarta.ws.rs.POST;
+import jakarta.ws.rs.Path;
+import jakarta.ws.rs.Produces;
+import jakarta.ws.rs.core.MediaType;
+
+/**
+ * Maintenance an external scheduler can trigger: on AWS Lambda nothing runs between invocations,
+ * so an EventBridge schedule calls this instead of the in-process reaper timer. Guarded by
+ * {@link AdminAuthFilter} like the rest of /admin; safe to call from many places at once.
+ */
+@Path("/admin/v1/maintenance")
+@Produces(MediaType.APPLICATION_JSON)
+public class MaintenanceResource {
+
+    private final HoldReaper reaper;
+
+    public MaintenanceResource(HoldReaper reaper) {
+        this.reaper = reaper;
+    }
+
+    /** Releases expired holds (recording their calls as abandoned) and forgets old idempotency keys. */
+    @POST
+    @Path("/reap")
+    public Views.ReapView reap() {
+        return new Views.ReapView(reaper.run());
+    }
+}

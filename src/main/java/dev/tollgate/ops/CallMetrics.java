@@ -1,0 +1,102 @@
+package dev.tollgate.ops;
+
+import dev.tollgate.ledger.LedgerStore;
+import dev.tollgate.ledger.Money;
+import dev.tollgate.metering.CallRecord;
+import dev.tollgate.metering.TokenUsage;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
+import io.quarkus.logging.Log;
+import io.quarkus.scheduler.Scheduled;
+import io.vertx.core.Future;
+import io.vertx.core.http.HttpClientResponse;
+import jakarta.inject.Singleton;
+
+import java.time.Duration;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * Prometheus metrics of the metered calls (served at /q/metrics). Labels are only bounded,
+ * non-secret values: endpoint, outcome, HTTP status, canonical model id (from the price table)
+ * and token kind. Never a key, account, request id or anything a client typed freely.
+ * The ledger stays the source of truth for money; these counters are for dashboards and alerts.
+ */
+@Singleton
+public class CallMetrics {
+
+    private final MeterRegistry registry;
+    private final LedgerStore ledger;
+    private final AtomicLong openHolds = new AtomicLong();
+    private final AtomicLong openHoldsNanos = new AtomicLong();
+
+    public CallMetrics(MeterRegistry registry, LedgerStore ledger) {
+        this.registry = registry;
+        this.ledger = ledger;
+        registry.gauge("tollgate.holds.open", openHolds);
+        registry.gauge("tollgate.holds.open.usd", openHoldsNanos, n -> n.get() / 1e9);
+    }
+
+    /**
+     * One finished call: its outcome, the tokens it was billed for and its cost. Also one log line,
+     * because where nothing scrapes /q/metrics (Lambda) log metric filters are the metrics.
+     */
+    public void record(CallRecord call) {
+        String model = call.model();
+        TokenUsage usage = call.usage();
+        Log.infof("call %s endpoint=%s model=%s status=%s http_status=%d stream=%s input=%d output=%d"
+                        + " cache_write_5m=%d cache_write_1h=%d cache_read=%d cost_usd=%s latency_ms=%d",
+                call.requestId(), call.endpoint(), model, call.status().dbValue(), call.httpStatus(), call.stream(),
+                usage.input(), usage.output(), usage.cacheWrite5m(), usage.cacheWrite1h(), usage.cacheRead(),
+                Money.format(call.costNanos()), call.latencyMs());
+        registry.counter("tollgate.calls", "endpoint", call.endpoint(), "status", call.status().dbValue(),
+                "http_status", Integer.toString(call.httpStatus()), "model", model).increment();
+        tokens(model, "input", usage.input());
+        tokens(model, "output", usage.output());
+        tokens(model, "cache_write_5m", usage.cacheWrite5m());
+        tokens(model, "cache_write_1h", usage.cacheWrite1h());
+        tokens(model, "cache_read", usage.cacheRead());
+        if (call.costNanos() != 0) {
+            Counter.builder("tollgate.cost").baseUnit("usd").description("Cost settled, as the ledger charged it")
+                    .tag("model", model).register(registry).increment(call.costNanos() / 1e9);
+        }
+    }
+
+    private void tokens(String model, String kind, long count) {
+        if (count > 0) {
+            registry.counter("tollgate.tokens", "model", model, "kind", kind).increment(count);
+        }
+    }
+
+    /**
+     * Times an upstream request from sending to the response head (time to first byte; a stream's
+     * duration is not included), labelled by upstream path and status.
+     */
+    public Future<HttpClientResponse> timeUpstream(String path, Future<HttpClientResponse> response) {
+        long start = System.nanoTime();
+        return response.andThen(ar -> Timer.builder("tollgate.upstream.latency")
+                .tag("path", path)
+                .tag("status", ar.succeeded() ? Integer.toString(ar.result().statusCode()) : "failed")
+                .publishPercentileHistogram()
+                .minimumExpectedValue(Duration.ofMillis(10))
+                .maximumExpectedValue(Duration.ofMinutes(10))
+                .register(registry)
+                .record(System.nanoTime() - start, TimeUnit.NANOSECONDS));
+    }
+
+    /**
+     * Open holds are a database-wide fact (every instance reports the same value: use max, not
+     * sum), read on a timer so a scrape never waits for the database.
+     */
+    @Scheduled(every = "30s", delayed = "10s", concurrentExecution = Scheduled.ConcurrentExecution.SKIP)
+    void refreshOpenHolds() {
+        try {
+            long[] open = ledger.openHolds();
+            openHolds.set(open[0]);
+            openHoldsNanos.set(open[1]);
+        } catch (RuntimeException e) {
+            Log.warnf("Could not read open holds for metrics: %s", e.getMessage());
+        }
+    }
+}
