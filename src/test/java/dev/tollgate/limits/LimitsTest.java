@@ -239,7 +239,8 @@ class LimitsTest {
         String keyId = keyId(key);
         client(key).body(BODY).post("/v1/messages").then().statusCode(200);
         client(key).body(BODY).post("/v1/messages").then().statusCode(200);
-        // A second instance admits calls through the same statement on its own connection.
+        // A second instance admits calls through the same statement on its own connection
+        // (TwoInstancesIT does this with a second gateway process).
         String url = org.eclipse.microprofile.config.ConfigProvider.getConfig()
                 .getValue("quarkus.datasource.jdbc.url", String.class);
         try (Connection other = java.sql.DriverManager.getConnection(url, "postgres", "")) {
