@@ -65,6 +65,13 @@ public interface TollgateConfig {
 
         @WithDefault("1000")
         int maxConnections();
+
+        /**
+         * Longest wait for the upstream's count_tokens when sizing a hold exactly; past it the
+         * cheap bound stands (the call is then refused only if that does not fit either).
+         */
+        @WithDefault("5s")
+        Duration countTokensTimeout();
     }
 
     interface Keys {

@@ -14,10 +14,9 @@ import dev.tollgate.ledger.Money;
 import dev.tollgate.limits.LimitExceededException;
 import dev.tollgate.limits.RateWindow;
 import dev.tollgate.metering.CallRecord;
-import dev.tollgate.metering.TokenUsage;
-import io.vertx.core.http.HttpServerRequest;
 import dev.tollgate.metering.HoldEstimator;
 import dev.tollgate.metering.PriceTable;
+import dev.tollgate.metering.TokenUsage;
 import dev.tollgate.ops.CallMetrics;
 import dev.tollgate.ops.RequestLogContext;
 import dev.tollgate.upstream.UpstreamClient;
@@ -25,6 +24,7 @@ import io.quarkus.logging.Log;
 import io.vertx.core.MultiMap;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpMethod;
+import io.vertx.core.http.HttpServerRequest;
 import jakarta.inject.Inject;
 import jakarta.inject.Singleton;
 
@@ -236,7 +236,7 @@ public class Gateway {
                     .compose(resp -> resp.statusCode() == 200 ? resp.body()
                             : io.vertx.core.Future.failedFuture("count_tokens answered " + resp.statusCode()))
                     .toCompletionStage().toCompletableFuture()
-                    .get(config.upstream().connectTimeout().toMillis() * 3, TimeUnit.MILLISECONDS);
+                    .get(config.upstream().countTokensTimeout().toMillis(), TimeUnit.MILLISECONDS);
             JsonNode count = JSON.readTree(response.getBytes()).get("input_tokens");
             return count != null && count.canConvertToLong() ? count.asLong() : null;
         } catch (IOException | RuntimeException | java.util.concurrent.ExecutionException
