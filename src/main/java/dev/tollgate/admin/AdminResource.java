@@ -271,42 +271,27 @@ public class AdminResource {
     }
 
     private static List<String> allowedIps(JsonNode node) {
-        if (node == null || node.isNull()) {
-            return null;
-        }
-        if (!node.isArray() || node.isEmpty()) {
-            throw ApiException.invalidRequest("allowed_ips: must be a non-empty array of CIDR ranges, or null");
-        }
-        List<String> entries = new ArrayList<>();
-        node.forEach(e -> {
-            if (!e.isTextual()) {
-                throw ApiException.invalidRequest("allowed_ips: every entry must be a string");
+        List<String> entries = Json.optionalStringList(node, "allowed_ips", "CIDR ranges");
+        if (entries != null) {
+            try {
+                CidrSet.parse(entries);
+            } catch (IllegalArgumentException e) {
+                throw ApiException.invalidRequest("allowed_ips: " + e.getMessage());
             }
-            entries.add(e.asText().trim());
-        });
-        try {
-            CidrSet.parse(entries);
-        } catch (IllegalArgumentException e) {
-            throw ApiException.invalidRequest("allowed_ips: " + e.getMessage());
         }
         return entries;
     }
 
     /** Model names are resolved to priced model ids, so an alias allows the model it names. */
     private List<String> allowedModels(JsonNode node) {
-        if (node == null || node.isNull()) {
+        List<String> names = Json.optionalStringList(node, "allowed_models", "model names");
+        if (names == null) {
             return null;
         }
-        if (!node.isArray() || node.isEmpty()) {
-            throw ApiException.invalidRequest("allowed_models: must be a non-empty array of model names, or omitted");
-        }
         LinkedHashSet<String> ids = new LinkedHashSet<>();
-        for (JsonNode m : node) {
-            if (!m.isTextual()) {
-                throw ApiException.invalidRequest("allowed_models: every entry must be a string");
-            }
-            ids.add(prices.resolve(m.asText())
-                    .orElseThrow(() -> ApiException.invalidRequest("allowed_models: " + m.asText() + " is not a priced model"))
+        for (String name : names) {
+            ids.add(prices.resolve(name)
+                    .orElseThrow(() -> ApiException.invalidRequest("allowed_models: " + name + " is not a priced model"))
                     .price().id());
         }
         return new ArrayList<>(ids);

@@ -73,6 +73,24 @@ final class Json {
         throw ApiException.invalidRequest(field + ": must be a decimal string such as \"10.00\"");
     }
 
+    /** A non-empty array of strings (trimmed), or null when the field is null or absent. */
+    static java.util.List<String> optionalStringList(JsonNode node, String field, String what) {
+        if (node == null || node.isNull()) {
+            return null;
+        }
+        if (!node.isArray() || node.isEmpty()) {
+            throw ApiException.invalidRequest(field + ": must be a non-empty array of " + what + ", or null");
+        }
+        java.util.List<String> entries = new java.util.ArrayList<>();
+        for (JsonNode e : node) {
+            if (!e.isTextual()) {
+                throw ApiException.invalidRequest(field + ": every entry must be a string");
+            }
+            entries.add(e.asText().trim());
+        }
+        return entries;
+    }
+
     static Instant optionalInstant(JsonNode body, String field) {
         String text = optionalString(body, field, 64);
         if (text == null) {
