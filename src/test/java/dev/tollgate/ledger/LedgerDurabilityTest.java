@@ -1,0 +1,67 @@
+package dev.tollgate.ledger;
+
+import dev.tollgate.support.FakeUpstreamResource;
+import dev.tollgate.support.Tollgate;
+import io.agroal.api.AgroalDataSource;
+import io.quarkus.test.common.QuarkusTestResource;
+import io.quarkus.test.junit.QuarkusTest;
+import jakarta.inject.Inject;
+import org.junit.jupiter.api.Test;
+
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.util.UUID;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+/**
+ * Holds commit asynchronously (a lost hold is covered by the late settlement); settlements must
+ * stay durable. Checked inside one rolled-back transaction, where the setting is observable.
+ */
+@QuarkusTest
+@QuarkusTestResource(value = FakeUpstreamResource.class, restrictToAnnotatedClass = false)
+class LedgerDurabilityTest {
+
+    @Inject
+    AgroalDataSource dataSource;
+
+    @Test
+    void holdsCommitAsynchronouslyAndSettlementsDurably() throws Exception {
+        String account = Tollgate.fundedAccount("1")[0];
+        try (Connection c = dataSource.getConnection()) {
+            c.setAutoCommit(false);
+            UUID hold = UUID.randomUUID();
+            try (PreparedStatement ps = c.prepareStatement("SELECT * FROM tg_hold(?, ?, NULL, 'req_d', 'm', '/v1/messages', false, 10, 1, 60)")) {
+                ps.setObject(1, hold);
+                ps.setObject(2, UUID.fromString(account));
+                ps.executeQuery().close();
+            }
+            assertEquals("off", setting(c));
+            c.rollback();
+
+            try (PreparedStatement ps = c.prepareStatement("SELECT * FROM tg_hold(?, ?, NULL, 'req_e', 'm', '/v1/messages', false, 10, 1, 60)")) {
+                ps.setObject(1, hold);
+                ps.setObject(2, UUID.fromString(account));
+                ps.executeQuery().close();
+            }
+            c.commit();
+            try (PreparedStatement ps = c.prepareStatement("SELECT tg_settle(?, ?, 5, 1, 'req_e', NULL, 'm', 1, 0, 0, 0, 0, 0,"
+                    + " 'ok', 200, false, '/v1/messages', 1, NULL, NULL, NULL)")) {
+                ps.setObject(1, hold);
+                ps.setObject(2, UUID.fromString(account));
+                ps.executeQuery().close();
+            }
+            assertEquals("on", setting(c));
+            c.commit();
+        }
+        Tollgate.assertReconciled(account);
+    }
+
+    private static String setting(Connection c) throws Exception {
+        try (ResultSet rs = c.createStatement().executeQuery("SELECT current_setting('synchronous_commit')")) {
+            rs.next();
+            return rs.getString(1);
+        }
+    }
+}
