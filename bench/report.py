@@ -13,7 +13,7 @@ def load(name, default=None):
     if not os.path.exists(p):
         return default
     with open(p) as f:
-        return json.load(f) if name.endswith(".json") else f.read()
+        return f.read() if name.startswith("hot-") or not name.endswith(".json") else json.load(f)
 
 
 def ms(us):
