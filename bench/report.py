@@ -98,3 +98,27 @@ if sc:
             r = get(c, tg)
             if r:
                 print(f"- {c} {tg}: {r['rps']:.0f} req/s, p50 {ms(r['p50_us'])} ms, p99 {ms(r['p99_us'])} ms, statuses {r['statuses']}")
+
+var = [r for r in rows if r["case"].startswith("var-")]
+if var:
+    vj = {}
+    p = os.path.join(out, "variants.jsonl")
+    if os.path.exists(p):
+        for l in open(p):
+            if l.strip():
+                x = json.loads(l)
+                vj[x["variant"]] = x
+    print("\n## Variants (fresh Tollgate each, same scaled database, hot account)\n")
+    print("| variant | 1 conn: p50 / p99 ms (added vs direct) | saturated req/s (× direct) | sat p50 / p99 ms | gateway CPU µs/req | PG CPU µs/req | WAL syncs per call (cluster-wide) |")
+    print("|---|---:|---:|---:|---:|---:|---:|")
+    d1, ds = get("var-json-c1", "direct"), get("var-json-sat", "direct")
+    for t in dict.fromkeys(r["target"] for r in var if r["target"] != "direct"):
+        c1, sat = get("var-json-c1", t), get("var-json-sat", t)
+        if not (c1 and sat):
+            continue
+        v = t.replace("tollgate-", "")
+        syncs = vj.get(v, {}).get("wal_syncs")
+        per = f"{syncs / max(1, sat['requests']):.2f}" if syncs is not None else ""
+        print(f"| {v} | {ms(c1['p50_us'])} / {ms(c1['p99_us'])} (+{ms(c1['p50_us'] - d1['p50_us'])} / +{ms(c1['p99_us'] - d1['p99_us'])}) | "
+              f"{sat['rps']:.0f} ({sat['rps'] / ds['rps']:.3f}) | {ms(sat['p50_us'])} / {ms(sat['p99_us'])} | "
+              f"{sat['gw_cpu_us_per_req']} | {sat['pg_cpu_us_per_req']} | {per} |")

@@ -33,6 +33,7 @@ SCALE_ROWS=${BENCH_SCALE_ROWS:-10000000}
 SCALE_KEYS=${BENCH_SCALE_KEYS:-100000}
 SCALE_BUDGET=${BENCH_SCALE_BUDGET_SECONDS:-900}
 MAX_SECONDS=${BENCH_MAX_SECONDS:-2400}
+VARIANTS=${BENCH_VARIANTS-default pool8 pool16 cpu01 sync-off no-counters}   # empty: skip the variants phase
 ADMIN_TOKEN=bench-admin-token-$$
 PEPPER=bench-pepper-0123456789abcdef
 OUT=${BENCH_OUT:-bench/results/$(date -u +%Y%m%dT%H%M%SZ)}
@@ -83,7 +84,7 @@ admin() {  # method path [body] [extra curl args]
   curl -sf -X "$1" -H "Authorization: Bearer $ADMIN_TOKEN" -H 'content-type: application/json' \
     ${4:+$4} ${3:+-d "$3"} "http://127.0.0.1:$TG_PORT$2"
 }
-jget() { python3 -c "import sys,json; print(json.load(sys.stdin)$1)"; }
+jget() { sed -n "s/.*\"$1\":\"\([^\"]*\)\".*/\1/p" | head -1; }   # a top-level string field
 
 # run CASE TARGET GWPID TOOL...: runs one load on CPU $LOAD_CPU, records throughput, latency,
 # CPU per request (gateway, fake, PostgreSQL backends of $DB) and peak RSS of the gateway.
@@ -125,17 +126,22 @@ taskset -c "$LOAD_CPU" "$JAVA" -Dsun.net.httpserver.nodelay=true bench/FakeAnthr
 FAKE_PID=$!; PIDS+=("$FAKE_PID")
 wait_http "http://127.0.0.1:$FAKE_PORT/stats" 30
 
-log "starting Tollgate (production mode, CPU $GW_CPU)"
-T0=$(date +%s%N)
-env TOLLGATE_UPSTREAM_BASE_URL="http://127.0.0.1:$FAKE_PORT" TOLLGATE_UPSTREAM_API_KEY=sk-ant-bench-fake \
-    TOLLGATE_ADMIN_TOKEN="$ADMIN_TOKEN" TOLLGATE_KEY_PEPPER="$PEPPER" \
-    QUARKUS_DATASOURCE_JDBC_URL="jdbc:postgresql://127.0.0.1:5432/$DB" \
-    QUARKUS_HTTP_HOST=127.0.0.1 QUARKUS_HTTP_PORT="$TG_PORT" \
-    taskset -c "$GW_CPU" "$JAVA" ${BENCH_JVM_OPTS:-} -jar target/quarkus-app/quarkus-run.jar > "$OUT/tollgate.log" 2>&1 &
-TG_PID=$!; PIDS+=("$TG_PID")
-wait_http "http://127.0.0.1:$TG_PORT/q/health/ready" 120
-TG_READY_MS=$(( ($(date +%s%N) - T0) / 1000000 ))
-log "Tollgate ready after ${TG_READY_MS} ms ($(grep -o 'started in [0-9.]*s' "$OUT/tollgate.log" || true))"
+# start_tollgate CPUS LOG [VAR=value ...]: the packaged jar in production mode; sets TG_PID, TG_READY_MS.
+start_tollgate() {
+  local cpus=$1 logf=$2; shift 2
+  log "starting Tollgate (production mode, CPUs $cpus${*:+, $*})"
+  local t0; t0=$(date +%s%N)
+  env TOLLGATE_UPSTREAM_BASE_URL="http://127.0.0.1:$FAKE_PORT" TOLLGATE_UPSTREAM_API_KEY=sk-ant-bench-fake \
+      TOLLGATE_ADMIN_TOKEN="$ADMIN_TOKEN" TOLLGATE_KEY_PEPPER="$PEPPER" \
+      QUARKUS_DATASOURCE_JDBC_URL="jdbc:postgresql://127.0.0.1:5432/$DB" \
+      QUARKUS_HTTP_HOST=127.0.0.1 QUARKUS_HTTP_PORT="$TG_PORT" "$@" \
+      taskset -c "$cpus" "$JAVA" ${BENCH_JVM_OPTS:-} -jar target/quarkus-app/quarkus-run.jar > "$OUT/$logf" 2>&1 &
+  TG_PID=$!; PIDS+=("$TG_PID")
+  wait_http "http://127.0.0.1:$TG_PORT/q/health/ready" 120
+  TG_READY_MS=$(( ($(date +%s%N) - t0) / 1000000 ))
+  log "Tollgate ready after ${TG_READY_MS} ms ($(grep -o 'started in [0-9.]*s' "$OUT/$logf" || true))"
+}
+start_tollgate "$GW_CPU" tollgate.log
 
 PK_PID=0
 if [ -f bench/node_modules/@portkey-ai/gateway/build/start-server.js ]; then
@@ -153,18 +159,18 @@ echo "{\"tollgate_ready_ms\":$TG_READY_MS,\"portkey_ready_ms\":$PK_READY_MS,\"to
 
 # ---- accounts and keys (admin API) -----------------------------------------------------------
 log "creating the hot account and $MANY_ACCOUNTS x $KEYS_PER_ACCOUNT accounts/keys"
-HOT=$(admin POST /admin/v1/accounts '{"name":"hot"}' | jget "['id']")
+HOT=$(admin POST /admin/v1/accounts '{"name":"hot"}' | jget id)
 admin POST "/admin/v1/accounts/$HOT/topups" '{"amount_usd":"1000000","note":"bench"}' "-H Idempotency-Key:hot" > /dev/null
-HOT_KEY=$(admin POST "/admin/v1/accounts/$HOT/keys" '{"name":"hot"}' | jget "['key']")
-WARM=$(admin POST /admin/v1/accounts '{"name":"warm-up"}' | jget "['id']")
+HOT_KEY=$(admin POST "/admin/v1/accounts/$HOT/keys" '{"name":"hot"}' | jget key)
+WARM=$(admin POST /admin/v1/accounts '{"name":"warm-up"}' | jget id)
 admin POST "/admin/v1/accounts/$WARM/topups" '{"amount_usd":"1000000"}' "-H Idempotency-Key:warm" > /dev/null
-WARM_KEY=$(admin POST "/admin/v1/accounts/$WARM/keys" '{"name":"warm"}' | jget "['key']")
+WARM_KEY=$(admin POST "/admin/v1/accounts/$WARM/keys" '{"name":"warm"}' | jget key)
 : > "$OUT/many-keys.txt"
 for a in $(seq 1 "$MANY_ACCOUNTS"); do
-  A=$(admin POST /admin/v1/accounts "{\"name\":\"many-$a\"}" | jget "['id']")
+  A=$(admin POST /admin/v1/accounts "{\"name\":\"many-$a\"}" | jget id)
   admin POST "/admin/v1/accounts/$A/topups" '{"amount_usd":"10000"}' "-H Idempotency-Key:many-$a" > /dev/null
   for k in $(seq 1 "$KEYS_PER_ACCOUNT"); do
-    admin POST "/admin/v1/accounts/$A/keys" "{\"name\":\"k$k\"}" | jget "['key']" >> "$OUT/many-keys.txt"
+    admin POST "/admin/v1/accounts/$A/keys" "{\"name\":\"k$k\"}" | jget key >> "$OUT/many-keys.txt"
   done
 done
 
@@ -196,10 +202,10 @@ log "case: saturated, non-streaming, one hot account ($SAT_CONNS connections)"
 HOT_BEFORE=$($PG -d "$DB" -c "select count(*) from usage_records where account_id='$HOT'")
 run json-sat direct 0 $(wrk_cmd "$SAT_CONNS" "$DUR" bench/messages.lua "$D")
 if [ "$PK_PID" != 0 ]; then BENCH_PORTKEY=$PK_HOST run json-sat portkey "$PK_PID" $(wrk_cmd "$SAT_CONNS" "$DUR" bench/messages.lua "$P"); fi
-FAKE_BEFORE=$(curl -s "$D/stats" | jget "['served']")
+FAKE_BEFORE=$(curl -s "$D/stats" | tr -dc 0-9)
 BENCH_KEY=$HOT_KEY BENCH_IDS=$ROOT/$OUT/hot-ids.txt run json-sat tollgate "$TG_PID" $(wrk_cmd "$SAT_CONNS" "$DUR" bench/messages.lua "$T")
 sleep 2   # calls cut off when wrk stopped still settle
-FAKE_AFTER=$(curl -s "$D/stats" | jget "['served']")
+FAKE_AFTER=$(curl -s "$D/stats" | tr -dc 0-9)
 
 log "verifying the hot account's ledger"
 admin GET "/admin/v1/accounts/$HOT/reconciliation" > "$OUT/hot-reconciliation.json"
@@ -318,7 +324,48 @@ BENCH_KEY=$WHALE_KEY BENCH_PATH="/v1/me/usage?from=$FROM_DAY" run usage-scaled-w
 # Key lookups that miss the in-memory cache: the generated keys in turn (each used about once).
 run json-scaled-keys direct 0 $(wrk_cmd 16 "$SHORT" bench/messages.lua "$D")
 BENCH_KEYS_FILE=$ROOT/$OUT/gen-keys.txt run json-scaled-keys tollgate "$TG_PID" $(wrk_cmd 16 "$SHORT" bench/messages.lua "$T")
-echo "{\"tollgate_peak_rss_mb_total\":$(awk '/VmHWM/{print $2/1024}' /proc/$TG_PID/status)}" > "$OUT/end.json"
+# ---- variants: what limits the hot account (each a fresh Tollgate on the same, scaled database) ---
+wal() { $PG -d postgres -c "select wal_sync from pg_stat_wal"; }
+if [ -n "$VARIANTS" ]; then
+  log "variants: $VARIANTS"
+  FSYNC_BIN=$(command -v pg_test_fsync || ls /usr/lib/postgresql/*/bin/pg_test_fsync 2>/dev/null | head -1 || true)
+  [ -n "$FSYNC_BIN" ] && "$FSYNC_BIN" -s 2 -f /tmp/bench_pg_test_fsync.out > "$OUT/pg_test_fsync.txt" 2>&1 || true
+  rm -f /tmp/bench_pg_test_fsync.out
+  run var-json-c1 direct 0 $(wrk_cmd 1 "$SHORT" bench/messages.lua "$D")
+  run var-json-sat direct 0 $(wrk_cmd "$SAT_CONNS" "$DUR" bench/messages.lua "$D")
+  echo "{\"tollgate_peak_rss_mb_total\":$(awk '/VmHWM/{print $2/1024}' /proc/$TG_PID/status)}" > "$OUT/end.json"
+  for v in $VARIANTS; do
+    kill "$TG_PID"; wait "$TG_PID" 2>/dev/null || true
+    case $v in
+      default)  start_tollgate "$GW_CPU" "tollgate-$v.log" ;;
+      pool*)    start_tollgate "$GW_CPU" "tollgate-$v.log" QUARKUS_DATASOURCE_JDBC_MAX_SIZE="${v#pool}" ;;
+      cpu01)    start_tollgate 0,1 "tollgate-$v.log" ;;
+      sync-off) $PG -d postgres -c "ALTER DATABASE $DB SET synchronous_commit = off"
+                start_tollgate "$GW_CPU" "tollgate-$v.log" ;;
+      no-counters)  # experiment only: the limit counters' functions made no-ops in this database
+                $PG -d "$DB" -c "select pg_get_functiondef('tg_admit'::regproc) || ';'" -c "select pg_get_functiondef('tg_release'::regproc) || ';'" > "$OUT/limit-functions.sql"
+                $PG -d "$DB" <<'SQL'
+CREATE OR REPLACE FUNCTION tg_admit(p_subject uuid, p_kind text, p_rpm int, p_tpm bigint, p_concurrent int,
+    p_day bigint, p_month bigint, p_lifetime bigint, p_tokens bigint, p_amount bigint)
+    RETURNS limit_counters LANGUAGE plpgsql AS $f$ DECLARE c limit_counters; BEGIN RETURN c; END $f$;
+CREATE OR REPLACE FUNCTION tg_release(p_subject uuid, p_held bigint, p_estimated bigint, p_used bigint, p_cost bigint,
+    p_started timestamptz) RETURNS void LANGUAGE plpgsql AS $f$ BEGIN RETURN; END $f$;
+SQL
+                start_tollgate "$GW_CPU" "tollgate-$v.log" ;;
+    esac
+    BENCH_KEY=$WARM_KEY taskset -c "$LOAD_CPU" wrk -t1 -c16 -d"$WARMUP"s -s bench/messages.lua "$T" > /dev/null
+    BENCH_KEY=$HOT_KEY run var-json-c1 "tollgate-$v" "$TG_PID" $(wrk_cmd 1 "$SHORT" bench/messages.lua "$T")
+    w0=$(wal)
+    BENCH_KEY=$HOT_KEY run var-json-sat "tollgate-$v" "$TG_PID" $(wrk_cmd "$SAT_CONNS" "$DUR" bench/messages.lua "$T")
+    w1=$(wal)
+    echo "{\"variant\":\"$v\",\"wal_syncs\":$((w1 - w0)),\"ready_ms\":$TG_READY_MS}" >> "$OUT/variants.jsonl"
+    if [ "$v" = sync-off ]; then $PG -d postgres -c "ALTER DATABASE $DB RESET synchronous_commit"; fi
+    if [ "$v" = no-counters ]; then $PG -d "$DB" -f "$OUT/limit-functions.sql"; fi
+  done
+else
+  echo "{\"tollgate_peak_rss_mb_total\":$(awk '/VmHWM/{print $2/1024}' /proc/$TG_PID/status)}" > "$OUT/end.json"
+fi
+
 echo "loadavg at end: $(cat /proc/loadavg)" >> "$OUT/machine.txt"
 python3 bench/report.py "$OUT" | tee "$OUT/summary.md"
 log "done: $OUT"
