@@ -84,7 +84,9 @@ admin() {  # method path [body] [extra curl args]
   curl -sf -X "$1" -H "Authorization: Bearer $ADMIN_TOKEN" -H 'content-type: application/json' \
     ${4:+$4} ${3:+-d "$3"} "http://127.0.0.1:$TG_PORT$2"
 }
-jget() { sed -n "s/.*\"$1\":\"\([^\"]*\)\".*/\1/p" | head -1; }   # a top-level string field
+jget() {  # a string field of a one-line JSON answer (which has no final newline), printed as a line
+  local v; v=$(sed -n "s/.*\"$1\":\"\([^\"]*\)\".*/\1/p"); printf '%s\n' "${v%%$'\n'*}"
+}
 
 # run CASE TARGET GWPID TOOL...: runs one load on CPU $LOAD_CPU, records throughput, latency,
 # CPU per request (gateway, fake, PostgreSQL backends of $DB) and peak RSS of the gateway.
