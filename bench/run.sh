@@ -1,0 +1,373 @@
+#!/usr/bin/env bash
+# Tollgate benchmark: overhead, throughput and scale against direct-to-fake and the Portkey gateway.
+# One command, loopback only, bounded in time (BENCH_MAX_SECONDS, default 40 min), stops by itself.
+#
+#   bench/run.sh                      # everything; results in bench/results/<UTC time>/
+#   BENCH_SCALE_ROWS=1000000 bench/run.sh   # smaller data-scale phase
+#
+# Needs: JDK 21+ (JAVA_HOME), PostgreSQL on 127.0.0.1:5432 (user postgres, trust), wrk, node/npm,
+# python3, taskset. Uses its own database (BENCH_DB, default tollgate_bench), dropped and recreated.
+# CPU layout on 2 cores: the gateway under test (Tollgate or Portkey) on CPU 0; wrk, the fake upstream
+# and the first-byte client on CPU 1; PostgreSQL (a shared system service) is not pinned.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+export JAVA_HOME=${JAVA_HOME:-/usr/lib/jvm/temurin-25-jdk-amd64}
+JAVA=$JAVA_HOME/bin/java
+
+DB=${BENCH_DB:-tollgate_bench}
+case "$DB" in tollgate|tollgate_test*) echo "refusing to use database $DB" >&2; exit 2;; esac
+PG="psql -h 127.0.0.1 -U postgres -v ON_ERROR_STOP=1 -qAt"
+FAKE_PORT=${BENCH_FAKE_PORT:-9101}
+PORTKEY_PORT=${BENCH_PORTKEY_PORT:-9102}
+TG_PORT=${BENCH_TOLLGATE_PORT:-9103}
+GW_CPU=${BENCH_GW_CPU:-0}
+LOAD_CPU=${BENCH_LOAD_CPU:-1}
+DUR=${BENCH_DURATION:-12}          # seconds per measured run
+SHORT=${BENCH_SHORT_DURATION:-8}   # seconds per latency / streaming run
+WARMUP=${BENCH_WARMUP:-10}        # seconds per warm-up run
+SAT_CONNS=${BENCH_SAT_CONNECTIONS:-64}
+MANY_ACCOUNTS=${BENCH_MANY_ACCOUNTS:-200}
+KEYS_PER_ACCOUNT=${BENCH_KEYS_PER_ACCOUNT:-5}
+SCALE_ROWS=${BENCH_SCALE_ROWS:-10000000}
+SCALE_KEYS=${BENCH_SCALE_KEYS:-100000}
+SCALE_BUDGET=${BENCH_SCALE_BUDGET_SECONDS:-900}
+MAX_SECONDS=${BENCH_MAX_SECONDS:-2400}
+VARIANTS=${BENCH_VARIANTS-default pool8 pool16 cpu01 sync-off no-counters}   # empty: skip the variants phase
+ADMIN_TOKEN=bench-admin-token-$$
+PEPPER=bench-pepper-0123456789abcdef
+OUT=${BENCH_OUT:-bench/results/$(date -u +%Y%m%dT%H%M%SZ)}
+mkdir -p "$OUT"
+RESULTS=$OUT/results.jsonl
+: > "$RESULTS"
+PIDS=()
+
+log() { echo "[$(date -u +%H:%M:%S)] $*" | tee -a "$OUT/run.log" >&2; }
+
+cleanup() {
+  for p in "${PIDS[@]:-}"; do [ -n "$p" ] && kill "$p" 2>/dev/null || true; done
+  [ -n "${WATCHDOG:-}" ] && kill "$WATCHDOG" 2>/dev/null || true
+}
+trap cleanup EXIT
+( sleep "$MAX_SECONDS"; echo "bench/run.sh: time limit ${MAX_SECONDS}s reached, stopping" >&2; kill -TERM $$ ) &
+WATCHDOG=$!
+
+# ---- machine ---------------------------------------------------------------------------------
+{
+  echo "date: $(date -u +%Y-%m-%dT%H:%M:%SZ)"
+  echo "host: $(uname -srm)"
+  grep -m1 'model name' /proc/cpuinfo; echo "cpus: $(nproc)"
+  grep MemTotal /proc/meminfo
+  echo "java: $($JAVA -version 2>&1 | head -1)"
+  echo "node: $(node --version)"; echo "wrk: $(wrk -v 2>&1 | head -1)"
+  echo "postgres: $($PG -d postgres -c 'show server_version')"
+  echo "git: $(git rev-parse HEAD)"
+  echo "loadavg at start: $(cat /proc/loadavg)"
+} > "$OUT/machine.txt"
+cat "$OUT/machine.txt" >&2
+
+# ---- helpers ---------------------------------------------------------------------------------
+cpu_ticks() { awk '{print $14+$15}' "/proc/$1/stat" 2>/dev/null || echo 0; }   # utime+stime, 1/100 s
+pg_pids() { $PG -d postgres -c "select pid from pg_stat_activity where datname='$DB'"; }
+pg_ticks() { local s=0; for p in $(pg_pids); do s=$((s + $(cpu_ticks "$p"))); done; echo $s; }
+total_ticks() { awk '/^cpu /{print $2+$3+$4+$6+$7+$8}' /proc/stat; }   # whole machine, busy only
+reset_hwm() { echo 5 > "/proc/$1/clear_refs" 2>/dev/null || true; }
+hwm_kb() { awk '/VmHWM/{print $2}' "/proc/$1/status"; }
+wait_http() {  # url, seconds
+  local end=$((SECONDS + $2))
+  until curl -sf -o /dev/null "$1"; do
+    [ $SECONDS -ge $end ] && { log "not ready: $1"; return 1; }
+    sleep 0.05
+  done
+}
+admin() {  # method path [body] [extra curl args]
+  curl -sf -X "$1" -H "Authorization: Bearer $ADMIN_TOKEN" -H 'content-type: application/json' \
+    ${4:+$4} ${3:+-d "$3"} "http://127.0.0.1:$TG_PORT$2"
+}
+jget() {  # a string field of a one-line JSON answer (which has no final newline), printed as a line
+  local v; v=$(sed -n "s/.*\"$1\":\"\([^\"]*\)\".*/\1/p"); printf '%s\n' "${v%%$'\n'*}"
+}
+
+# run CASE TARGET GWPID TOOL...: runs one load on CPU $LOAD_CPU, records throughput, latency,
+# CPU per request (gateway, fake, PostgreSQL backends of $DB) and peak RSS of the gateway.
+run() {
+  local case=$1 target=$2 gw=$3; shift 3
+  local g0 f0 p0 m0 g1 f1 p1 m1 out
+  [ "$gw" != 0 ] && reset_hwm "$gw"
+  g0=$([ "$gw" != 0 ] && cpu_ticks "$gw" || echo 0); f0=$(cpu_ticks "$FAKE_PID"); p0=$(pg_ticks); m0=$(total_ticks)
+  out=$(taskset -c "$LOAD_CPU" "$@" 2>&1) || { log "load failed: $out"; return 1; }
+  g1=$([ "$gw" != 0 ] && cpu_ticks "$gw" || echo 0); f1=$(cpu_ticks "$FAKE_PID"); p1=$(pg_ticks); m1=$(total_ticks)
+  local line; line=$(grep '^RESULT ' <<<"$out" | sed 's/^RESULT //')
+  [ -z "$line" ] && { log "no result: $out"; return 1; }
+  python3 - "$case" "$target" "$line" $((g1 - g0)) $((f1 - f0)) $((p1 - p0)) $((m1 - m0)) \
+      "$([ "$gw" != 0 ] && hwm_kb "$gw" || echo 0)" "$(cut -d' ' -f1 /proc/loadavg)" >> "$RESULTS" <<'EOF'
+import json, sys
+case, target, line, gw, fake, pg, machine, hwm, load = sys.argv[1:]
+r = json.loads(line)
+n = r.get("requests", r.get("calls", 0)) or 1
+r.update(case=case, target=target,
+         gw_cpu_us_per_req=round(int(gw) * 10000 / n, 1), fake_cpu_us_per_req=round(int(fake) * 10000 / n, 1),
+         pg_cpu_us_per_req=round(int(pg) * 10000 / n, 1), machine_cpu_us_per_req=round(int(machine) * 10000 / n, 1),
+         gw_peak_rss_mb=round(int(hwm) / 1024, 1), loadavg1=float(load))
+print(json.dumps(r))
+EOF
+  log "$case $target: $(tail -1 "$RESULTS" | python3 -c 'import sys,json; r=json.load(sys.stdin); print({k: r[k] for k in r if k in ("rps","p50_us","p99_us","ttfb_p50_us","from_fake_p50_us","statuses","gw_cpu_us_per_req")})')"
+}
+wrk_cmd() { echo wrk -t1 -c"$1" -d"$2"s --timeout 10s -s "$3" "$4"; }
+
+# ---- build, database, processes -----------------------------------------------------------------
+if [ ! -f target/quarkus-app/quarkus-run.jar ] || [ -z "${BENCH_SKIP_BUILD:-}" ]; then
+  log "building the jar"; ./mvnw -q -B package -DskipTests > "$OUT/build.log" 2>&1
+fi
+[ -d bench/node_modules/@portkey-ai/gateway ] || { log "installing Portkey"; (cd bench && npm install --no-audit --no-fund > "$ROOT/$OUT/npm.log" 2>&1) || log "Portkey install failed (see npm.log)"; }
+
+log "database $DB"
+$PG -d postgres -c "DROP DATABASE IF EXISTS $DB WITH (FORCE)" -c "CREATE DATABASE $DB"
+
+taskset -c "$LOAD_CPU" "$JAVA" -Dsun.net.httpserver.nodelay=true bench/FakeAnthropic.java "$FAKE_PORT" > "$OUT/fake.log" 2>&1 &
+FAKE_PID=$!; PIDS+=("$FAKE_PID")
+wait_http "http://127.0.0.1:$FAKE_PORT/stats" 30
+
+# start_tollgate CPUS LOG [VAR=value ...]: the packaged jar in production mode; sets TG_PID, TG_READY_MS.
+start_tollgate() {
+  local cpus=$1 logf=$2; shift 2
+  log "starting Tollgate (production mode, CPUs $cpus${*:+, $*})"
+  local t0; t0=$(date +%s%N)
+  env TOLLGATE_UPSTREAM_BASE_URL="http://127.0.0.1:$FAKE_PORT" TOLLGATE_UPSTREAM_API_KEY=sk-ant-bench-fake \
+      TOLLGATE_ADMIN_TOKEN="$ADMIN_TOKEN" TOLLGATE_KEY_PEPPER="$PEPPER" \
+      QUARKUS_DATASOURCE_JDBC_URL="jdbc:postgresql://127.0.0.1:5432/$DB" \
+      QUARKUS_HTTP_HOST=127.0.0.1 QUARKUS_HTTP_PORT="$TG_PORT" "$@" \
+      taskset -c "$cpus" "$JAVA" ${BENCH_JVM_OPTS:-} -jar target/quarkus-app/quarkus-run.jar > "$OUT/$logf" 2>&1 &
+  TG_PID=$!; PIDS+=("$TG_PID")
+  wait_http "http://127.0.0.1:$TG_PORT/q/health/ready" 120
+  TG_READY_MS=$(( ($(date +%s%N) - t0) / 1000000 ))
+  log "Tollgate ready after ${TG_READY_MS} ms ($(grep -o 'started in [0-9.]*s' "$OUT/$logf" || true))"
+}
+start_tollgate "$GW_CPU" tollgate.log
+
+PK_PID=0
+if [ -f bench/node_modules/@portkey-ai/gateway/build/start-server.js ]; then
+  T0=$(date +%s%N)
+  (cd bench && exec taskset -c "$GW_CPU" node --import ./loopback.mjs node_modules/@portkey-ai/gateway/build/start-server.js \
+      --port="$PORTKEY_PORT" --headless > "$ROOT/$OUT/portkey.log" 2>&1) &
+  PK_PID=$!; PIDS+=("$PK_PID")
+  until curl -s -o /dev/null "http://127.0.0.1:$PORTKEY_PORT/"; do sleep 0.05; done
+  PK_READY_MS=$(( ($(date +%s%N) - T0) / 1000000 ))
+  log "Portkey ready after ${PK_READY_MS} ms (pid $PK_PID)"
+else
+  PK_READY_MS=-1; log "Portkey not available: skipping the peer"
+fi
+echo "{\"tollgate_ready_ms\":$TG_READY_MS,\"portkey_ready_ms\":$PK_READY_MS,\"tollgate_log\":\"$(grep -o 'started in [0-9.]*s' "$OUT/tollgate.log" || true)\"}" > "$OUT/startup.json"
+
+# ---- accounts and keys (admin API) -----------------------------------------------------------
+log "creating the hot account and $MANY_ACCOUNTS x $KEYS_PER_ACCOUNT accounts/keys"
+HOT=$(admin POST /admin/v1/accounts '{"name":"hot"}' | jget id)
+admin POST "/admin/v1/accounts/$HOT/topups" '{"amount_usd":"1000000","note":"bench"}' "-H Idempotency-Key:hot" > /dev/null
+HOT_KEY=$(admin POST "/admin/v1/accounts/$HOT/keys" '{"name":"hot"}' | jget key)
+WARM=$(admin POST /admin/v1/accounts '{"name":"warm-up"}' | jget id)
+admin POST "/admin/v1/accounts/$WARM/topups" '{"amount_usd":"1000000"}' "-H Idempotency-Key:warm" > /dev/null
+WARM_KEY=$(admin POST "/admin/v1/accounts/$WARM/keys" '{"name":"warm"}' | jget key)
+: > "$OUT/many-keys.txt"
+for a in $(seq 1 "$MANY_ACCOUNTS"); do
+  A=$(admin POST /admin/v1/accounts "{\"name\":\"many-$a\"}" | jget id)
+  admin POST "/admin/v1/accounts/$A/topups" '{"amount_usd":"10000"}' "-H Idempotency-Key:many-$a" > /dev/null
+  for k in $(seq 1 "$KEYS_PER_ACCOUNT"); do
+    admin POST "/admin/v1/accounts/$A/keys" "{\"name\":\"k$k\"}" | jget key >> "$OUT/many-keys.txt"
+  done
+done
+
+PK_HOST="http://127.0.0.1:$FAKE_PORT/v1"
+D="http://127.0.0.1:$FAKE_PORT"; T="http://127.0.0.1:$TG_PORT"; P="http://127.0.0.1:$PORTKEY_PORT"
+three() {  # case conns seconds script: direct, Portkey, Tollgate (hot key) under the same load
+  local case=$1 c=$2 s=$3 script=$4
+  run "$case" direct 0 $(wrk_cmd "$c" "$s" "$script" "$D")
+  if [ "$PK_PID" != 0 ]; then BENCH_PORTKEY=$PK_HOST run "$case" portkey "$PK_PID" $(wrk_cmd "$c" "$s" "$script" "$P"); fi
+  BENCH_KEY=$HOT_KEY run "$case" tollgate "$TG_PID" $(wrk_cmd "$c" "$s" "$script" "$T")
+}
+export BENCH_KEY
+
+# ---- warm-up (JIT) ---------------------------------------------------------------------------
+log "warm-up"
+for s in messages stream; do
+  taskset -c "$LOAD_CPU" wrk -t1 -c16 -d"$WARMUP"s -s bench/$s.lua "$D" > /dev/null
+  BENCH_KEY=$WARM_KEY taskset -c "$LOAD_CPU" wrk -t1 -c16 -d"$WARMUP"s -s bench/$s.lua "$T" > /dev/null
+  if [ "$PK_PID" != 0 ]; then BENCH_PORTKEY=$PK_HOST taskset -c "$LOAD_CPU" wrk -t1 -c16 -d"$WARMUP"s -s bench/$s.lua "$P" > /dev/null; fi
+done
+BENCH_KEYS_FILE=$OUT/many-keys.txt taskset -c "$LOAD_CPU" wrk -t1 -c16 -d3s -s bench/messages.lua "$T" > /dev/null
+
+# ---- cases -----------------------------------------------------------------------------------
+log "case: moderate load, non-streaming (1 and 4 connections)"
+three json-c1 1 "$SHORT" bench/messages.lua
+three json-c4 4 "$SHORT" bench/messages.lua
+
+log "case: saturated, non-streaming, one hot account ($SAT_CONNS connections)"
+HOT_BEFORE=$($PG -d "$DB" -c "select count(*) from usage_records where account_id='$HOT'")
+run json-sat direct 0 $(wrk_cmd "$SAT_CONNS" "$DUR" bench/messages.lua "$D")
+if [ "$PK_PID" != 0 ]; then BENCH_PORTKEY=$PK_HOST run json-sat portkey "$PK_PID" $(wrk_cmd "$SAT_CONNS" "$DUR" bench/messages.lua "$P"); fi
+FAKE_BEFORE=$(curl -s "$D/stats" | tr -dc 0-9)
+BENCH_KEY=$HOT_KEY BENCH_IDS=$ROOT/$OUT/hot-ids.txt run json-sat tollgate "$TG_PID" $(wrk_cmd "$SAT_CONNS" "$DUR" bench/messages.lua "$T")
+sleep 2   # calls cut off when wrk stopped still settle
+FAKE_AFTER=$(curl -s "$D/stats" | tr -dc 0-9)
+
+log "verifying the hot account's ledger"
+admin GET "/admin/v1/accounts/$HOT/reconciliation" > "$OUT/hot-reconciliation.json"
+$PG -d "$DB" > "$OUT/hot-verify.txt" <<EOF
+CREATE TEMP TABLE got (request_id text);
+\copy got FROM '$ROOT/$OUT/hot-ids.txt'
+SELECT 'responses_200', count(*) FROM got;
+SELECT 'distinct_request_ids_200', count(DISTINCT request_id) FROM got;
+SELECT 'records_in_run', count(*) - $HOT_BEFORE FROM usage_records WHERE account_id = '$HOT';
+SELECT 'records_ok_in_run', count(*) FILTER (WHERE status = 'ok') - $HOT_BEFORE FROM usage_records WHERE account_id = '$HOT';
+SELECT 'responses_without_record', count(*) FROM got g LEFT JOIN usage_records u USING (request_id) WHERE u.id IS NULL;
+SELECT 'records_with_two_settlements', count(*) FROM (SELECT request_id FROM ledger_entries WHERE account_id = '$HOT' AND kind = 'settlement' GROUP BY request_id HAVING count(*) > 1) x;
+SELECT 'settlement_entries_minus_records', (SELECT count(*) FROM ledger_entries WHERE account_id = '$HOT' AND kind = 'settlement') - (SELECT count(*) FROM usage_records WHERE account_id = '$HOT' AND cost > 0);
+SELECT 'pending_holds', count(*) FROM holds WHERE account_id = '$HOT' AND state = 'pending';
+SELECT 'upstream_calls_in_run', $FAKE_AFTER - $FAKE_BEFORE;
+SELECT 'distinct_costs', string_agg(DISTINCT cost::text, ',') FROM usage_records WHERE account_id = '$HOT';
+EOF
+cat "$OUT/hot-reconciliation.json" "$OUT/hot-verify.txt" >&2
+
+log "case: streaming, saturated ($SAT_CONNS connections)"
+three stream-sat "$SAT_CONNS" "$SHORT" bench/stream.lua
+
+log "case: streaming first byte (2 connections)"
+run ttfb direct 0 "$JAVA" bench/Ttfb.java "$FAKE_PORT" 2 "$SHORT" sk-ant-bench
+if [ "$PK_PID" != 0 ]; then run ttfb portkey "$PK_PID" "$JAVA" bench/Ttfb.java "$PORTKEY_PORT" 2 "$SHORT" sk-ant-bench "$PK_HOST"; fi
+run ttfb tollgate "$TG_PID" "$JAVA" bench/Ttfb.java "$TG_PORT" 2 "$SHORT" "$HOT_KEY"
+
+log "case: many accounts and keys ($(wc -l < "$OUT/many-keys.txt") keys, round robin)"
+run json-many direct 0 $(wrk_cmd "$SAT_CONNS" "$DUR" bench/messages.lua "$D")
+BENCH_KEYS_FILE=$ROOT/$OUT/many-keys.txt run json-many tollgate "$TG_PID" $(wrk_cmd "$SAT_CONNS" "$DUR" bench/messages.lua "$T")
+BENCH_KEYS_FILE=$ROOT/$OUT/many-keys.txt run json-many-c4 tollgate "$TG_PID" $(wrk_cmd 4 "$SHORT" bench/messages.lua "$T")
+
+# ---- profile (not measured): JFR during a saturated hot-account run ------------------------------
+if [ -z "${BENCH_NO_PROFILE:-}" ]; then
+  log "profiling Tollgate with JFR (separate, unmeasured run)"
+  "$JAVA_HOME/bin/jcmd" "$TG_PID" JFR.start name=bench settings=profile filename="$ROOT/$OUT/tollgate-sat.jfr" > /dev/null
+  BENCH_KEY=$HOT_KEY taskset -c "$LOAD_CPU" wrk -t1 -c"$SAT_CONNS" -d10s -s bench/messages.lua "$T" > /dev/null
+  "$JAVA_HOME/bin/jcmd" "$TG_PID" JFR.stop name=bench > /dev/null
+  "$JAVA_HOME/bin/jfr" print --events jdk.ExecutionSample "$OUT/tollgate-sat.jfr" 2>/dev/null \
+    | awk '/stackTrace = \[/{getline; sub(/^[ \t]+/, ""); sub(/line:.*/, ""); top[$0]++} END {for (f in top) print top[f], f}' \
+    | sort -rn | head -25 > "$OUT/jfr-top-frames.txt" || true
+  for v in hot-methods gc-pauses contention-by-site; do
+    "$JAVA_HOME/bin/jfr" view --width 200 "$v" "$OUT/tollgate-sat.jfr" > "$OUT/jfr-$v.txt" 2>&1 || true
+  done
+  "$JAVA_HOME/bin/jfr" summary "$OUT/tollgate-sat.jfr" > "$OUT/jfr-summary.txt" 2>/dev/null || true
+fi
+
+# ---- data scale ------------------------------------------------------------------------------
+log "case: data scale (usage queries before)"
+BENCH_KEY=$HOT_KEY run usage-small tollgate "$TG_PID" $(wrk_cmd 4 "$SHORT" bench/usage.lua "$T")
+
+log "generating $SCALE_KEYS keys and up to $SCALE_ROWS usage records (budget ${SCALE_BUDGET}s)"
+ACCTS=$((SCALE_KEYS / 10))
+S0=$SECONDS
+$PG -d "$DB" <<EOF
+CREATE EXTENSION IF NOT EXISTS pgcrypto;
+INSERT INTO accounts (id, name, balance) SELECT md5('acct' || g)::uuid, 'gen ' || g, 100000000000 FROM generate_series(1, $ACCTS) g;
+INSERT INTO ledger_entries (account_id, kind, balance_delta, held_delta, note)
+SELECT md5('acct' || g)::uuid, 'topup', 100000000000, 0, 'generated' FROM generate_series(1, $ACCTS) g;
+INSERT INTO api_keys (id, account_id, name, key_hash, prefix)
+SELECT md5('key' || g)::uuid, md5('acct' || (1 + (g - 1) / 10))::uuid, 'gen',
+       hmac('sk-tg-gen' || lpad(g::text, 37, '0'), '$PEPPER', 'sha256'), 'sk-tg-gen000'
+FROM generate_series(1, $SCALE_KEYS) g;
+EOF
+KEYGEN_S=$((SECONDS - S0))
+# The generated secrets, so that the key-lookup run below misses the in-memory cache on every call.
+seq 1 "$SCALE_KEYS" | awk '{printf "sk-tg-gen%037d\n", $1}' > "$OUT/gen-keys.txt"
+# Usage records, in 1M-row batches: the first 10% on one "whale" account (gen 1), the rest spread over
+# the other accounts and their keys; created_at spread over the last 30 days in id order.
+BATCH=1000000; DONE_ROWS=0
+while [ $DONE_ROWS -lt "$SCALE_ROWS" ] && [ $((SECONDS - S0)) -lt "$SCALE_BUDGET" ]; do
+  N=$(( SCALE_ROWS - DONE_ROWS < BATCH ? SCALE_ROWS - DONE_ROWS : BATCH ))
+  $PG -d "$DB" <<EOF
+SET synchronous_commit = off;
+INSERT INTO usage_records (request_id, account_id, key_id, model, input_tokens, output_tokens, cost, status,
+                           http_status, stream, endpoint, latency_ms, created_at)
+SELECT 'req_gen' || g, md5('acct' || a)::uuid, md5('key' || ((a - 1) * 10 + 1 + (g / 7) % 10))::uuid,
+       'claude-sonnet-4-5-20250929', 42, 87, 1431000, 'ok', 200, g % 3 = 0, '/v1/messages', 900,
+       now() - interval '30 days' + (g::float8 / $SCALE_ROWS) * interval '30 days'
+FROM (SELECT g, CASE WHEN g <= $SCALE_ROWS / 10 THEN 1 ELSE 2 + g % ($ACCTS - 1) END AS a
+      FROM generate_series($DONE_ROWS + 1, $DONE_ROWS + $N) g) s;
+EOF
+  DONE_ROWS=$((DONE_ROWS + N))
+  log "  $DONE_ROWS usage records after $((SECONDS - S0)) s"
+done
+$PG -d "$DB" -c "VACUUM ANALYZE usage_records" -c "ANALYZE api_keys"
+SCALE_S=$((SECONDS - S0))
+$PG -d "$DB" -c "select pg_size_pretty(pg_total_relation_size('usage_records')), (select count(*) from usage_records), (select count(*) from api_keys)" > "$OUT/scale-size.txt"
+echo "{\"usage_records\":$DONE_ROWS,\"keys\":$SCALE_KEYS,\"key_gen_s\":$KEYGEN_S,\"total_gen_s\":$SCALE_S}" > "$OUT/scale.json"
+
+# A typical generated account (about 900 records) and the whale (10% of all rows); their keys.
+TYP_KEY=$(sed -n 21p "$OUT/gen-keys.txt")       # gen key 21 -> account 3
+WHALE_KEY=sk-tg-gen$(printf '%037d' 1)          # account 1
+$PG -d "$DB" > "$OUT/explain.txt" <<EOF
+\echo == key lookup (ApiKeyService.load)
+EXPLAIN (ANALYZE, BUFFERS) SELECT id, account_id, name, prefix, expires_at, allowed_models, allowed_cidrs, requests_per_minute, tokens_per_minute
+FROM api_keys WHERE revoked_at IS NULL AND (key_hash = hmac('$TYP_KEY', '$PEPPER', 'sha256') OR (previous_key_hash = hmac('$TYP_KEY', '$PEPPER', 'sha256') AND previous_expires_at > now()));
+\echo == /v1/me/usage page, typical account (Panache: account, created_at range, order by id desc, limit 50)
+EXPLAIN (ANALYZE, BUFFERS) SELECT * FROM usage_records WHERE account_id = md5('acct3')::uuid AND created_at >= 'epoch' AND created_at < '9999-12-31' ORDER BY id DESC LIMIT 50;
+\echo == /v1/me/usage totals, typical account
+EXPLAIN (ANALYZE, BUFFERS) SELECT count(*), sum(input_tokens), sum(output_tokens), sum(cost) FROM usage_records WHERE account_id = md5('acct3')::uuid AND created_at >= 'epoch' AND created_at < '9999-12-31';
+\echo == /v1/me/usage page, whale account
+EXPLAIN (ANALYZE, BUFFERS) SELECT * FROM usage_records WHERE account_id = md5('acct1')::uuid AND created_at >= 'epoch' AND created_at < '9999-12-31' ORDER BY id DESC LIMIT 50;
+\echo == /v1/me/usage totals, whale account (all time)
+EXPLAIN (ANALYZE, BUFFERS) SELECT count(*), sum(input_tokens), sum(output_tokens), sum(cost) FROM usage_records WHERE account_id = md5('acct1')::uuid AND created_at >= 'epoch' AND created_at < '9999-12-31';
+\echo == /v1/me/usage totals, whale account, last day
+EXPLAIN (ANALYZE, BUFFERS) SELECT count(*), sum(cost) FROM usage_records WHERE account_id = md5('acct1')::uuid AND created_at >= now() - interval '1 day' AND created_at < '9999-12-31';
+EOF
+
+log "case: data scale (after)"
+BENCH_KEY=$HOT_KEY run usage-scaled-hot tollgate "$TG_PID" $(wrk_cmd 4 "$SHORT" bench/usage.lua "$T")
+BENCH_KEY=$TYP_KEY run usage-scaled-typical tollgate "$TG_PID" $(wrk_cmd 4 "$SHORT" bench/usage.lua "$T")
+BENCH_KEY=$WHALE_KEY run usage-scaled-whale tollgate "$TG_PID" $(wrk_cmd 4 "$SHORT" bench/usage.lua "$T")
+FROM_DAY=$(date -u -d '1 day ago' +%Y-%m-%dT%H:%M:%SZ)
+BENCH_KEY=$WHALE_KEY BENCH_PATH="/v1/me/usage?from=$FROM_DAY" run usage-scaled-whale-1d tollgate "$TG_PID" $(wrk_cmd 4 "$SHORT" bench/usage.lua "$T")
+# Key lookups that miss the in-memory cache: the generated keys in turn (each used about once).
+run json-scaled-keys direct 0 $(wrk_cmd 16 "$SHORT" bench/messages.lua "$D")
+BENCH_KEYS_FILE=$ROOT/$OUT/gen-keys.txt run json-scaled-keys tollgate "$TG_PID" $(wrk_cmd 16 "$SHORT" bench/messages.lua "$T")
+# ---- variants: what limits the hot account (each a fresh Tollgate on the same, scaled database) ---
+wal() { $PG -d postgres -c "select wal_sync from pg_stat_wal"; }
+if [ -n "$VARIANTS" ]; then
+  log "variants: $VARIANTS"
+  FSYNC_BIN=$(command -v pg_test_fsync || ls /usr/lib/postgresql/*/bin/pg_test_fsync 2>/dev/null | head -1 || true)
+  [ -n "$FSYNC_BIN" ] && "$FSYNC_BIN" -s 2 -f /tmp/bench_pg_test_fsync.out > "$OUT/pg_test_fsync.txt" 2>&1 || true
+  rm -f /tmp/bench_pg_test_fsync.out
+  run var-json-c1 direct 0 $(wrk_cmd 1 "$SHORT" bench/messages.lua "$D")
+  run var-json-sat direct 0 $(wrk_cmd "$SAT_CONNS" "$DUR" bench/messages.lua "$D")
+  echo "{\"tollgate_peak_rss_mb_total\":$(awk '/VmHWM/{print $2/1024}' /proc/$TG_PID/status)}" > "$OUT/end.json"
+  for v in $VARIANTS; do
+    kill "$TG_PID"; wait "$TG_PID" 2>/dev/null || true
+    case $v in
+      default)  start_tollgate "$GW_CPU" "tollgate-$v.log" ;;
+      pool*)    start_tollgate "$GW_CPU" "tollgate-$v.log" QUARKUS_DATASOURCE_JDBC_MAX_SIZE="${v#pool}" ;;
+      cpu01)    start_tollgate 0,1 "tollgate-$v.log" ;;
+      sync-off) $PG -d postgres -c "ALTER DATABASE $DB SET synchronous_commit = off"
+                start_tollgate "$GW_CPU" "tollgate-$v.log" ;;
+      no-counters)  # experiment only: the limit counters' functions made no-ops in this database
+                $PG -d "$DB" -c "select pg_get_functiondef('tg_admit'::regproc) || ';'" -c "select pg_get_functiondef('tg_release'::regproc) || ';'" > "$OUT/limit-functions.sql"
+                $PG -d "$DB" <<'SQL'
+CREATE OR REPLACE FUNCTION tg_admit(p_subject uuid, p_kind text, p_rpm int, p_tpm bigint, p_concurrent int,
+    p_day bigint, p_month bigint, p_lifetime bigint, p_tokens bigint, p_amount bigint)
+    RETURNS limit_counters LANGUAGE plpgsql AS $f$ DECLARE c limit_counters; BEGIN RETURN c; END $f$;
+CREATE OR REPLACE FUNCTION tg_release(p_subject uuid, p_held bigint, p_estimated bigint, p_used bigint, p_cost bigint,
+    p_started timestamptz) RETURNS void LANGUAGE plpgsql AS $f$ BEGIN RETURN; END $f$;
+SQL
+                start_tollgate "$GW_CPU" "tollgate-$v.log" ;;
+    esac
+    BENCH_KEY=$WARM_KEY taskset -c "$LOAD_CPU" wrk -t1 -c16 -d"$WARMUP"s -s bench/messages.lua "$T" > /dev/null
+    BENCH_KEY=$HOT_KEY run var-json-c1 "tollgate-$v" "$TG_PID" $(wrk_cmd 1 "$SHORT" bench/messages.lua "$T")
+    w0=$(wal)
+    BENCH_KEY=$HOT_KEY run var-json-sat "tollgate-$v" "$TG_PID" $(wrk_cmd "$SAT_CONNS" "$DUR" bench/messages.lua "$T")
+    w1=$(wal)
+    echo "{\"variant\":\"$v\",\"wal_syncs\":$((w1 - w0)),\"ready_ms\":$TG_READY_MS}" >> "$OUT/variants.jsonl"
+    if [ "$v" = sync-off ]; then $PG -d postgres -c "ALTER DATABASE $DB RESET synchronous_commit"; fi
+    if [ "$v" = no-counters ]; then $PG -d "$DB" -f "$OUT/limit-functions.sql"; fi
+  done
+else
+  echo "{\"tollgate_peak_rss_mb_total\":$(awk '/VmHWM/{print $2/1024}' /proc/$TG_PID/status)}" > "$OUT/end.json"
+fi
+
+echo "loadavg at end: $(cat /proc/loadavg)" >> "$OUT/machine.txt"
+python3 bench/report.py "$OUT" | tee "$OUT/summary.md"
+log "done: $OUT"
