@@ -67,6 +67,13 @@ public interface TollgateConfig {
         int maxConnections();
 
         /**
+         * Idle upstream connections are closed after this. Shorter than the upstream's own idle
+         * close, so a request is never sent on a connection the server is just closing.
+         */
+        @WithDefault("20s")
+        Duration keepAliveTimeout();
+
+        /**
          * Longest wait for the upstream's count_tokens when sizing a hold exactly; past it the
          * cheap bound stands (the call is then refused only if that does not fit either).
          */

@@ -80,7 +80,11 @@ public class MeResource {
         return body;
     }
 
-    /** The account's usage records, newest first, with totals over the whole [from, to) range. */
+    /**
+     * The account's usage records, newest first, with totals over the whole [from, to) range;
+     * {@code from} defaults to the start of the current UTC month, so the totals stay a bounded
+     * read for accounts with long histories.
+     */
     @GET
     @Path("/usage")
     public Map<String, Object> usage(@Context HttpServerRequest request, @QueryParam("limit") Integer limit,
@@ -90,10 +94,12 @@ public class MeResource {
         if (size < 1 || size > 1000) {
             throw ApiException.invalidRequest("limit: must be between 1 and 1000");
         }
-        Instant fromTime = instant("from", from, Instant.EPOCH);
+        Instant fromTime = instant("from", from, java.time.ZonedDateTime.now(java.time.ZoneOffset.UTC)
+                .withDayOfMonth(1).toLocalDate().atStartOfDay(java.time.ZoneOffset.UTC).toInstant());
         Instant toTime = instant("to", to, Instant.parse("9999-12-31T00:00:00Z"));
         List<UsageRecord> records = UsageRecord.find(
-                        "accountId = :account and createdAt >= :from and createdAt < :to order by id desc",
+                        // created_at first: the (account_id, created_at) index serves both the range and the order
+                        "accountId = :account and createdAt >= :from and createdAt < :to order by createdAt desc, id desc",
                         Parameters.with("account", auth.accountId()).and("from", fromTime).and("to", toTime))
                 .page(Page.ofSize(size)).list();
         Map<String, Object> body = new LinkedHashMap<>();

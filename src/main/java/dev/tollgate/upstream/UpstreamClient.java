@@ -57,6 +57,7 @@ public class UpstreamClient {
                 .setTrustAll(false)
                 .setVerifyHost(true)
                 .setKeepAlive(true)
+                .setKeepAliveTimeout((int) Math.max(1, config.keepAliveTimeout().toSeconds()))
                 .setTcpNoDelay(true)
                 .setDecompressionSupported(false)
                 .setConnectTimeout((int) config.connectTimeout().toMillis());
