@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import dev.tollgate.api.ApiException;
 import dev.tollgate.config.TollgateConfig;
 import dev.tollgate.limits.CidrSet;
+import dev.tollgate.limits.LimitCounters;
 import dev.tollgate.keys.ApiKey;
 import dev.tollgate.keys.ApiKeyService;
 import dev.tollgate.ledger.Account;
@@ -65,9 +66,11 @@ public class AdminResource {
     private final AuditLog audit;
     private final TollgateConfig config;
     private final com.fasterxml.jackson.databind.ObjectMapper json;
+    private final LimitCounters counters;
 
     public AdminResource(TopupService topups, ApiKeyService keys, LedgerStore ledger, PriceTable prices, AuditLog audit,
-                         TollgateConfig config, com.fasterxml.jackson.databind.ObjectMapper json) {
+                         TollgateConfig config, com.fasterxml.jackson.databind.ObjectMapper json, LimitCounters counters) {
+        this.counters = counters;
         this.json = json;
         this.audit = audit;
         this.config = config;
@@ -87,6 +90,7 @@ public class AdminResource {
         account.createdAt = Instant.now().truncatedTo(ChronoUnit.MICROS);
         applyAccountSettings(account, body);
         account.persist();
+        counters.limitsChanged(account.id, false, false, account.getLimits());
         audit.record("account.create", account.id.toString(), Map.of("name", account.name));
         return RestResponse.status(RestResponse.Status.CREATED, Views.AccountView.of(account));
     }
@@ -101,7 +105,9 @@ public class AdminResource {
         if (body.has("name")) {
             account.name = Json.requiredString(body, "name", 200);
         }
+        boolean hadLimits = account.getLimits().any();
         applyAccountSettings(account, body);
+        counters.limitsChanged(account.id, false, hadLimits, account.getLimits());
         audit.record("account.update", account.id.toString(), body);
         return Views.AccountView.of(account);
     }
@@ -193,6 +199,7 @@ public class AdminResource {
         key.createdAt = Instant.now().truncatedTo(ChronoUnit.MICROS);
         applyKeySettings(key, body);
         key.persist();
+        counters.limitsChanged(key.id, true, false, key.getLimits());
         audit.record("key.create", key.id.toString(), Map.of("account_id", account.id.toString(), "name", name));
         return RestResponse.status(RestResponse.Status.CREATED, Views.IssuedKeyView.of(key, secret));
     }
@@ -210,7 +217,9 @@ public class AdminResource {
         if (body.has("expires_at")) {
             key.expiresAt = Json.optionalInstant(body, "expires_at");
         }
+        boolean hadLimits = key.getLimits().any();
         applyKeySettings(key, body);
+        counters.limitsChanged(key.id, true, hadLimits, key.getLimits());
         keys.invalidate(key.id);
         audit.record("key.update", key.id.toString(), body);
         return Views.KeyView.of(key);

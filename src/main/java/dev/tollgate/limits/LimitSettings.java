@@ -29,4 +29,10 @@ public class LimitSettings {
 
     @Column(name = "lifetime_spend_limit")
     public Long lifetimeSpendLimit;
+
+    /** Any limit set: only then are counters kept for the subject (see V4__counters_only_when_limited.sql). */
+    public boolean any() {
+        return requestsPerMinute != null || tokensPerMinute != null || maxConcurrent != null || dailySpendLimit != null
+                || monthlySpendLimit != null || lifetimeSpendLimit != null;
+    }
 }

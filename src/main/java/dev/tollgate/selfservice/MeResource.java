@@ -60,7 +60,7 @@ public class MeResource {
         keyView.put("allowed_models", key.allowedModels);
         keyView.put("allowed_ips", key.allowedCidrs);
         keyView.put("limits", Views.Limits.of(key.getLimits()));
-        keyView.put("spend", spend(key.id));
+        keyView.put("spend", spend(key.id, true));
 
         Map<String, Object> accountView = new LinkedHashMap<>();
         accountView.put("id", account.id);
@@ -72,7 +72,7 @@ public class MeResource {
                 account.lowBalanceThreshold == null ? null : Money.format(account.lowBalanceThreshold));
         accountView.put("low_balance_since", account.lowBalanceSince);
         accountView.put("limits", Views.Limits.of(account.getLimits()));
-        accountView.put("spend", spend(account.id));
+        accountView.put("spend", spend(account.id, false));
 
         Map<String, Object> body = new LinkedHashMap<>();
         body.put("key", keyView);
@@ -164,23 +164,38 @@ public class MeResource {
         }
     }
 
-    /** Spend of the current UTC day and month (calls in flight counted separately), from the limit counters. */
-    private Map<String, Object> spend(UUID subject) {
+    /**
+     * Spend of the current UTC day and month, lifetime, and in flight: from the limit counters when
+     * the subject has limits (they are kept exactly then), otherwise from its usage records and holds.
+     */
+    private Map<String, Object> spend(UUID subject, boolean isKey) {
+        String column = isKey ? "key_id" : "account_id";
         try (Connection c = dataSource.getConnection(); PreparedStatement ps = c.prepareStatement("""
                 SELECT CASE WHEN day = (now() AT TIME ZONE 'UTC')::date THEN day_spent ELSE 0 END,
                        CASE WHEN month = date_trunc('month', now() AT TIME ZONE 'UTC')::date THEN month_spent ELSE 0 END,
                        lifetime_spent, inflight_held, inflight
                 FROM limit_counters WHERE subject_id = ?
-                """)) {
-            ps.setObject(1, subject);
+                UNION ALL
+                SELECT (SELECT coalesce(sum(cost), 0) FROM usage_records WHERE %1$s = ?
+                          AND created_at >= date_trunc('day', now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC'),
+                       (SELECT coalesce(sum(cost), 0) FROM usage_records WHERE %1$s = ?
+                          AND created_at >= date_trunc('month', now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC'),
+                       (SELECT coalesce(sum(cost), 0) FROM usage_records WHERE %1$s = ?),
+                       (SELECT coalesce(sum(amount), 0) FROM holds WHERE %1$s = ? AND state = 'pending'),
+                       (SELECT count(*)::int FROM holds WHERE %1$s = ? AND state = 'pending')
+                WHERE NOT EXISTS (SELECT 1 FROM limit_counters WHERE subject_id = ?)
+                """.formatted(column))) {
+            for (int i = 1; i <= 7; i++) {
+                ps.setObject(i, subject);
+            }
             try (ResultSet rs = ps.executeQuery()) {
-                boolean found = rs.next();
+                rs.next();
                 Map<String, Object> s = new LinkedHashMap<>();
-                s.put("today_usd", Money.format(found ? rs.getLong(1) : 0));
-                s.put("this_month_usd", Money.format(found ? rs.getLong(2) : 0));
-                s.put("lifetime_usd", Money.format(found ? rs.getLong(3) : 0));
-                s.put("in_flight_usd", Money.format(found ? rs.getLong(4) : 0));
-                s.put("in_flight_requests", found ? rs.getInt(5) : 0);
+                s.put("today_usd", Money.format(rs.getLong(1)));
+                s.put("this_month_usd", Money.format(rs.getLong(2)));
+                s.put("lifetime_usd", Money.format(rs.getLong(3)));
+                s.put("in_flight_usd", Money.format(rs.getLong(4)));
+                s.put("in_flight_requests", rs.getInt(5));
                 return s;
             }
         } catch (SQLException e) {

@@ -188,6 +188,28 @@ class LimitsTest {
         client(key).body(BODY).post("/v1/messages").then().statusCode(200);
     }
 
+    /** Counters are kept only for limited subjects, so a cap set later must count earlier spend. */
+    @Test
+    void aSpendCapSetMidDayCountsWhatWasAlreadySpent() {
+        String[] acct = Tollgate.fundedAccount("5");
+        String id = keyId(acct[1]);
+        for (int i = 0; i < 3; i++) {
+            client(acct[1]).body(BODY).post("/v1/messages").then().statusCode(200);
+        }
+        BigDecimal spent = new BigDecimal(client(acct[1]).get("/v1/me").then().statusCode(200)
+                .extract().<String>path("key.spend.today_usd"));
+        assertEquals(0, spent.compareTo(new BigDecimal("5").subtract(Tollgate.balance(acct[0]))), "spend without counters");
+        // A cap just above what was spent: the next call's hold no longer fits under it.
+        String cap = spent.add(new BigDecimal("0.00001")).toPlainString();
+        admin().body(Map.of("daily_spend_limit_usd", cap)).patch("/admin/v1/keys/" + id).then().statusCode(200);
+        client(acct[1]).body(BODY).post("/v1/messages").then().statusCode(429)
+                .body("error.details.error_code", equalTo("spend_limit_reached"));
+        client(acct[1]).get("/v1/me").then().body("key.spend.today_usd", equalTo(spent.setScale(9).toPlainString()));
+        admin().body("{\"daily_spend_limit_usd\":null}").patch("/admin/v1/keys/" + id).then().statusCode(200);
+        client(acct[1]).body(BODY).post("/v1/messages").then().statusCode(200);
+        assertReconciled(acct[0]);
+    }
+
     @Test
     void accountLimitsApplyAcrossAllItsKeys() {
         String account = Tollgate.fundedAccount("5")[0];
