@@ -157,6 +157,15 @@ final class RelayCall {
     private void onUpstreamResponse(HttpClientResponse response) {
         upstreamRequestId = response.getHeader("request-id");
         int status = response.statusCode();
+        if (status == 401) {
+            // The upstream rejected the operator's key, not the client's: a 401 passed through would
+            // tell the customer their own key is invalid.
+            Log.errorf("Upstream rejected the gateway's credentials (401) for %s: check TOLLGATE_UPSTREAM_API_KEY", requestId);
+            response.body().onComplete(ar -> finish(Status.UPSTREAM_ERROR, TokenUsage.NONE, 502,
+                    () -> surface.sendError(ctx, ApiException.upstreamUnavailable(
+                            "The upstream Claude API rejected the gateway's credentials; the operator must fix them"))));
+            return;
+        }
         if (status != 200) {
             response.body().onComplete(ar -> {
                 Buffer body = ar.succeeded() ? ar.result() : null;

@@ -216,6 +216,17 @@ class MessagesErrorsTest {
     }
 
     @Test
+    void upstreamRejectingTheOperatorsKeyIs502NotTheClients401() {
+        String[] acct = Tollgate.fundedAccount("1");
+        fake.enqueue(Scenario.error(401, "authentication_error", "invalid x-api-key"));
+        assertError(client(acct[1]).body(messageBody(SONNET, 10, "hi")).post("/v1/messages"), 502, "api_error")
+                .then().body("error.message", containsString("rejected the gateway's credentials"));
+        assertEquals("upstream_error", Tollgate.usage(acct[0]).path("data[0].status"));
+        assertEquals(0, BigDecimal.ONE.compareTo(balance(acct[0])));
+        assertReconciled(acct[0]);
+    }
+
+    @Test
     void upstreamTimeoutIs504AndHangUpIs502() {
         String[] acct = Tollgate.fundedAccount("1");
         fake.enqueue(Scenario.delayBeforeHeaders(Duration.ofSeconds(6)));
