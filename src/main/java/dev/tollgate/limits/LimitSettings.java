@@ -30,7 +30,7 @@ public class LimitSettings {
     @Column(name = "lifetime_spend_limit")
     public Long lifetimeSpendLimit;
 
-    /** Any limit set: only then are counters kept for the subject (see V4__counters_only_when_limited.sql). */
+    /** Any limit set: only then are counters kept for the subject (tg_has_limits in V2__limits.sql). */
     public boolean any() {
         return requestsPerMinute != null || tokensPerMinute != null || maxConcurrent != null || dailySpendLimit != null
                 || monthlySpendLimit != null || lifetimeSpendLimit != null;
