@@ -34,6 +34,8 @@ SCALE_KEYS=${BENCH_SCALE_KEYS:-100000}
 SCALE_BUDGET=${BENCH_SCALE_BUDGET_SECONDS:-900}
 MAX_SECONDS=${BENCH_MAX_SECONDS:-2400}
 VARIANTS=${BENCH_VARIANTS-default pool8 pool16 cpu01 sync-off no-counters}   # empty: skip the variants phase
+# BENCH_CORE_ONLY=1: only latency, the hot account (with its ledger check) and the profile; no streaming,
+# many-accounts, data-scale or variants phases (a few minutes, for iterating on a change).
 ADMIN_TOKEN=bench-admin-token-$$
 PEPPER=bench-pepper-0123456789abcdef
 OUT=${BENCH_OUT:-bench/results/$(date -u +%Y%m%dT%H%M%SZ)}
@@ -116,6 +118,7 @@ EOF
 wrk_cmd() { echo wrk -t1 -c"$1" -d"$2"s --timeout 10s -s "$3" "$4"; }
 
 # ---- build, database, processes -----------------------------------------------------------------
+command -v wrk > /dev/null || { log "installing wrk"; apt-get install -y -qq wrk > /dev/null; }
 if [ ! -f target/quarkus-app/quarkus-run.jar ] || [ -z "${BENCH_SKIP_BUILD:-}" ]; then
   log "building the jar"; ./mvnw -q -B package -DskipTests > "$OUT/build.log" 2>&1
 fi
@@ -227,6 +230,7 @@ SELECT 'distinct_costs', string_agg(DISTINCT cost::text, ',') FROM usage_records
 EOF
 cat "$OUT/hot-reconciliation.json" "$OUT/hot-verify.txt" >&2
 
+if [ -z "${BENCH_CORE_ONLY:-}" ]; then
 log "case: streaming, saturated ($SAT_CONNS connections)"
 three stream-sat "$SAT_CONNS" "$SHORT" bench/stream.lua
 
@@ -239,6 +243,7 @@ log "case: many accounts and keys ($(wc -l < "$OUT/many-keys.txt") keys, round r
 run json-many direct 0 $(wrk_cmd "$SAT_CONNS" "$DUR" bench/messages.lua "$D")
 BENCH_KEYS_FILE=$ROOT/$OUT/many-keys.txt run json-many tollgate "$TG_PID" $(wrk_cmd "$SAT_CONNS" "$DUR" bench/messages.lua "$T")
 BENCH_KEYS_FILE=$ROOT/$OUT/many-keys.txt run json-many-c4 tollgate "$TG_PID" $(wrk_cmd 4 "$SHORT" bench/messages.lua "$T")
+fi
 
 # ---- profile (not measured): JFR during a saturated hot-account run ------------------------------
 if [ -z "${BENCH_NO_PROFILE:-}" ]; then
@@ -253,6 +258,13 @@ if [ -z "${BENCH_NO_PROFILE:-}" ]; then
     "$JAVA_HOME/bin/jfr" view --width 200 "$v" "$OUT/tollgate-sat.jfr" > "$OUT/jfr-$v.txt" 2>&1 || true
   done
   "$JAVA_HOME/bin/jfr" summary "$OUT/tollgate-sat.jfr" > "$OUT/jfr-summary.txt" 2>/dev/null || true
+fi
+
+if [ -n "${BENCH_CORE_ONLY:-}" ]; then   # quick iteration: latency, hot account, ledger check, profile
+  echo "{\"tollgate_peak_rss_mb_total\":$(awk '/VmHWM/{print $2/1024}' /proc/$TG_PID/status)}" > "$OUT/end.json"
+  python3 bench/report.py "$OUT" | tee "$OUT/summary.md"
+  log "done (core cases only): $OUT"
+  exit 0
 fi
 
 # ---- data scale ------------------------------------------------------------------------------

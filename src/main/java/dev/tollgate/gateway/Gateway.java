@@ -30,6 +30,7 @@ import jakarta.inject.Singleton;
 
 import java.io.IOException;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
@@ -249,11 +250,11 @@ public class Gateway {
         }
     }
 
-    /** Settles or releases a hold with the call's record. Blocking. */
-    public void settle(Hold hold, CallRecord record) {
+    /** Settles or releases a hold with the call's record; completes once it is durably written. */
+    public CompletableFuture<Void> settle(Hold hold, CallRecord record) {
         TokenUsage u = record.usage();
         // Token limits count what Anthropic's ITPM/OTPM count: input, cache writes and output, not cache reads.
-        ledger.settle(hold, record, u.input() + u.cacheWrite5m() + u.cacheWrite1h() + u.output());
+        return ledger.settle(hold, record, u.input() + u.cacheWrite5m() + u.cacheWrite1h() + u.output());
     }
 
     public long cost(PriceTable.Resolved model, TokenUsage usage) {

@@ -274,7 +274,7 @@ final class RelayCall {
         }
     }
 
-    /** Settles on a virtual thread, then responds on the event loop. Runs once per call. */
+    /** Settles (group-committed with other calls), then responds on the event loop. Runs once per call. */
     private void finish(Status status, TokenUsage usage, int httpStatus, Runnable respond) {
         if (finished) {
             return;
@@ -286,11 +286,9 @@ final class RelayCall {
                 surface.endpoint(), (System.nanoTime() - startNanos) / 1_000_000, upstreamRequestId,
                 header("http-referer"), header("x-title"));
         gateway.metrics.record(record);
-        gateway.blocking().execute(() -> {
-            try {
-                gateway.settle(hold, record);
-            } catch (RuntimeException e) {
-                Log.errorf(e, "Settlement of %s (%s USD) failed; its hold stays until the reaper releases it",
+        gateway.settle(hold, record).whenComplete((ok, failure) -> {
+            if (failure != null) {
+                Log.errorf(failure, "Settlement of %s (%s USD) failed; its hold stays until the reaper releases it",
                         requestId, dev.tollgate.ledger.Money.format(cost));
             }
             context.runOnContext(v -> respond.run());

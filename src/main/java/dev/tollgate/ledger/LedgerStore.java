@@ -3,9 +3,11 @@ package dev.tollgate.ledger;
 import dev.tollgate.limits.LimitExceededException;
 import dev.tollgate.limits.RateWindow;
 import dev.tollgate.metering.CallRecord;
+import dev.tollgate.metering.TokenUsage;
 import org.postgresql.util.PSQLException;
 import io.agroal.api.AgroalDataSource;
 import io.quarkus.logging.Log;
+import jakarta.annotation.PreDestroy;
 import jakarta.enterprise.context.ApplicationScoped;
 
 import java.sql.Connection;
@@ -14,58 +16,128 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Types;
 import java.time.Duration;
+import java.util.Arrays;
+import java.util.List;
 import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 
 /**
- * The money path, in plain JDBC. Every operation is one SQL statement (the PL/pgSQL functions of
- * V2__limits.sql), so it is atomic, costs one round trip, and never holds a transaction open
- * across an upstream call. Overspending is impossible by construction: a hold is a conditional
- * UPDATE that only succeeds while balance - held covers it, evaluated under the row lock, after
- * the key's and the account's limits admitted the call in the same statement.
+ * The money path, in plain JDBC over the PL/pgSQL functions of the migrations. Every operation is
+ * one SQL statement, so it is atomic and never holds a transaction open across an upstream call.
+ * Overspending is impossible by construction: a hold is a conditional update that only succeeds
+ * while balance - held covers it, evaluated under the account row's lock.
+ *
+ * <p>Holds and settlements go through two {@link GroupCommit} writers: the calls that arrive while
+ * a batch is in the database form the next batch (tg_hold_batch, tg_settle_batch), so a hot
+ * account costs one lock, one round trip and one commit per batch instead of per call. A call
+ * whose key or account has limits is admitted by tg_hold on its own, because its counters are
+ * checked and raised one call at a time.
  */
 @ApplicationScoped
 public class LedgerStore {
 
     private static final String HOLD = "SELECT * FROM tg_hold(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
-    private static final String SETTLE =
-            "SELECT tg_settle(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+    private static final String HOLD_BATCH = "SELECT * FROM tg_hold_batch(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+    private static final String SETTLE_BATCH =
+            "SELECT tg_settle_batch(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
     private static final String REAP = "SELECT tg_reap(?)";
+    private static final int MAX_BATCH = 256;
 
     private final AgroalDataSource dataSource;
+    private final GroupCommit<HoldRequest, HoldOutcome> holds;
+    private final GroupCommit<Settlement, Boolean> settlements;
 
     public LedgerStore(AgroalDataSource dataSource) {
         this.dataSource = dataSource;
+        this.holds = new GroupCommit<>("holds", MAX_BATCH, this::writeHolds);
+        this.settlements = new GroupCommit<>("settlements", MAX_BATCH, this::writeSettlements);
+    }
+
+    /** In-flight calls have settled by the time beans are destroyed; this writes anything still queued. */
+    @PreDestroy
+    void stop() {
+        holds.stop(5_000);
+        settlements.stop(10_000);
     }
 
     /** What a hold needs to know of its call, so the reaper can record it if nobody settles it. */
     public record CallInfo(String requestId, UUID keyId, String model, String endpoint, boolean stream) {
     }
 
-    /** A placed hold and, when the call has a key, that key's rate counters after admitting it. */
+    /** A placed hold and, when the call has a key with limits, that key's rate counters after admitting it. */
     public record Admission(Hold hold, RateWindow keyWindow) {
+    }
+
+    private record HoldRequest(UUID holdId, UUID accountId, long amount, long estimatedTokens, CallInfo call,
+                               int ttlSeconds) {
+    }
+
+    /** tg_hold_batch's answer for one item: held, limited (admit it with tg_hold) or short. */
+    private record HoldOutcome(String outcome, long available, boolean fitMaxTokens, int fitMinTokens) {
+    }
+
+    private record Settlement(Hold hold, CallRecord record, long usedTokens) {
     }
 
     /**
      * Admits a call: the key's and the account's limits, then a hold of {@code amount} if the
-     * available balance covers it; all in one statement (tg_hold), all or nothing.
+     * available balance covers it; all or nothing. Blocks until the hold's batch is written.
      *
      * @param estimatedTokens what the call counts against token-per-minute limits until it settles
      * @throws InsufficientBalanceException when the balance cannot cover the hold
      * @throws LimitExceededException       when a rate, concurrency or spend limit refuses it
      */
     public Admission hold(UUID accountId, long amount, long estimatedTokens, CallInfo call, Duration ttl) {
-        UUID holdId = UUID.randomUUID();
+        HoldRequest request = new HoldRequest(UUID.randomUUID(), accountId, amount, estimatedTokens, call,
+                (int) ttl.toSeconds());
+        HoldOutcome outcome = await(holds.submit(request), "hold of " + call.requestId());
+        return switch (outcome.outcome()) {
+            case "held" -> new Admission(new Hold(request.holdId(), accountId, amount), null);
+            case "short" -> throw new InsufficientBalanceException(amount, outcome.available(), outcome.fitMaxTokens(),
+                    outcome.fitMinTokens());
+            default -> holdWithLimits(request);
+        };
+    }
+
+    private List<HoldOutcome> writeHolds(List<HoldRequest> items) throws SQLException {
+        int n = items.size();
+        Object[][] columns = new Object[10][n];
+        for (int i = 0; i < n; i++) {
+            HoldRequest h = items.get(i);
+            Object[] row = {h.holdId(), h.accountId(), h.call().keyId(), h.call().requestId(), h.call().model(),
+                    h.call().endpoint(), h.call().stream(), h.amount(), h.estimatedTokens(), h.ttlSeconds()};
+            for (int column = 0; column < row.length; column++) {
+                columns[column][i] = row[column];
+            }
+        }
+        String[] types = {"uuid", "uuid", "uuid", "text", "text", "text", "boolean", "bigint", "bigint", "int"};
+        HoldOutcome[] outcomes = new HoldOutcome[n];
+        try (Connection c = dataSource.getConnection(); PreparedStatement ps = c.prepareStatement(HOLD_BATCH)) {
+            bindArrays(c, ps, types, columns);
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    outcomes[rs.getInt(1) - 1] = new HoldOutcome(rs.getString(2), rs.getLong(3), rs.getBoolean(4),
+                            rs.getInt(5));
+                }
+            }
+        }
+        return Arrays.asList(outcomes);
+    }
+
+    private Admission holdWithLimits(HoldRequest request) {
+        CallInfo call = request.call();
         try (Connection c = dataSource.getConnection(); PreparedStatement ps = c.prepareStatement(HOLD)) {
-            ps.setObject(1, holdId);
-            ps.setObject(2, accountId);
+            ps.setObject(1, request.holdId());
+            ps.setObject(2, request.accountId());
             ps.setObject(3, call.keyId());
             ps.setString(4, call.requestId());
             ps.setString(5, call.model());
             ps.setString(6, call.endpoint());
             ps.setBoolean(7, call.stream());
-            ps.setLong(8, amount);
-            ps.setLong(9, estimatedTokens);
-            ps.setInt(10, (int) ttl.toSeconds());
+            ps.setLong(8, request.amount());
+            ps.setLong(9, request.estimatedTokens());
+            ps.setInt(10, request.ttlSeconds());
             RateWindow window = null;
             try (ResultSet rs = ps.executeQuery()) {
                 if (rs.next()) {
@@ -73,9 +145,9 @@ public class LedgerStore {
                             rs.getLong("window_tokens"), rs.getLong("prev_requests"), rs.getLong("prev_tokens"));
                 }
             }
-            return new Admission(new Hold(holdId, accountId, amount), window);
+            return new Admission(new Hold(request.holdId(), request.accountId(), request.amount()), window);
         } catch (SQLException e) {
-            throw translate(e, amount);
+            throw translate(e, request.amount());
         }
     }
 
@@ -96,40 +168,63 @@ public class LedgerStore {
     /**
      * Settles a hold: charges {@code record.costNanos()}, releases the rest, releases the limit
      * counters (replacing the hold's token estimate by {@code usedTokens}), writes the usage record.
+     * Completes when the settlement's batch is durably committed.
      */
-    public void settle(Hold hold, CallRecord record, long usedTokens) {
-        try (Connection c = dataSource.getConnection(); PreparedStatement ps = c.prepareStatement(SETTLE)) {
-            int i = 1;
-            ps.setObject(i++, hold.id());
-            ps.setObject(i++, hold.accountId());
-            ps.setLong(i++, record.costNanos());
-            ps.setLong(i++, usedTokens);
-            ps.setString(i++, record.requestId());
-            ps.setObject(i++, record.keyId());
-            ps.setString(i++, record.model());
-            ps.setLong(i++, record.usage().input());
-            ps.setLong(i++, record.usage().output());
-            ps.setLong(i++, record.usage().cacheWrite5m());
-            ps.setLong(i++, record.usage().cacheWrite1h());
-            ps.setLong(i++, record.usage().cacheRead());
-            ps.setLong(i++, record.usage().webSearchRequests());
-            ps.setString(i++, record.status().dbValue());
-            ps.setInt(i++, record.httpStatus());
-            ps.setBoolean(i++, record.stream());
-            ps.setString(i++, record.endpoint());
-            ps.setInt(i++, (int) Math.min(Integer.MAX_VALUE, record.latencyMs()));
-            setNullableString(ps, i++, record.upstreamRequestId());
-            setNullableString(ps, i++, record.referer());
-            setNullableString(ps, i, record.title());
+    public CompletableFuture<Void> settle(Hold hold, CallRecord record, long usedTokens) {
+        return settlements.submit(new Settlement(hold, record, usedTokens)).thenAccept(onTime -> {
+            if (!onTime) {
+                Log.warnf("Hold %s of %s had expired; settled %s USD without it", hold.id(), record.requestId(),
+                        Money.format(record.costNanos()));
+            }
+        });
+    }
+
+    private List<Boolean> writeSettlements(List<Settlement> items) throws SQLException {
+        int n = items.size();
+        Object[][] columns = new Object[21][n];
+        for (int i = 0; i < n; i++) {
+            Settlement s = items.get(i);
+            CallRecord r = s.record();
+            TokenUsage u = r.usage();
+            Object[] row = {s.hold().id(), s.hold().accountId(), r.costNanos(), s.usedTokens(), r.requestId(), r.keyId(),
+                    r.model(), u.input(), u.output(), u.cacheWrite5m(), u.cacheWrite1h(), u.cacheRead(),
+                    u.webSearchRequests(), r.status().dbValue(), r.httpStatus(), r.stream(), r.endpoint(),
+                    (int) Math.min(Integer.MAX_VALUE, r.latencyMs()), r.upstreamRequestId(), r.referer(), r.title()};
+            for (int column = 0; column < row.length; column++) {
+                columns[column][i] = row[column];
+            }
+        }
+        String[] types = {"uuid", "uuid", "bigint", "bigint", "text", "uuid", "text", "bigint", "bigint", "bigint",
+                "bigint", "bigint", "bigint", "text", "int", "boolean", "text", "int", "text", "text", "text"};
+        Boolean[] onTime = new Boolean[n];
+        Arrays.fill(onTime, Boolean.TRUE);
+        try (Connection c = dataSource.getConnection(); PreparedStatement ps = c.prepareStatement(SETTLE_BATCH)) {
+            bindArrays(c, ps, types, columns);
             try (ResultSet rs = ps.executeQuery()) {
                 rs.next();
-                if (!rs.getBoolean(1)) {
-                    Log.warnf("Hold %s of %s had expired; settled %s USD without it", hold.id(), record.requestId(),
-                            Money.format(record.costNanos()));
+                for (Integer late : (Integer[]) rs.getArray(1).getArray()) {
+                    onTime[late - 1] = Boolean.FALSE;
                 }
             }
-        } catch (SQLException e) {
-            throw new LedgerException("settlement of " + record.requestId() + " failed", e);
+        }
+        return Arrays.asList(onTime);
+    }
+
+    private static void bindArrays(Connection c, PreparedStatement ps, String[] types, Object[][] columns)
+            throws SQLException {
+        for (int column = 0; column < columns.length; column++) {
+            ps.setArray(column + 1, c.createArrayOf(types[column], columns[column]));
+        }
+    }
+
+    private static <T> T await(CompletableFuture<T> future, String what) {
+        try {
+            return future.join();
+        } catch (CompletionException e) {
+            if (e.getCause() instanceof RuntimeException runtime) {
+                throw runtime;
+            }
+            throw new LedgerException(what + " failed", e.getCause());
         }
     }
 

@@ -32,6 +32,7 @@ class LedgerDurabilityTest {
         try (Connection c = dataSource.getConnection()) {
             c.setAutoCommit(false);
             UUID hold = UUID.randomUUID();
+            // The limits path, one call at a time.
             try (PreparedStatement ps = c.prepareStatement("SELECT * FROM tg_hold(?, ?, NULL, 'req_d', 'm', '/v1/messages', false, 10, 1, 60)")) {
                 ps.setObject(1, hold);
                 ps.setObject(2, UUID.fromString(account));
@@ -40,17 +41,27 @@ class LedgerDurabilityTest {
             assertEquals("off", setting(c));
             c.rollback();
 
-            try (PreparedStatement ps = c.prepareStatement("SELECT * FROM tg_hold(?, ?, NULL, 'req_e', 'm', '/v1/messages', false, 10, 1, 60)")) {
+            // The group-committed path every call without limits takes.
+            try (PreparedStatement ps = c.prepareStatement("SELECT * FROM tg_hold_batch(ARRAY[?]::uuid[], ARRAY[?]::uuid[],"
+                    + " '{NULL}', '{req_e}', '{m}', '{/v1/messages}', '{false}', '{10}', '{1}', '{60}')")) {
                 ps.setObject(1, hold);
                 ps.setObject(2, UUID.fromString(account));
-                ps.executeQuery().close();
+                try (ResultSet rs = ps.executeQuery()) {
+                    rs.next();
+                    assertEquals("held", rs.getString("outcome"));
+                }
             }
+            assertEquals("off", setting(c));
             c.commit();
-            try (PreparedStatement ps = c.prepareStatement("SELECT tg_settle(?, ?, 5, 1, 'req_e', NULL, 'm', 1, 0, 0, 0, 0, 0,"
-                    + " 'ok', 200, false, '/v1/messages', 1, NULL, NULL, NULL)")) {
+            try (PreparedStatement ps = c.prepareStatement("SELECT tg_settle_batch(ARRAY[?]::uuid[], ARRAY[?]::uuid[],"
+                    + " '{5}', '{1}', '{req_e}', '{NULL}', '{m}', '{1}', '{0}', '{0}', '{0}', '{0}', '{0}', '{ok}', '{200}',"
+                    + " '{false}', '{/v1/messages}', '{1}', '{NULL}', '{NULL}', '{NULL}')")) {
                 ps.setObject(1, hold);
                 ps.setObject(2, UUID.fromString(account));
-                ps.executeQuery().close();
+                try (ResultSet rs = ps.executeQuery()) {
+                    rs.next();
+                    assertEquals(0, ((Integer[]) rs.getArray(1).getArray()).length, "the hold was settled on time");
+                }
             }
             assertEquals("on", setting(c));
             c.commit();
