@@ -8,73 +8,70 @@
 -- Lock order, the same as everywhere else: hold rows, then key counters (by id), then account
 -- counters (by id), then account rows (by id).
 
--- Holds for calls whose key and account have no limits; the balance check is the same conditional
--- test as tg_hold's, applied to the items in order with the batch's earlier holds counted.
+-- Holds for calls whose key and account have no limits. Each account's items are taken in
+-- order while the running total fits its available balance (balance - held, under the row lock);
+-- from the first item that does not fit, that account's later items in the batch are refused too
+-- (never an overdraft; at worst a refusal that a retry a moment later would not get).
 -- Outcome per item (1-based index into the arrays):
 --   'held'     the hold is placed
 --   'limited'  the key or the account has limits: the caller places this hold with tg_hold
 --   'short'    the balance cannot cover it; available / fit_max / fit_min as tg_hold's TG402 says
--- Like tg_hold, the batch commits asynchronously (see tg_hold for why that is safe).
+-- Like tg_hold, the batch commits asynchronously (see tg_hold for why that is safe). One statement
+-- does it all: per-statement overhead, not rows, is what a batch of one pays for.
 CREATE FUNCTION tg_hold_batch(p_holds uuid[], p_accounts uuid[], p_keys uuid[], p_requests text[], p_models text[],
                               p_endpoints text[], p_streams boolean[], p_amounts bigint[], p_tokens bigint[],
                               p_ttl_seconds int[])
     RETURNS TABLE (item int, outcome text, available bigint, fit_max boolean, fit_min int) LANGUAGE plpgsql AS $$
-DECLARE
-    r           record;
-    a           accounts;
-    current_id  uuid;
-    remaining   bigint;
-    limited     boolean;
-    accepted    int[] := '{}';
 BEGIN
     PERFORM set_config('synchronous_commit', 'off', true);
-    PERFORM 1 FROM accounts WHERE id = ANY (p_accounts) ORDER BY id FOR UPDATE;
-    FOR r IN SELECT i, p_accounts[i] AS account_id, p_amounts[i] AS amount,
-                    coalesce(tg_has_limits(k.requests_per_minute, k.tokens_per_minute, k.max_concurrent,
-                                           k.daily_spend_limit, k.monthly_spend_limit, k.lifetime_spend_limit),
-                             false) AS key_limited
-             FROM generate_subscripts(p_accounts, 1) AS i
-             LEFT JOIN api_keys k ON k.id = p_keys[i]
-             ORDER BY p_accounts[i], i
-    LOOP
-        IF current_id IS DISTINCT FROM r.account_id THEN
-            current_id := r.account_id;
-            SELECT * INTO a FROM accounts WHERE id = r.account_id;
-            limited := FOUND AND tg_has_limits(a.requests_per_minute, a.tokens_per_minute, a.max_concurrent,
-                                               a.daily_spend_limit, a.monthly_spend_limit, a.lifetime_spend_limit);
-            remaining := coalesce(a.balance - a.held, 0);
-        END IF;
-        item := r.i;
-        IF r.key_limited OR limited THEN
-            outcome := 'limited';
-        ELSIF a.id IS NULL OR remaining < r.amount THEN
-            outcome := 'short';
-            available := remaining;
-            fit_max := coalesce(a.fit_max_tokens, false);
-            fit_min := coalesce(a.fit_min_tokens, 0);
-        ELSE
-            outcome := 'held';
-            remaining := remaining - r.amount;
-            accepted := accepted || r.i;
-        END IF;
-        RETURN NEXT;
-        available := NULL; fit_max := NULL; fit_min := NULL;
-    END LOOP;
-    UPDATE accounts SET held = held + s.total
-    FROM (SELECT p_accounts[i] AS id, sum(p_amounts[i]) AS total FROM unnest(accepted) AS i GROUP BY 1) s
-    WHERE accounts.id = s.id;
-    INSERT INTO holds (id, account_id, key_id, request_id, model, endpoint, stream, amount, estimated_tokens, expires_at,
-                       counted_key, counted_account)
-    SELECT p_holds[i], p_accounts[i], p_keys[i], p_requests[i], p_models[i], p_endpoints[i], p_streams[i], p_amounts[i],
-           p_tokens[i], now() + make_interval(secs => p_ttl_seconds[i]), false, false
-    FROM unnest(accepted) AS i;
-    INSERT INTO ledger_entries (account_id, kind, balance_delta, held_delta, hold_id, request_id)
-    SELECT p_accounts[i], 'hold', 0, p_amounts[i], p_holds[i], p_requests[i] FROM unnest(accepted) AS i;
+    RETURN QUERY
+    WITH items AS (
+        SELECT * FROM unnest(p_holds, p_accounts, p_keys, p_requests, p_models, p_endpoints, p_streams, p_amounts,
+                             p_tokens, p_ttl_seconds) WITH ORDINALITY
+            AS t(hold_id, account_id, key_id, request_id, model, endpoint, stream, amount, tokens, ttl, i)
+    ), locked AS (
+        SELECT a.* FROM accounts a WHERE a.id = ANY (p_accounts) ORDER BY a.id FOR UPDATE
+    ), classified AS (
+        SELECT it.*, a.id IS NOT NULL AS found, a.balance - a.held AS avail, a.fit_max_tokens, a.fit_min_tokens,
+               coalesce(tg_has_limits(a.requests_per_minute, a.tokens_per_minute, a.max_concurrent,
+                                      a.daily_spend_limit, a.monthly_spend_limit, a.lifetime_spend_limit), false)
+               OR coalesce(tg_has_limits(k.requests_per_minute, k.tokens_per_minute, k.max_concurrent,
+                                         k.daily_spend_limit, k.monthly_spend_limit, k.lifetime_spend_limit), false)
+                   AS limited
+        FROM items it LEFT JOIN locked a ON a.id = it.account_id LEFT JOIN api_keys k ON k.id = it.key_id
+    ), decided AS (
+        SELECT c.*, CASE WHEN c.limited THEN 'limited'
+                         WHEN c.found AND c.running <= c.avail THEN 'held'
+                         ELSE 'short' END AS verdict
+        FROM (SELECT cl.*, (sum(cl.amount) FILTER (WHERE NOT cl.limited)
+                                OVER (PARTITION BY cl.account_id ORDER BY cl.i))::bigint AS running
+              FROM classified cl) c
+    ), raised AS (
+        UPDATE accounts SET held = accounts.held + s.total
+        FROM (SELECT d.account_id, sum(d.amount)::bigint AS total FROM decided d WHERE d.verdict = 'held' GROUP BY 1) s
+        WHERE accounts.id = s.account_id
+    ), placed AS (
+        INSERT INTO holds (id, account_id, key_id, request_id, model, endpoint, stream, amount, estimated_tokens,
+                           expires_at, counted_key, counted_account)
+        SELECT d.hold_id, d.account_id, d.key_id, d.request_id, d.model, d.endpoint, d.stream, d.amount, d.tokens,
+               now() + make_interval(secs => d.ttl), false, false
+        FROM decided d WHERE d.verdict = 'held'
+    ), entries AS (
+        INSERT INTO ledger_entries (account_id, kind, balance_delta, held_delta, hold_id, request_id)
+        SELECT d.account_id, 'hold', 0, d.amount, d.hold_id, d.request_id FROM decided d WHERE d.verdict = 'held'
+        ORDER BY d.i
+    )
+    SELECT d.i::int, d.verdict,
+           CASE WHEN d.verdict = 'short' THEN coalesce(d.avail - (d.running - d.amount), 0) END,
+           CASE WHEN d.verdict = 'short' THEN coalesce(d.fit_max_tokens, false) END,
+           CASE WHEN d.verdict = 'short' THEN coalesce(d.fit_min_tokens, 0) END
+    FROM decided d;
 END $$;
 
--- Settles a batch of calls: tg_settle's work for every item, in one statement and one durable
--- commit. Returns the indexes of the items whose hold had already been released by the reaper
--- (settled late, without their hold, exactly as tg_settle does).
+-- Settles a batch of calls: tg_settle's work for every item, in one durable commit. Returns the
+-- indexes of the items whose hold the reaper had already released (settled late, without their
+-- hold, exactly as tg_settle did). The limit counters are touched only when one of the batch's
+-- keys or accounts has counter rows; otherwise the whole settlement is one statement after the lock.
 CREATE FUNCTION tg_settle_batch(p_holds uuid[], p_accounts uuid[], p_costs bigint[], p_used_tokens bigint[],
                                 p_requests text[], p_keys uuid[], p_models text[], p_input bigint[], p_output bigint[],
                                 p_write_5m bigint[], p_write_1h bigint[], p_read bigint[], p_web_searches bigint[],
@@ -82,84 +79,86 @@ CREATE FUNCTION tg_settle_batch(p_holds uuid[], p_accounts uuid[], p_costs bigin
                                 p_latency_ms int[], p_upstream_request text[], p_referer text[], p_title text[])
     RETURNS int[] LANGUAGE plpgsql AS $$
 DECLARE
-    n       int := cardinality(p_holds);
-    closed  holds[];
-    late    int[];
-    r       record;
+    r    record;
+    late int[];
 BEGIN
-    -- 1. Close the holds that are still pending; the others were reaped and settle late.
-    WITH items AS (SELECT i, p_holds[i] AS hold_id FROM generate_series(1, n) AS i),
-         upd AS (
-             UPDATE holds h SET state = CASE WHEN p_costs[items.i] > 0 THEN 'settled' ELSE 'released' END,
-                                closed_at = now()
-             FROM items WHERE h.id = items.hold_id AND h.state = 'pending'
-             RETURNING h.*)
-    SELECT array_agg(upd) INTO closed FROM upd;
-    closed := coalesce(closed, '{}');
-    SELECT array_agg(i ORDER BY i) INTO late
-    FROM generate_series(1, n) AS i WHERE p_holds[i] NOT IN (SELECT c.id FROM unnest(closed) AS c);
-    late := coalesce(late, '{}');
+    IF EXISTS (SELECT 1 FROM limit_counters WHERE subject_id = ANY (p_keys) OR subject_id = ANY (p_accounts)) THEN
+        -- Key counters first, then account counters, each in id order (the global lock order).
+        FOR r IN
+            WITH items AS (
+                SELECT * FROM unnest(p_holds, p_keys, p_accounts, p_used_tokens, p_costs)
+                    AS t(hold_id, key_id, account_id, used, cost)
+            ), pending AS (
+                SELECT h.* FROM holds h WHERE h.id = ANY (p_holds) AND h.state = 'pending' FOR UPDATE
+            )
+            SELECT x.subject, x.held, x.estimated, x.used, x.cost, x.started FROM (
+                SELECT h.key_id AS subject, 0 AS side, h.amount AS held, h.estimated_tokens AS estimated, it.used,
+                       it.cost, h.created_at AS started
+                FROM items it JOIN pending h ON h.id = it.hold_id WHERE h.key_id IS NOT NULL AND h.counted_key
+                UNION ALL
+                SELECT h.account_id, 1, h.amount, h.estimated_tokens, it.used, it.cost, h.created_at
+                FROM items it JOIN pending h ON h.id = it.hold_id WHERE h.counted_account
+                -- Late: the reaper released the hold and its counters; spend still counts.
+                UNION ALL
+                SELECT it.key_id, 0, NULL, 0, it.used, it.cost, now() FROM items it
+                WHERE it.key_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM pending h WHERE h.id = it.hold_id)
+                UNION ALL
+                SELECT it.account_id, 1, NULL, 0, it.used, it.cost, now() FROM items it
+                WHERE NOT EXISTS (SELECT 1 FROM pending h WHERE h.id = it.hold_id)
+            ) x ORDER BY x.side, x.subject
+        LOOP
+            PERFORM tg_release(r.subject, r.held, r.estimated, r.used, r.cost, r.started);
+        END LOOP;
+    END IF;
 
-    -- 2. Limit counters: key counters first, then account counters, each in id order.
-    FOR r IN
-        SELECT subject, kind_order, held, estimated, used, cost, started FROM (
-            SELECT c.key_id AS subject, 0 AS kind_order, c.amount AS held, c.estimated_tokens AS estimated,
-                   p_used_tokens[i] AS used, p_costs[i] AS cost, c.created_at AS started
-            FROM generate_series(1, n) AS i JOIN unnest(closed) AS c ON c.id = p_holds[i]
-            WHERE c.key_id IS NOT NULL AND c.counted_key
-            UNION ALL
-            SELECT c.account_id, 1, c.amount, c.estimated_tokens, p_used_tokens[i], p_costs[i], c.created_at
-            FROM generate_series(1, n) AS i JOIN unnest(closed) AS c ON c.id = p_holds[i]
-            WHERE c.counted_account
-            -- Late: the reaper released the hold and its counters; spend still counts where counters exist.
-            UNION ALL
-            SELECT p_keys[i], 0, NULL, 0, p_used_tokens[i], p_costs[i], now()
-            FROM unnest(late) AS i WHERE p_keys[i] IS NOT NULL
-            UNION ALL
-            SELECT p_accounts[i], 1, NULL, 0, p_used_tokens[i], p_costs[i], now() FROM unnest(late) AS i
-        ) releases
-        WHERE EXISTS (SELECT 1 FROM limit_counters lc WHERE lc.subject_id = releases.subject)
-        ORDER BY kind_order, subject
-    LOOP
-        PERFORM tg_release(r.subject, r.held, r.estimated, r.used, r.cost, r.started);
-    END LOOP;
-
-    -- 3. Accounts, in id order: costs posted, closed holds released.
     PERFORM 1 FROM accounts WHERE id = ANY (p_accounts) ORDER BY id FOR UPDATE;
-    UPDATE accounts SET balance = balance - s.cost, held = held - s.released
-    FROM (SELECT p_accounts[i] AS id, sum(p_costs[i]) AS cost,
-                 coalesce(sum(c.amount), 0) AS released
-          FROM generate_series(1, n) AS i LEFT JOIN unnest(closed) AS c ON c.id = p_holds[i]
-          GROUP BY 1) s
-    WHERE accounts.id = s.id;
-
-    -- 4. The ledger entries and the usage records.
-    INSERT INTO ledger_entries (account_id, kind, balance_delta, held_delta, hold_id, request_id, note)
-    SELECT p_accounts[i],
-           CASE WHEN p_costs[i] > 0 THEN 'settlement' ELSE 'release' END,
-           -p_costs[i], -coalesce(c.amount, 0), p_holds[i], p_requests[i],
-           CASE WHEN c.id IS NULL THEN 'settled after its hold expired' END
-    FROM generate_series(1, n) AS i LEFT JOIN unnest(closed) AS c ON c.id = p_holds[i]
-    WHERE c.id IS NOT NULL OR p_costs[i] > 0
-    ORDER BY i;
-    INSERT INTO usage_records (request_id, account_id, key_id, model, input_tokens, output_tokens,
-                               cache_creation_5m_input_tokens, cache_creation_1h_input_tokens, cache_read_input_tokens,
-                               web_search_requests, cost, status, http_status, stream, endpoint, latency_ms,
-                               upstream_request_id, referer, title)
-    SELECT p_requests[i], p_accounts[i], p_keys[i], p_models[i], p_input[i], p_output[i], p_write_5m[i], p_write_1h[i],
-           p_read[i], p_web_searches[i], p_costs[i], p_status[i], p_http_status[i], p_stream[i], p_endpoint[i],
-           p_latency_ms[i], p_upstream_request[i], p_referer[i], p_title[i]
-    FROM generate_series(1, n) AS i ORDER BY i
-    ON CONFLICT (request_id) DO UPDATE SET
-        input_tokens = EXCLUDED.input_tokens, output_tokens = EXCLUDED.output_tokens,
-        cache_creation_5m_input_tokens = EXCLUDED.cache_creation_5m_input_tokens,
-        cache_creation_1h_input_tokens = EXCLUDED.cache_creation_1h_input_tokens,
-        cache_read_input_tokens = EXCLUDED.cache_read_input_tokens, web_search_requests = EXCLUDED.web_search_requests,
-        cost = EXCLUDED.cost, status = EXCLUDED.status, http_status = EXCLUDED.http_status,
-        latency_ms = EXCLUDED.latency_ms, upstream_request_id = EXCLUDED.upstream_request_id;
-
-    -- 5. Low-balance marks, once per account.
-    PERFORM tg_low_balance(id) FROM (SELECT DISTINCT unnest(p_accounts) AS id ORDER BY 1) s;
+    WITH items AS (
+        SELECT * FROM unnest(p_holds, p_accounts, p_costs, p_requests, p_keys, p_models, p_input, p_output, p_write_5m,
+                             p_write_1h, p_read, p_web_searches, p_status, p_http_status, p_stream, p_endpoint,
+                             p_latency_ms, p_upstream_request, p_referer, p_title) WITH ORDINALITY
+            AS t(hold_id, account_id, cost, request_id, key_id, model, input, output, write_5m, write_1h, read,
+                 web_searches, status, http_status, stream, endpoint, latency_ms, upstream_request, referer, title, i)
+    ), closed AS (
+        UPDATE holds SET state = CASE WHEN it.cost > 0 THEN 'settled' ELSE 'released' END, closed_at = now()
+        FROM items it WHERE holds.id = it.hold_id AND holds.state = 'pending'
+        RETURNING holds.id, holds.amount
+    ), settled AS (
+        SELECT it.*, c.amount AS released FROM items it LEFT JOIN closed c ON c.id = it.hold_id
+    ), posted AS (
+        -- Cost posted, holds released and the low-balance mark (tg_low_balance) in one update.
+        UPDATE accounts SET balance = accounts.balance - s.cost, held = accounts.held - s.released,
+            low_balance_since = CASE
+                WHEN accounts.low_balance_threshold IS NOT NULL
+                     AND (accounts.balance - s.cost) - (accounts.held - s.released) < accounts.low_balance_threshold
+                THEN coalesce(accounts.low_balance_since, now()) END
+        FROM (SELECT account_id, sum(cost)::bigint AS cost, coalesce(sum(released), 0)::bigint AS released
+              FROM settled GROUP BY 1) s
+        WHERE accounts.id = s.account_id
+    ), entries AS (
+        INSERT INTO ledger_entries (account_id, kind, balance_delta, held_delta, hold_id, request_id, note)
+        SELECT s.account_id, CASE WHEN s.cost > 0 THEN 'settlement' ELSE 'release' END, -s.cost,
+               -coalesce(s.released, 0), s.hold_id, s.request_id,
+               CASE WHEN s.released IS NULL THEN 'settled after its hold expired' END
+        FROM settled s WHERE s.released IS NOT NULL OR s.cost > 0 ORDER BY s.i
+    ), records AS (
+        INSERT INTO usage_records (request_id, account_id, key_id, model, input_tokens, output_tokens,
+                                   cache_creation_5m_input_tokens, cache_creation_1h_input_tokens,
+                                   cache_read_input_tokens, web_search_requests, cost, status, http_status, stream,
+                                   endpoint, latency_ms, upstream_request_id, referer, title)
+        SELECT s.request_id, s.account_id, s.key_id, s.model, s.input, s.output, s.write_5m, s.write_1h, s.read,
+               s.web_searches, s.cost, s.status, s.http_status, s.stream, s.endpoint, s.latency_ms,
+               s.upstream_request, s.referer, s.title
+        FROM settled s ORDER BY s.i
+        ON CONFLICT (request_id) DO UPDATE SET
+            input_tokens = EXCLUDED.input_tokens, output_tokens = EXCLUDED.output_tokens,
+            cache_creation_5m_input_tokens = EXCLUDED.cache_creation_5m_input_tokens,
+            cache_creation_1h_input_tokens = EXCLUDED.cache_creation_1h_input_tokens,
+            cache_read_input_tokens = EXCLUDED.cache_read_input_tokens,
+            web_search_requests = EXCLUDED.web_search_requests, cost = EXCLUDED.cost, status = EXCLUDED.status,
+            http_status = EXCLUDED.http_status, latency_ms = EXCLUDED.latency_ms,
+            upstream_request_id = EXCLUDED.upstream_request_id
+    )
+    SELECT coalesce(array_agg(s.i::int ORDER BY s.i) FILTER (WHERE s.released IS NULL), '{}') INTO late FROM settled s;
     RETURN late;
 END $$;
 

@@ -25,6 +25,8 @@ public interface TollgateConfig {
 
     Holds holds();
 
+    Settlement settlement();
+
     Prices prices();
 
     /**
@@ -113,6 +115,17 @@ public interface TollgateConfig {
 
         @WithDefault("5m")
         Duration reaperInterval();
+    }
+
+    interface Settlement {
+        /**
+         * Whether a response ends only after its call's settlement is durably committed. Off: the
+         * response goes out at once and the settlement follows within milliseconds (group-committed);
+         * the hold covers the call meanwhile, and graceful shutdown writes every queued settlement.
+         * Always on in the Lambda build, where nothing may run after the response.
+         */
+        @WithDefault("false")
+        boolean beforeResponse();
     }
 
     interface Prices {

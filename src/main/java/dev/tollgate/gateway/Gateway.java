@@ -10,6 +10,7 @@ import dev.tollgate.keys.AuthenticatedKey;
 import dev.tollgate.ledger.Hold;
 import dev.tollgate.ledger.InsufficientBalanceException;
 import dev.tollgate.ledger.LedgerStore;
+import dev.tollgate.ops.LambdaBufferedResponses;
 import dev.tollgate.ledger.Money;
 import dev.tollgate.limits.LimitExceededException;
 import dev.tollgate.limits.RateWindow;
@@ -58,6 +59,8 @@ public class Gateway {
     final LedgerStore ledger;
     final UpstreamClient upstream;
     final TollgateConfig config;
+    /** Respond only after the settlement commits (config, or the Lambda build); else respond, then settle. */
+    final boolean settleBeforeResponse;
     private final ClientIps clientIps;
 
     public Gateway(ApiKeyService keys, PriceTable prices, HoldEstimator estimator, LedgerStore ledger,
@@ -69,6 +72,7 @@ public class Gateway {
         this.ledger = ledger;
         this.upstream = upstream;
         this.config = config;
+        this.settleBeforeResponse = config.settlement().beforeResponse() || LambdaBufferedResponses.LAMBDA_BUILD;
     }
 
     public ExecutorService blocking() {

@@ -27,6 +27,7 @@ import io.vertx.core.http.HttpServerResponse;
 import io.vertx.ext.web.RoutingContext;
 
 import java.io.IOException;
+import java.util.concurrent.CompletableFuture;
 
 /**
  * One metered call, from the client's bytes to the settled ledger:
@@ -36,7 +37,8 @@ import java.io.IOException;
  *                                           └► SSE: pass bytes through as they come, meter them
  *                                                   with a scanner, settle, end the response
  * </pre>
- * Settlement happens before the response ends (nothing runs after it, which Lambda requires).
+ * The settlement is queued when the call ends; the response goes out at once, or after the
+ * settlement commits where nothing may run after a response (Lambda, or when configured).
  *
  * <p>Stream cuts. An upstream `error` event or broken connection: input and the output produced
  * so far are billed (the last cumulative count, or one token per non-empty delta when none came).
@@ -274,7 +276,10 @@ final class RelayCall {
         }
     }
 
-    /** Settles (group-committed with other calls), then responds on the event loop. Runs once per call. */
+    /**
+     * Queues the settlement (group-committed with other calls) and responds: at once, or once it
+     * is committed when {@link Gateway#settleBeforeResponse}. Runs once per call, on the event loop.
+     */
     private void finish(Status status, TokenUsage usage, int httpStatus, Runnable respond) {
         if (finished) {
             return;
@@ -286,13 +291,17 @@ final class RelayCall {
                 surface.endpoint(), (System.nanoTime() - startNanos) / 1_000_000, upstreamRequestId,
                 header("http-referer"), header("x-title"));
         gateway.metrics.record(record);
-        gateway.settle(hold, record).whenComplete((ok, failure) -> {
+        CompletableFuture<Void> settled = gateway.settle(hold, record).whenComplete((ok, failure) -> {
             if (failure != null) {
                 Log.errorf(failure, "Settlement of %s (%s USD) failed; its hold stays until the reaper releases it",
                         requestId, dev.tollgate.ledger.Money.format(cost));
             }
-            context.runOnContext(v -> respond.run());
         });
+        if (gateway.settleBeforeResponse) {
+            settled.whenComplete((ok, failure) -> context.runOnContext(v -> respond.run()));
+        } else {
+            respond.run();
+        }
     }
 
     private String header(String name) {

@@ -1,6 +1,7 @@
 package dev.tollgate.ledger;
 
 import io.quarkus.logging.Log;
+import org.jboss.logging.MDC;
 import org.postgresql.util.PSQLState;
 
 import java.sql.SQLException;
@@ -68,6 +69,8 @@ final class GroupCommit<T, R> {
     }
 
     private void run() {
+        // The thread starts inside whichever request first needed it; it must not log as that request.
+        MDC.clear();
         List<Pending<T, R>> batch = new ArrayList<>(maxBatch);
         while (!(stopping && queue.isEmpty())) {
             try {

@@ -14,7 +14,8 @@ import jakarta.enterprise.event.Observes;
 @ApplicationScoped
 public class LambdaBufferedResponses {
 
-    static final boolean LAMBDA_BUILD = present("io.quarkus.amazon.lambda.http.LambdaHttpHandler");
+    /** Whether this is the Lambda build, where nothing may run after a response is returned. */
+    public static final boolean LAMBDA_BUILD = present("io.quarkus.amazon.lambda.http.LambdaHttpHandler");
 
     void register(@Observes Filters filters) {
         if (LAMBDA_BUILD) {

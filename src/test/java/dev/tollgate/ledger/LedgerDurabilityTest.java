@@ -69,6 +69,28 @@ class LedgerDurabilityTest {
         Tollgate.assertReconciled(account);
     }
 
+    /** The test profile's mode (and the Lambda build's): a response means its settlement is committed. */
+    @Test
+    void withSettlementBeforeResponseTheResponseWaitsForTheCommit() throws Exception {
+        String[] acct = Tollgate.fundedAccount("1");
+        java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newSingleThreadExecutor();
+        try (Connection blocker = dataSource.getConnection()) {
+            blocker.setAutoCommit(false);
+            blocker.createStatement().execute("LOCK TABLE usage_records IN EXCLUSIVE MODE");
+            var call = pool.submit(() -> Tollgate.client(acct[1])
+                    .body(Tollgate.messageBody("claude-haiku-4-5", 10, "Hi")).post("/v1/messages").statusCode());
+            org.junit.jupiter.api.Assertions.assertThrows(java.util.concurrent.TimeoutException.class,
+                    () -> call.get(500, java.util.concurrent.TimeUnit.MILLISECONDS), "responded before settling");
+            blocker.commit();
+            assertEquals(200, call.get(10, java.util.concurrent.TimeUnit.SECONDS));
+        } finally {
+            pool.shutdown();
+        }
+        org.junit.jupiter.api.Assertions.assertTrue(Tollgate.balance(acct[0]).compareTo(java.math.BigDecimal.ONE) < 0,
+                "charged by the time the response arrived");
+        Tollgate.assertReconciled(acct[0]);
+    }
+
     private static String setting(Connection c) throws Exception {
         try (ResultSet rs = c.createStatement().executeQuery("SELECT current_setting('synchronous_commit')")) {
             rs.next();
