@@ -68,7 +68,7 @@ BEGIN
     FROM decided d;
 END $$;
 
--- Settles a batch of calls: tg_settle's work for every item, in one durable commit. Returns the
+-- Settles a batch of calls: tg_settle's work for every item, in one transaction. Returns the
 -- indexes of the items whose hold the reaper had already released (settled late, without their
 -- hold, exactly as tg_settle did). The limit counters are touched only when one of the batch's
 -- keys or accounts has counter rows; otherwise the whole settlement is one statement after the lock.
@@ -82,6 +82,10 @@ DECLARE
     r    record;
     late int[];
 BEGIN
+    -- The commit itself is asynchronous so that the account rows are unlocked at once, not after a
+    -- WAL flush; LedgerStore makes the batch durable right after (see flushWal) before any caller
+    -- hears that its settlement is written. Locks are held for the statement only, never for an fsync.
+    PERFORM set_config('synchronous_commit', 'off', true);
     IF EXISTS (SELECT 1 FROM limit_counters WHERE subject_id = ANY (p_keys) OR subject_id = ANY (p_accounts)) THEN
         -- Key counters first, then account counters, each in id order (the global lock order).
         FOR r IN

@@ -17,7 +17,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 
 /**
  * Holds commit asynchronously (a lost hold is covered by the late settlement); settlements must
- * stay durable. Checked inside one rolled-back transaction, where the setting is observable.
+ * be durable before anyone is told they are written: their batch commits asynchronously (its locks
+ * are released before the WAL flush) and is then flushed by a synchronous commit. Checked inside one rolled-back transaction, where the setting is observable.
  */
 @QuarkusTest
 @QuarkusTestResource(value = FakeUpstreamResource.class, restrictToAnnotatedClass = false)
@@ -63,8 +64,18 @@ class LedgerDurabilityTest {
                     assertEquals(0, ((Integer[]) rs.getArray(1).getArray()).length, "the hold was settled on time");
                 }
             }
-            assertEquals("on", setting(c));
+            // The batch commits without waiting for its flush, so its locks go at once ...
+            assertEquals("off", setting(c));
             c.commit();
+            String committedUpTo = lsn(c, "pg_current_wal_insert_lsn()");
+            // ... and LedgerStore's next statement on the connection makes it durable.
+            c.setAutoCommit(true);
+            LedgerStore.flushWal(c);
+            try (ResultSet rs = c.createStatement().executeQuery(
+                    "SELECT pg_current_wal_flush_lsn() >= '" + committedUpTo + "'::pg_lsn")) {
+                rs.next();
+                org.junit.jupiter.api.Assertions.assertTrue(rs.getBoolean(1), "the settlement's WAL is flushed");
+            }
         }
         Tollgate.assertReconciled(account);
     }
@@ -89,6 +100,13 @@ class LedgerDurabilityTest {
         org.junit.jupiter.api.Assertions.assertTrue(Tollgate.balance(acct[0]).compareTo(java.math.BigDecimal.ONE) < 0,
                 "charged by the time the response arrived");
         Tollgate.assertReconciled(acct[0]);
+    }
+
+    private static String lsn(Connection c, String function) throws Exception {
+        try (ResultSet rs = c.createStatement().executeQuery("SELECT " + function)) {
+            rs.next();
+            return rs.getString(1);
+        }
     }
 
     private static String setting(Connection c) throws Exception {
