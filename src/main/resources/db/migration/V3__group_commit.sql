@@ -72,7 +72,7 @@ END $$;
 -- indexes of the items whose hold the reaper had already released (settled late, without their
 -- hold, exactly as tg_settle did). The limit counters are touched only when one of the batch's
 -- keys or accounts has counter rows; otherwise the whole settlement is one statement after the lock.
-CREATE FUNCTION tg_settle_batch(p_holds uuid[], p_accounts uuid[], p_costs bigint[], p_used_tokens bigint[],
+CREATE FUNCTION tg_settle_batch(p_holds uuid[], p_accounts uuid[], p_costs bigint[], p_draws bigint[], p_used_tokens bigint[],
                                 p_requests text[], p_keys uuid[], p_models text[], p_input bigint[], p_output bigint[],
                                 p_write_5m bigint[], p_write_1h bigint[], p_read bigint[], p_web_searches bigint[],
                                 p_status text[], p_http_status int[], p_stream boolean[], p_endpoint text[],
@@ -115,19 +115,29 @@ BEGIN
         END LOOP;
     END IF;
 
+    -- Hold rows before account rows, each in id order: the order every function locks them in.
+    PERFORM 1 FROM holds WHERE id = ANY (p_holds) AND state = 'pending' ORDER BY id FOR UPDATE;
     PERFORM 1 FROM accounts WHERE id = ANY (p_accounts) ORDER BY id FOR UPDATE;
     WITH items AS (
-        SELECT * FROM unnest(p_holds, p_accounts, p_costs, p_requests, p_keys, p_models, p_input, p_output, p_write_5m,
-                             p_write_1h, p_read, p_web_searches, p_status, p_http_status, p_stream, p_endpoint,
-                             p_latency_ms, p_upstream_request, p_referer, p_title) WITH ORDINALITY
-            AS t(hold_id, account_id, cost, request_id, key_id, model, input, output, write_5m, write_1h, read,
+        SELECT * FROM unnest(p_holds, p_accounts, p_costs, p_draws, p_requests, p_keys, p_models, p_input, p_output,
+                             p_write_5m, p_write_1h, p_read, p_web_searches, p_status, p_http_status, p_stream,
+                             p_endpoint, p_latency_ms, p_upstream_request, p_referer, p_title) WITH ORDINALITY
+            AS t(hold_id, account_id, cost, draw, request_id, key_id, model, input, output, write_5m, write_1h, read,
                  web_searches, status, http_status, stream, endpoint, latency_ms, upstream_request, referer, title, i)
     ), closed AS (
         UPDATE holds SET state = CASE WHEN it.cost > 0 THEN 'settled' ELSE 'released' END, closed_at = now()
-        FROM items it WHERE holds.id = it.hold_id AND holds.state = 'pending'
+        FROM items it WHERE holds.id = it.hold_id AND holds.state = 'pending' AND NOT holds.reserve
         RETURNING holds.id, holds.amount
+    ), drawn AS (
+        -- Calls admitted from a reserve take their draw (at most their own hold) out of it; the
+        -- reserve stays open for the instance's next calls.
+        UPDATE holds SET amount = holds.amount - d.total
+        FROM (SELECT hold_id, sum(draw)::bigint AS total FROM items WHERE draw IS NOT NULL GROUP BY 1) d
+        WHERE holds.id = d.hold_id AND holds.reserve AND holds.state = 'pending'
+        RETURNING holds.id
     ), settled AS (
-        SELECT it.*, c.amount AS released FROM items it LEFT JOIN closed c ON c.id = it.hold_id
+        SELECT it.*, CASE WHEN c.id IS NOT NULL THEN c.amount WHEN dr.id IS NOT NULL THEN it.draw END AS released
+        FROM items it LEFT JOIN closed c ON c.id = it.hold_id LEFT JOIN drawn dr ON dr.id = it.hold_id
     ), posted AS (
         -- Cost posted, holds released and the low-balance mark (tg_low_balance) in one update.
         UPDATE accounts SET balance = accounts.balance - s.cost, held = accounts.held - s.released,
@@ -143,7 +153,8 @@ BEGIN
         SELECT s.account_id, CASE WHEN s.cost > 0 THEN 'settlement' ELSE 'release' END, -s.cost,
                -coalesce(s.released, 0), s.hold_id, s.request_id,
                CASE WHEN s.released IS NULL THEN 'settled after its hold expired' END
-        FROM settled s WHERE s.released IS NOT NULL OR s.cost > 0 ORDER BY s.i
+        FROM settled s WHERE s.cost > 0 OR (s.released IS NOT NULL AND (s.draw IS NULL OR s.released > 0))
+        ORDER BY s.i
     ), records AS (
         INSERT INTO usage_records (request_id, account_id, key_id, model, input_tokens, output_tokens,
                                    cache_creation_5m_input_tokens, cache_creation_1h_input_tokens,
@@ -164,6 +175,102 @@ BEGIN
     )
     SELECT coalesce(array_agg(s.i::int ORDER BY s.i) FILTER (WHERE s.released IS NULL), '{}') INTO late FROM settled s;
     RETURN late;
+END $$;
+
+-- Reserves: an instance holds part of a busy account's balance as one hold (holds.reserve) and
+-- admits that account's calls against it in memory, so a call costs no database round trip before
+-- it goes upstream (dev.tollgate.ledger.Reserves). Settlements draw from the reserve; the instance
+-- returns what is left once the account goes quiet, and the reaper returns it if the instance dies.
+ALTER TABLE holds ADD COLUMN reserve boolean NOT NULL DEFAULT false;
+
+-- Opens (p_hold new) or renews (p_hold pending) a reserve, adding p_want to it when the account
+-- has at least 8 times that available, so a reserve never takes more than an eighth of what the
+-- account's other instances and calls can use. Returns the amount added (0 when only renewed), or
+-- NULL when there is no reserve to be had: the account has limits (every call is then admitted by
+-- tg_hold), it is short of 8 x p_want for a new reserve, or the reserve was already returned or
+-- reaped. Synchronous commit: a reserve is rare and must not outlive a crash less than its calls.
+CREATE FUNCTION tg_reserve(p_hold uuid, p_account uuid, p_want bigint, p_ttl_seconds int)
+    RETURNS bigint LANGUAGE plpgsql AS $$
+DECLARE
+    h holds;
+    a accounts;
+    granted bigint := 0;
+BEGIN
+    SELECT * INTO h FROM holds WHERE id = p_hold FOR UPDATE;
+    IF FOUND AND (h.state <> 'pending' OR NOT h.reserve) THEN
+        RETURN NULL;
+    END IF;
+    SELECT * INTO a FROM accounts WHERE id = p_account FOR UPDATE;
+    IF NOT FOUND OR tg_has_limits(a.requests_per_minute, a.tokens_per_minute, a.max_concurrent, a.daily_spend_limit,
+                                  a.monthly_spend_limit, a.lifetime_spend_limit) THEN
+        RETURN NULL;
+    END IF;
+    IF p_want > 0 AND a.balance - a.held >= 8 * p_want THEN
+        granted := p_want;
+    END IF;
+    IF h.id IS NULL THEN
+        IF granted = 0 THEN
+            RETURN NULL;
+        END IF;
+        INSERT INTO holds (id, account_id, request_id, model, endpoint, stream, amount, expires_at, counted_key,
+                           counted_account, reserve)
+        VALUES (p_hold, p_account, 'reserve ' || p_hold, '', '', false, granted,
+                now() + make_interval(secs => p_ttl_seconds), false, false, true);
+    ELSE
+        UPDATE holds SET amount = amount + granted, expires_at = now() + make_interval(secs => p_ttl_seconds)
+        WHERE id = p_hold;
+    END IF;
+    IF granted > 0 THEN
+        UPDATE accounts SET held = held + granted WHERE id = p_account;
+        INSERT INTO ledger_entries (account_id, kind, balance_delta, held_delta, hold_id, note)
+        VALUES (p_account, 'hold', 0, granted, p_hold, 'reserve');
+    END IF;
+    RETURN granted;
+END $$;
+
+-- Returns what is left of a reserve to its account (its instance has no call in flight on it).
+CREATE FUNCTION tg_return_reserve(p_hold uuid) RETURNS void LANGUAGE plpgsql AS $$
+DECLARE
+    h holds;
+BEGIN
+    UPDATE holds SET state = 'released', closed_at = now()
+    WHERE id = p_hold AND reserve AND state = 'pending' RETURNING * INTO h;
+    IF FOUND THEN
+        UPDATE accounts SET held = held - h.amount WHERE id = h.account_id;
+        INSERT INTO ledger_entries (account_id, kind, balance_delta, held_delta, hold_id, note)
+        VALUES (h.account_id, 'release', 0, -h.amount, h.id, 'reserve returned');
+    END IF;
+END $$;
+
+-- tg_reap, now also for reserves: an expired reserve is returned like any hold, but it is no call,
+-- so it leaves no 'abandoned' usage record.
+CREATE OR REPLACE FUNCTION tg_reap(p_limit int) RETURNS int LANGUAGE plpgsql AS $$
+DECLARE
+    h holds;
+    n int := 0;
+BEGIN
+    FOR h IN SELECT * FROM holds WHERE state = 'pending' AND expires_at < now()
+             ORDER BY expires_at LIMIT p_limit FOR UPDATE SKIP LOCKED LOOP
+        UPDATE holds SET state = 'expired', closed_at = now() WHERE id = h.id;
+        IF h.key_id IS NOT NULL AND h.counted_key THEN
+            PERFORM tg_release(h.key_id, h.amount, h.estimated_tokens, 0, 0, h.created_at);
+        END IF;
+        IF h.counted_account THEN
+            PERFORM tg_release(h.account_id, h.amount, h.estimated_tokens, 0, 0, h.created_at);
+        END IF;
+        UPDATE accounts SET held = held - h.amount WHERE id = h.account_id;
+        INSERT INTO ledger_entries (account_id, kind, balance_delta, held_delta, hold_id, request_id, note)
+        VALUES (h.account_id, 'release', 0, -h.amount, h.id, CASE WHEN NOT h.reserve THEN h.request_id END,
+                CASE WHEN h.reserve THEN 'reserve expired' ELSE 'hold expired unsettled' END);
+        IF NOT h.reserve THEN
+            INSERT INTO usage_records (request_id, account_id, key_id, model, cost, status, http_status, stream, endpoint,
+                                       latency_ms)
+            VALUES (h.request_id, h.account_id, h.key_id, h.model, 0, 'abandoned', 0, h.stream, h.endpoint, 0)
+            ON CONFLICT (request_id) DO NOTHING;
+        END IF;
+        n := n + 1;
+    END LOOP;
+    RETURN n;
 END $$;
 
 -- Every settlement goes through tg_settle_batch now (a single call is a batch of one). tg_hold

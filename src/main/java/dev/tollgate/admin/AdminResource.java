@@ -108,6 +108,7 @@ public class AdminResource {
         boolean hadLimits = account.getLimits().any();
         applyAccountSettings(account, body);
         counters.limitsChanged(account.id, false, hadLimits, account.getLimits());
+        keys.invalidateAccount(account.id);
         audit.record("account.update", account.id.toString(), body);
         return Views.AccountView.of(account);
     }

@@ -115,6 +115,15 @@ public interface TollgateConfig {
 
         @WithDefault("5m")
         Duration reaperInterval();
+
+        /**
+         * Size of an instance's reserve for a busy account without limits, in worst-case calls: the
+         * instance holds that much of the balance at once (never more than an eighth of what is
+         * available) and admits the account's calls from it without a database round trip. 0 turns
+         * reserves off (every call is held in the database); the Lambda build never uses them.
+         */
+        @WithDefault("64")
+        int reserveCalls();
     }
 
     interface Settlement {

@@ -165,7 +165,7 @@ public class Gateway {
     private Admitted admitted(AuthenticatedKey key, HoldEstimator.Bound bound, LedgerStore.CallInfo call,
                               MessagesRequest request, byte[] upstreamBody, Long lowered) {
         LedgerStore.Admission admission = ledger.hold(key.accountId(), bound.nanos(), bound.tokens(), call,
-                config.holds().ttl());
+                config.holds().ttl(), !key.limited());
         return new Admitted(admission.hold(), admission.keyWindow(), request, upstreamBody, lowered);
     }
 

@@ -95,18 +95,27 @@ public class ApiKeyService {
         return key;
     }
 
-    /** Forgets a key on this instance at once (called after revoking it). */
+    /** Forgets a key on this instance at once (called after revoking or changing it). */
     public void invalidate(UUID keyId) {
         cache.values().removeIf(c -> c.key() != null && c.key().id().equals(keyId));
     }
 
+    /** Forgets an account's keys on this instance at once (their cached copy carries its limits). */
+    public void invalidateAccount(UUID accountId) {
+        cache.values().removeIf(c -> c.key() != null && c.key().accountId().equals(accountId));
+    }
+
     private AuthenticatedKey load(byte[] hash) {
         try (Connection c = dataSource.getConnection(); PreparedStatement ps = c.prepareStatement("""
-                SELECT id, account_id, name, prefix, expires_at, allowed_models, allowed_cidrs, requests_per_minute,
-                       tokens_per_minute
-                FROM api_keys
-                WHERE revoked_at IS NULL
-                  AND (key_hash = ? OR (previous_key_hash = ? AND previous_expires_at > now()))
+                SELECT k.id, k.account_id, k.name, k.prefix, k.expires_at, k.allowed_models, k.allowed_cidrs,
+                       k.requests_per_minute, k.tokens_per_minute,
+                       tg_has_limits(k.requests_per_minute, k.tokens_per_minute, k.max_concurrent, k.daily_spend_limit,
+                                     k.monthly_spend_limit, k.lifetime_spend_limit)
+                       OR tg_has_limits(a.requests_per_minute, a.tokens_per_minute, a.max_concurrent,
+                                        a.daily_spend_limit, a.monthly_spend_limit, a.lifetime_spend_limit)
+                FROM api_keys k JOIN accounts a ON a.id = k.account_id
+                WHERE k.revoked_at IS NULL
+                  AND (k.key_hash = ? OR (k.previous_key_hash = ? AND k.previous_expires_at > now()))
                 """)) {
             ps.setBytes(1, hash);
             ps.setBytes(2, hash);
@@ -122,7 +131,7 @@ public class ApiKeyService {
                 CidrSet ips = cidrs == null ? null : CidrSet.parse(Arrays.asList((String[]) cidrs.getArray()));
                 return new AuthenticatedKey(rs.getObject(1, UUID.class), rs.getObject(2, UUID.class), rs.getString(3),
                         rs.getString(4), expires == null ? null : expires.toInstant(), allowed, ips,
-                        (Integer) rs.getObject(8), (Long) rs.getObject(9));
+                        (Integer) rs.getObject(8), (Long) rs.getObject(9), rs.getBoolean(10));
             }
         } catch (SQLException e) {
             throw new ApiException(503, "api_error", "Authentication is temporarily unavailable");

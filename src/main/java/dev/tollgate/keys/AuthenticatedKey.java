@@ -9,11 +9,12 @@ import java.util.UUID;
 /**
  * A key that passed authentication, as the gateway needs it. {@code allowedModels} and
  * {@code allowedIps} null mean all; null rate limits mean unlimited (the database enforces
- * them; these copies only fill the response headers).
+ * them; these copies only fill the response headers). {@code limited}: the key or its account has
+ * some limit, so each of its calls must be admitted by the database on its own.
  */
 public record AuthenticatedKey(UUID id, UUID accountId, String name, String prefix, Instant expiresAt,
                                Set<String> allowedModels, CidrSet allowedIps, Integer requestsPerMinute,
-                               Long tokensPerMinute) {
+                               Long tokensPerMinute, boolean limited) {
 
     public boolean allows(String pricedModelId) {
         return allowedModels == null || allowedModels.contains(pricedModelId);

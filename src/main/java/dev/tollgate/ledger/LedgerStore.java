@@ -7,6 +7,9 @@ import dev.tollgate.metering.TokenUsage;
 import org.postgresql.util.PSQLException;
 import io.agroal.api.AgroalDataSource;
 import io.quarkus.logging.Log;
+import dev.tollgate.config.TollgateConfig;
+import dev.tollgate.ops.LambdaBufferedResponses;
+import io.quarkus.scheduler.Scheduled;
 import jakarta.annotation.PreDestroy;
 import jakarta.enterprise.context.ApplicationScoped;
 
@@ -40,7 +43,7 @@ public class LedgerStore {
     private static final String HOLD = "SELECT * FROM tg_hold(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
     private static final String HOLD_BATCH = "SELECT * FROM tg_hold_batch(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
     private static final String SETTLE_BATCH =
-            "SELECT tg_settle_batch(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+            "SELECT tg_settle_batch(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
     private static final String REAP = "SELECT tg_reap(?)";
     /**
      * The smallest transaction that writes WAL of its own (a transactional logical message; works at
@@ -53,18 +56,44 @@ public class LedgerStore {
     private final AgroalDataSource dataSource;
     private final GroupCommit<HoldRequest, HoldOutcome> holds;
     private final GroupCommit<Settlement, Boolean> settlements;
+    private final Reserves reserves;
+    private final Duration holdTtl;
+    private final Duration reserveValidity;
 
-    public LedgerStore(AgroalDataSource dataSource) {
+    public LedgerStore(AgroalDataSource dataSource, TollgateConfig config) {
         this.dataSource = dataSource;
         this.holds = new GroupCommit<>("holds", MAX_BATCH, this::writeHolds);
         this.settlements = new GroupCommit<>("settlements", MAX_BATCH, this::writeSettlements);
+        this.holdTtl = config.holds().ttl();
+        this.reserveValidity = config.keys().cacheTtl();
+        this.reserves = new Reserves(new Reserves.Store() {
+            @Override
+            public Long reserve(UUID reserveId, UUID accountId, long want) {
+                return callReserve(reserveId, accountId, want);
+            }
+
+            @Override
+            public void giveBack(UUID reserveId) {
+                returnReserve(reserveId);
+            }
+        }, LambdaBufferedResponses.LAMBDA_BUILD ? 0 : config.holds().reserveCalls(), reserveValidity);
     }
 
-    /** In-flight calls have settled by the time beans are destroyed; this writes anything still queued. */
+    /**
+     * In-flight calls have ended by the time beans are destroyed; this writes anything still queued
+     * and returns the reserves.
+     */
     @PreDestroy
     void stop() {
         holds.stop(5_000);
         settlements.stop(10_000);
+        reserves.returnIdle(Duration.ZERO);
+    }
+
+    /** Returns the reserves of accounts that went quiet, so other instances can use that balance. */
+    @Scheduled(every = "1s", concurrentExecution = Scheduled.ConcurrentExecution.SKIP)
+    void returnIdleReserves() {
+        reserves.returnIdle(reserveValidity);
     }
 
     /** What a hold needs to know of its call, so the reaper can record it if nobody settles it. */
@@ -83,18 +112,28 @@ public class LedgerStore {
     private record HoldOutcome(String outcome, long available, boolean fitMaxTokens, int fitMinTokens) {
     }
 
-    private record Settlement(Hold hold, CallRecord record, long usedTokens) {
+    /** {@code draw}: what a call admitted from a reserve takes out of it; null for a hold of its own. */
+    private record Settlement(Hold hold, CallRecord record, long usedTokens, Long draw) {
     }
 
     /**
      * Admits a call: the key's and the account's limits, then a hold of {@code amount} if the
-     * available balance covers it; all or nothing. Blocks until the hold's batch is written.
+     * available balance covers it; all or nothing. Blocks until the hold's batch is written, unless
+     * the call is admitted from this instance's reserve for the account (only when {@code unlimited}:
+     * neither the key nor the account has a limit).
      *
      * @param estimatedTokens what the call counts against token-per-minute limits until it settles
      * @throws InsufficientBalanceException when the balance cannot cover the hold
      * @throws LimitExceededException       when a rate, concurrency or spend limit refuses it
      */
-    public Admission hold(UUID accountId, long amount, long estimatedTokens, CallInfo call, Duration ttl) {
+    public Admission hold(UUID accountId, long amount, long estimatedTokens, CallInfo call, Duration ttl,
+                          boolean unlimited) {
+        if (unlimited && reserves.enabled()) {
+            Hold fromReserve = reserves.admit(accountId, amount);
+            if (fromReserve != null) {
+                return new Admission(fromReserve, null);
+            }
+        }
         HoldRequest request = new HoldRequest(UUID.randomUUID(), accountId, amount, estimatedTokens, call,
                 (int) ttl.toSeconds());
         HoldOutcome outcome = await(holds.submit(request), "hold of " + call.requestId());
@@ -177,7 +216,17 @@ public class LedgerStore {
      * Completes when the settlement's batch is durably committed.
      */
     public CompletableFuture<Void> settle(Hold hold, CallRecord record, long usedTokens) {
-        return settlements.submit(new Settlement(hold, record, usedTokens)).thenAccept(onTime -> {
+        Long draw = null;
+        if (hold.reserve()) {
+            // Never more than the call's own worst case: the reserve only ever covered that much.
+            draw = Math.min(record.costNanos(), hold.amountNanos());
+            reserves.settling(hold, draw);
+        }
+        CompletableFuture<Boolean> written = settlements.submit(new Settlement(hold, record, usedTokens, draw));
+        if (hold.reserve()) {
+            written.whenComplete((onTime, failure) -> reserves.settled(hold));
+        }
+        return written.thenAccept(onTime -> {
             if (!onTime) {
                 Log.warnf("Hold %s of %s had expired; settled %s USD without it", hold.id(), record.requestId(),
                         Money.format(record.costNanos()));
@@ -187,12 +236,13 @@ public class LedgerStore {
 
     private List<Boolean> writeSettlements(List<Settlement> items) throws SQLException {
         int n = items.size();
-        Object[][] columns = new Object[21][n];
+        Object[][] columns = new Object[22][n];
         for (int i = 0; i < n; i++) {
             Settlement s = items.get(i);
             CallRecord r = s.record();
             TokenUsage u = r.usage();
-            Object[] row = {s.hold().id(), s.hold().accountId(), r.costNanos(), s.usedTokens(), r.requestId(), r.keyId(),
+            Object[] row = {s.hold().id(), s.hold().accountId(), r.costNanos(), s.draw(), s.usedTokens(), r.requestId(),
+                    r.keyId(),
                     r.model(), u.input(), u.output(), u.cacheWrite5m(), u.cacheWrite1h(), u.cacheRead(),
                     u.webSearchRequests(), r.status().dbValue(), r.httpStatus(), r.stream(), r.endpoint(),
                     (int) Math.min(Integer.MAX_VALUE, r.latencyMs()), r.upstreamRequestId(), r.referer(), r.title()};
@@ -200,7 +250,7 @@ public class LedgerStore {
                 columns[column][i] = row[column];
             }
         }
-        String[] types = {"uuid", "uuid", "bigint", "bigint", "text", "uuid", "text", "bigint", "bigint", "bigint",
+        String[] types = {"uuid", "uuid", "bigint", "bigint", "bigint", "text", "uuid", "text", "bigint", "bigint", "bigint",
                 "bigint", "bigint", "bigint", "text", "int", "boolean", "text", "int", "text", "text", "text"};
         Boolean[] onTime = new Boolean[n];
         Arrays.fill(onTime, Boolean.TRUE);
@@ -228,6 +278,33 @@ public class LedgerStore {
     static void flushWal(Connection c) throws SQLException {
         try (PreparedStatement ps = c.prepareStatement(FLUSH_WAL); ResultSet rs = ps.executeQuery()) {
             rs.next();
+        }
+    }
+
+    private Long callReserve(UUID reserveId, UUID accountId, long want) {
+        try (Connection c = dataSource.getConnection();
+             PreparedStatement ps = c.prepareStatement("SELECT tg_reserve(?, ?, ?, ?)")) {
+            ps.setObject(1, reserveId);
+            ps.setObject(2, accountId);
+            ps.setLong(3, want);
+            ps.setInt(4, (int) holdTtl.toSeconds());
+            try (ResultSet rs = ps.executeQuery()) {
+                rs.next();
+                long added = rs.getLong(1);
+                return rs.wasNull() ? null : added;
+            }
+        } catch (SQLException e) {
+            throw new LedgerException("reserving for account " + accountId + " failed", e);
+        }
+    }
+
+    private void returnReserve(UUID reserveId) {
+        try (Connection c = dataSource.getConnection();
+             PreparedStatement ps = c.prepareStatement("SELECT tg_return_reserve(?)")) {
+            ps.setObject(1, reserveId);
+            ps.executeQuery().close();
+        } catch (SQLException e) {
+            throw new LedgerException("returning reserve " + reserveId + " failed", e);
         }
     }
 

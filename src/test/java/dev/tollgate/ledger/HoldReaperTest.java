@@ -34,7 +34,7 @@ class HoldReaperTest {
         Tollgate.topup(account, "1");
         UUID id = UUID.fromString(account);
         ledger.hold(id, 400_000_000L, 1000, new LedgerStore.CallInfo("req_dead", null, "claude-haiku-4-5-20251001",
-                "/v1/messages", true), Duration.ZERO);
+                "/v1/messages", true), Duration.ZERO, false);
         assertEquals(0, new BigDecimal("0.4").compareTo(Tollgate.held(account)));
 
         reaper.reap();
@@ -53,7 +53,7 @@ class HoldReaperTest {
         Tollgate.topup(account, "1");
         UUID id = UUID.fromString(account);
         Hold hold = ledger.hold(id, 500_000_000L, 1000, new LedgerStore.CallInfo("req_late", null,
-                "claude-haiku-4-5-20251001", "/v1/messages", false), Duration.ZERO).hold();
+                "claude-haiku-4-5-20251001", "/v1/messages", false), Duration.ZERO, false).hold();
         reaper.reap();
         ledger.settle(hold, new CallRecord("req_late", id, null, "claude-haiku-4-5-20251001", TokenUsage.of(100, 10),
                 150_000L, CallRecord.Status.OK, 200, false, "/v1/messages", 5, null, null, null), 110).join();

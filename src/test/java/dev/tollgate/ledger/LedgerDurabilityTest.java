@@ -55,7 +55,7 @@ class LedgerDurabilityTest {
             assertEquals("off", setting(c));
             c.commit();
             try (PreparedStatement ps = c.prepareStatement("SELECT tg_settle_batch(ARRAY[?]::uuid[], ARRAY[?]::uuid[],"
-                    + " '{5}', '{1}', '{req_e}', '{NULL}', '{m}', '{1}', '{0}', '{0}', '{0}', '{0}', '{0}', '{ok}', '{200}',"
+                    + " '{5}', '{NULL}', '{1}', '{req_e}', '{NULL}', '{m}', '{1}', '{0}', '{0}', '{0}', '{0}', '{0}', '{ok}', '{200}',"
                     + " '{false}', '{/v1/messages}', '{1}', '{NULL}', '{NULL}', '{NULL}')")) {
                 ps.setObject(1, hold);
                 ps.setObject(2, UUID.fromString(account));

@@ -159,6 +159,6 @@ class OperationsTest {
     /** A $0.40 hold that is already expired, as left by an instance that died mid-call. */
     private void expiredHold(String account) {
         ledger.hold(UUID.fromString(account), 400_000_000L, 1000, new LedgerStore.CallInfo("req_" + UUID.randomUUID(), null,
-                HAIKU, "/v1/messages", true), Duration.ZERO);
+                HAIKU, "/v1/messages", true), Duration.ZERO, false);
     }
 }

@@ -1,0 +1,187 @@
+package dev.tollgate.ledger;
+
+import io.quarkus.logging.Log;
+
+import java.time.Duration;
+import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.locks.ReentrantLock;
+
+/**
+ * This instance's reserves: for a busy account without limits, part of its balance held as one
+ * database hold (tg_reserve), from which calls are admitted in memory, so a call costs no database
+ * round trip before it goes upstream. Every call still leaves its usage record and ledger entry,
+ * written by the settlement batch, which draws the call's cost (at most its own worst case) from the
+ * reserve.
+ *
+ * <p>Why it cannot overspend: a call is admitted only while the reserve's remaining amount, minus
+ * the worst cases of the calls in flight on it, covers its own worst case; the local amount only
+ * ever falls behind the database's (draws are subtracted here when queued, there when committed),
+ * so the database's hold always covers what this instance may still spend from it.
+ *
+ * <p>A reserve is trusted for {@code validity} (the key cache's TTL) and then renewed, which
+ * re-checks the account in the database (limits set since, reserve reaped meanwhile) and tops it
+ * up. One that is idle, with nothing in flight and nothing left to settle, is returned.
+ */
+final class Reserves {
+
+    /** Opens, renews or tops up a reserve; the amount added (0: only renewed), or null: none to be had. */
+    interface Store {
+        Long reserve(UUID reserveId, UUID accountId, long want);
+
+        void giveBack(UUID reserveId);
+    }
+
+    private final Store store;
+    private final int callsPerReserve;
+    private final long validityNanos;
+    private final Map<UUID, Reserve> byAccount = new ConcurrentHashMap<>();
+
+    Reserves(Store store, int callsPerReserve, Duration validity) {
+        this.store = store;
+        this.callsPerReserve = callsPerReserve;
+        this.validityNanos = validity.toNanos();
+    }
+
+    boolean enabled() {
+        return callsPerReserve > 0;
+    }
+
+    /** A hold on the account's reserve for a call whose worst case is {@code amount}; null: hold it in the database. */
+    Hold admit(UUID accountId, long amount) {
+        Reserve reserve = byAccount.computeIfAbsent(accountId, Reserve::new);
+        reserve.lock.lock();
+        try {
+            if (reserve.dropped) {
+                return admit(accountId, amount); // returnIdle dropped it meanwhile: use the account's new entry
+            }
+            long now = System.nanoTime();
+            if (reserve.refusedUntil - now > 0) {
+                return null;
+            }
+            if (reserve.open && now - reserve.validUntil < 0 && reserve.amount - reserve.inflight >= amount) {
+                return reserve.take(amount);
+            }
+            // Renew (a reserve is re-checked every validity period) and top up when it runs low.
+            long want = reserve.amount - reserve.inflight < (long) callsPerReserve * amount / 2
+                    ? (long) callsPerReserve * amount : 0;
+            Long added = reserve.open ? store.reserve(reserve.id, accountId, want) : null;
+            if (added == null && reserve.open) {
+                reserve.open = false; // returned or reaped meanwhile: its calls in flight settle late
+                Log.infof("Reserve %s of account %s is gone; opening a new one", reserve.id, accountId);
+            }
+            if (!reserve.open) {
+                reserve.restart();
+                added = store.reserve(reserve.id, accountId, (long) callsPerReserve * amount);
+                if (added == null) {
+                    // Limits, or too little balance for a reserve: the database admits each call, for a while.
+                    reserve.refusedUntil = now + validityNanos;
+                    return null;
+                }
+                reserve.open = true;
+            }
+            reserve.amount += added;
+            reserve.validUntil = now + validityNanos;
+            return reserve.amount - reserve.inflight >= amount ? reserve.take(amount) : null;
+        } finally {
+            reserve.lock.unlock();
+        }
+    }
+
+    /** The call is over and its settlement queued, drawing {@code draw} (at most the call's hold). */
+    void settling(Hold hold, long draw) {
+        Reserve reserve = byAccount.get(hold.accountId());
+        if (reserve == null) {
+            return;
+        }
+        reserve.lock.lock();
+        try {
+            if (reserve.id.equals(hold.id())) {
+                reserve.inflight -= hold.amountNanos();
+                reserve.amount -= draw;
+                reserve.unsettled++;
+            }
+        } finally {
+            reserve.lock.unlock();
+        }
+    }
+
+    /** The settlement of a call admitted from a reserve is written (or failed for good). */
+    void settled(Hold hold) {
+        Reserve reserve = byAccount.get(hold.accountId());
+        if (reserve == null) {
+            return;
+        }
+        reserve.lock.lock();
+        try {
+            if (reserve.id.equals(hold.id())) {
+                reserve.unsettled--;
+                reserve.lastUsed = System.nanoTime();
+            }
+        } finally {
+            reserve.lock.unlock();
+        }
+    }
+
+    /** Returns the reserves that nothing uses (idle longer than {@code idle}, or all when 0). */
+    void returnIdle(Duration idle) {
+        long now = System.nanoTime();
+        for (Reserve reserve : byAccount.values()) {
+            UUID toReturn = null;
+            reserve.lock.lock();
+            try {
+                boolean quiet = reserve.inflight == 0 && reserve.unsettled == 0;
+                if (reserve.open && quiet && now - reserve.lastUsed >= idle.toNanos()) {
+                    reserve.open = false;
+                    toReturn = reserve.id;
+                }
+                if (!reserve.open && quiet && reserve.refusedUntil - now <= 0) {
+                    reserve.dropped = true;
+                    byAccount.remove(reserve.accountId, reserve);
+                }
+            } finally {
+                reserve.lock.unlock();
+            }
+            if (toReturn != null) {
+                try {
+                    store.giveBack(toReturn);
+                } catch (RuntimeException e) {
+                    Log.warnf("Returning reserve %s failed (%s); the reaper will return it", toReturn, e.toString());
+                }
+            }
+        }
+    }
+
+    private static final class Reserve {
+        final UUID accountId;
+        final ReentrantLock lock = new ReentrantLock();
+        UUID id = UUID.randomUUID();
+        boolean open;
+        boolean dropped;
+        long amount;
+        long inflight;
+        int unsettled;
+        long validUntil;
+        long refusedUntil = System.nanoTime();
+        long lastUsed = System.nanoTime();
+
+        Reserve(UUID accountId) {
+            this.accountId = accountId;
+        }
+
+        /** A fresh reserve; the old one's calls in flight keep its id and settle against it. */
+        void restart() {
+            id = UUID.randomUUID();
+            amount = 0;
+            inflight = 0;
+            unsettled = 0;
+        }
+
+        Hold take(long amount) {
+            inflight += amount;
+            lastUsed = System.nanoTime();
+            return new Hold(id, accountId, amount, true);
+        }
+    }
+}
