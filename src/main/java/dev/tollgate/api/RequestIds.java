@@ -15,10 +15,18 @@ public final class RequestIds {
     private RequestIds() {
     }
 
+    /** Ids only need to be unique, not unguessable: the fast thread-local generator, not SecureRandom. */
     public static String newId() {
-        return "req_" + randomBase62(24);
+        java.util.concurrent.ThreadLocalRandom random = java.util.concurrent.ThreadLocalRandom.current();
+        char[] out = new char[28];
+        "req_".getChars(0, 4, out, 0);
+        for (int i = 4; i < out.length; i++) {
+            out[i] = BASE62[random.nextInt(BASE62.length)];
+        }
+        return new String(out);
     }
 
+    /** Unguessable base62 (SecureRandom), for secrets such as API keys. */
     public static String randomBase62(int length) {
         char[] out = new char[length];
         for (int i = 0; i < length; i++) {

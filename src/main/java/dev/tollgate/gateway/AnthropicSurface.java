@@ -1,6 +1,5 @@
 package dev.tollgate.gateway;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import dev.tollgate.api.ApiException;
 import dev.tollgate.api.ErrorResponder;
 import dev.tollgate.api.RequestIds;
@@ -56,7 +55,7 @@ public final class AnthropicSurface implements Surface {
     }
 
     @Override
-    public void sendMessage(RoutingContext ctx, Buffer upstreamBody, JsonNode message) {
+    public void sendMessage(RoutingContext ctx, Buffer upstreamBody) {
         if (ctx.response().closed()) {
             return;
         }

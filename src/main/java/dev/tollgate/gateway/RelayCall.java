@@ -1,6 +1,5 @@
 package dev.tollgate.gateway;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.tollgate.api.ApiException;
 import dev.tollgate.api.BodyReader;
@@ -192,20 +191,16 @@ final class RelayCall {
     }
 
     private void onMessage(Buffer body) {
-        JsonNode message = null;
         UsageAccumulator usage = new UsageAccumulator();
         try {
-            message = JSON.readTree(body.getBytes());
-            usage.applyMessageUsage(message.get("usage"));
+            usage.applyMessageUsage(UsageAccumulator.readMessageUsage(JSON, body.getBytes()));
         } catch (IOException e) {
             Log.errorf("Upstream answered %s with a body that is not JSON; recording no usage", requestId);
         }
         if (!usage.reported()) {
             Log.errorf("Upstream answered %s without usage; nothing could be metered", requestId);
         }
-        JsonNode parsed = message;
-        finish(Status.OK, usage.toTokenUsage(request.onlyOneHourTtl()), 200,
-                () -> surface.sendMessage(ctx, body, parsed));
+        finish(Status.OK, usage.toTokenUsage(request.onlyOneHourTtl()), 200, () -> surface.sendMessage(ctx, body));
     }
 
     private void relayStream(HttpClientResponse upstream, String contentType) {

@@ -1,6 +1,5 @@
 package dev.tollgate.gateway;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import dev.tollgate.api.ApiException;
 import io.vertx.core.MultiMap;
 import io.vertx.core.buffer.Buffer;
@@ -23,8 +22,8 @@ public interface Surface {
     /** The upstream refused the call (non-200) before any output. */
     void sendUpstreamError(RoutingContext ctx, int status, MultiMap upstreamHeaders, Buffer body);
 
-    /** The upstream's complete Message (non-streaming). */
-    void sendMessage(RoutingContext ctx, Buffer upstreamBody, JsonNode message);
+    /** The upstream's complete Message (non-streaming), as the upstream's bytes. */
+    void sendMessage(RoutingContext ctx, Buffer upstreamBody);
 
     /** Starts a streamed response; the writer receives the upstream's SSE bytes as they arrive. */
     StreamWriter openStream(RoutingContext ctx, String upstreamContentType);

@@ -1,6 +1,12 @@
 package dev.tollgate.metering;
 
+import com.fasterxml.jackson.core.JsonParseException;
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+
+import java.io.IOException;
 
 /**
  * Folds the upstream's usage objects into one snapshot the way the official SDKs do: a message or
@@ -22,6 +28,27 @@ public final class UsageAccumulator {
     private boolean deltaReported;
 
     /** The usage of a whole Message, or of message_start's message. */
+    /**
+     * The {@code usage} object of a complete Message, found with a streaming pass that skips
+     * everything else (no tree of the content is built); null when the message has none.
+     */
+    public static JsonNode readMessageUsage(ObjectMapper mapper, byte[] message) throws IOException {
+        try (JsonParser parser = mapper.createParser(message)) {
+            if (parser.nextToken() != JsonToken.START_OBJECT) {
+                throw new JsonParseException(parser, "a Message is a JSON object");
+            }
+            while (parser.nextToken() == JsonToken.FIELD_NAME) {
+                String field = parser.currentName();
+                parser.nextToken();
+                if ("usage".equals(field)) {
+                    return parser.readValueAsTree();
+                }
+                parser.skipChildren();
+            }
+            return null;
+        }
+    }
+
     public void applyMessageUsage(JsonNode usage) {
         if (usage == null || !usage.isObject()) {
             return;

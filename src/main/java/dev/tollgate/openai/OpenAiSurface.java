@@ -100,7 +100,13 @@ public final class OpenAiSurface implements Surface {
     }
 
     @Override
-    public void sendMessage(RoutingContext ctx, Buffer upstreamBody, JsonNode message) {
+    public void sendMessage(RoutingContext ctx, Buffer upstreamBody) {
+        JsonNode message;
+        try {
+            message = JSON.readTree(upstreamBody.getBytes());
+        } catch (java.io.IOException e) {
+            message = null;
+        }
         if (message == null || !message.isObject()) {
             sendJson(ctx, 502, Map.of(), OpenAiErrors.envelope(502, "api_error", "The upstream's answer was not valid JSON"));
             return;
