@@ -185,10 +185,10 @@ ALTER TABLE holds ADD COLUMN reserve boolean NOT NULL DEFAULT false;
 
 -- Opens (p_hold new) or renews (p_hold pending) a reserve, adding p_want to it when the account
 -- has at least 8 times that available, so a reserve never takes more than an eighth of what the
--- account's other instances and calls can use. Returns the amount added (0 when only renewed), or
--- NULL when there is no reserve to be had: the account has limits (every call is then admitted by
--- tg_hold), it is short of 8 x p_want for a new reserve, or the reserve was already returned or
--- reaped. Synchronous commit: a reserve is rare and must not outlive a crash less than its calls.
+-- account's other instances and calls can use. Returns the amount added (0 when only renewed),
+-- -1 when the reserve was already returned or reaped, or NULL when the account is to have none: it
+-- has limits (every call is then admitted by tg_hold), or it is short of 8 x p_want for a new
+-- reserve. Synchronous commit: a reserve is rare and must not outlive a crash less than its calls.
 CREATE FUNCTION tg_reserve(p_hold uuid, p_account uuid, p_want bigint, p_ttl_seconds int)
     RETURNS bigint LANGUAGE plpgsql AS $$
 DECLARE
@@ -198,7 +198,7 @@ DECLARE
 BEGIN
     SELECT * INTO h FROM holds WHERE id = p_hold FOR UPDATE;
     IF FOUND AND (h.state <> 'pending' OR NOT h.reserve) THEN
-        RETURN NULL;
+        RETURN -1;
     END IF;
     SELECT * INTO a FROM accounts WHERE id = p_account FOR UPDATE;
     IF NOT FOUND OR tg_has_limits(a.requests_per_minute, a.tokens_per_minute, a.max_concurrent, a.daily_spend_limit,

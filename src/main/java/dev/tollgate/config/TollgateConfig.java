@@ -135,6 +135,14 @@ public interface TollgateConfig {
          */
         @WithDefault("false")
         boolean beforeResponse();
+
+        /**
+         * Back-pressure: while this many settlements wait to be written, a call's response waits for
+         * its own, so clients slow to what the database can record instead of a backlog growing in
+         * memory.
+         */
+        @WithDefault("512")
+        int maxQueued();
     }
 
     interface Prices {

@@ -254,6 +254,11 @@ public class Gateway {
         }
     }
 
+    /** Whether this call's response must wait for its settlement: configured so, or the ledger is behind. */
+    boolean responseWaitsForSettlement() {
+        return settleBeforeResponse || ledger.queuedSettlements() >= config.settlement().maxQueued();
+    }
+
     /** Settles or releases a hold with the call's record; completes once it is durably written. */
     public CompletableFuture<Void> settle(Hold hold, CallRecord record) {
         TokenUsage u = record.usage();

@@ -273,7 +273,7 @@ final class RelayCall {
 
     /**
      * Queues the settlement (group-committed with other calls) and responds: at once, or once it
-     * is committed when {@link Gateway#settleBeforeResponse}. Runs once per call, on the event loop.
+     * is committed when {@link Gateway#responseWaitsForSettlement}. Runs once per call, on the event loop.
      */
     private void finish(Status status, TokenUsage usage, int httpStatus, Runnable respond) {
         if (finished) {
@@ -292,7 +292,7 @@ final class RelayCall {
                         requestId, dev.tollgate.ledger.Money.format(cost));
             }
         });
-        if (gateway.settleBeforeResponse) {
+        if (gateway.responseWaitsForSettlement()) {
             settled.whenComplete((ok, failure) -> context.runOnContext(v -> respond.run()));
         } else {
             respond.run();

@@ -57,6 +57,11 @@ final class GroupCommit<T, R> {
         return result;
     }
 
+    /** Items waiting for a batch (not those of the batch being written). */
+    int queued() {
+        return queue.size();
+    }
+
     /** Writes what is queued, then stops; waits up to {@code millis}. */
     void stop(long millis) {
         stopping = true;

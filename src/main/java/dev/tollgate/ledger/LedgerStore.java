@@ -281,6 +281,11 @@ public class LedgerStore {
         }
     }
 
+    /** Settlements waiting for the settlements writer. */
+    public int queuedSettlements() {
+        return settlements.queued();
+    }
+
     private Long callReserve(UUID reserveId, UUID accountId, long want) {
         try (Connection c = dataSource.getConnection();
              PreparedStatement ps = c.prepareStatement("SELECT tg_reserve(?, ?, ?, ?)")) {

@@ -26,8 +26,13 @@ import java.util.concurrent.locks.ReentrantLock;
  */
 final class Reserves {
 
-    /** Opens, renews or tops up a reserve; the amount added (0: only renewed), or null: none to be had. */
+    /**
+     * Opens, renews or tops up a reserve: the amount added (0: only renewed), {@link #GONE} when the
+     * reserve was already returned or reaped, or null when the account is to have none.
+     */
     interface Store {
+        long GONE = -1;
+
         Long reserve(UUID reserveId, UUID accountId, long want);
 
         void giveBack(UUID reserveId);
@@ -66,24 +71,38 @@ final class Reserves {
             // Renew (a reserve is re-checked every validity period) and top up when it runs low.
             long want = reserve.amount - reserve.inflight < (long) callsPerReserve * amount / 2
                     ? (long) callsPerReserve * amount : 0;
-            Long added = reserve.open ? store.reserve(reserve.id, accountId, want) : null;
-            if (added == null && reserve.open) {
-                reserve.open = false; // returned or reaped meanwhile: its calls in flight settle late
-                Log.infof("Reserve %s of account %s is gone; opening a new one", reserve.id, accountId);
-            }
-            if (!reserve.open) {
-                reserve.restart();
-                added = store.reserve(reserve.id, accountId, (long) callsPerReserve * amount);
+            if (reserve.open) {
+                Long added = store.reserve(reserve.id, accountId, want);
+                if (added != null && added >= 0) {
+                    reserve.amount += added;
+                    reserve.validUntil = now + validityNanos;
+                    return reserve.amount - reserve.inflight >= amount ? reserve.take(amount) : null;
+                }
+                reserve.open = false;
                 if (added == null) {
-                    // Limits, or too little balance for a reserve: the database admits each call, for a while.
+                    // Limits set on the account: no more calls from this reserve; it is returned once
+                    // its calls in flight are settled, and the account's calls are held one by one.
+                    reserve.draining = true;
                     reserve.refusedUntil = now + validityNanos;
                     return null;
                 }
-                reserve.open = true;
+                // Reaped or returned meanwhile (GONE): its calls in flight settle late; open a new one.
+                Log.infof("Reserve %s of account %s is gone; opening a new one", reserve.id, accountId);
             }
-            reserve.amount += added;
+            if (reserve.draining) {
+                return null;
+            }
+            reserve.restart();
+            Long added = store.reserve(reserve.id, accountId, (long) callsPerReserve * amount);
+            if (added == null || added <= 0) {
+                // Limits, or too little balance for a reserve: the database admits each call, for a while.
+                reserve.refusedUntil = now + validityNanos;
+                return null;
+            }
+            reserve.open = true;
+            reserve.amount = added;
             reserve.validUntil = now + validityNanos;
-            return reserve.amount - reserve.inflight >= amount ? reserve.take(amount) : null;
+            return reserve.amount >= amount ? reserve.take(amount) : null;
         } finally {
             reserve.lock.unlock();
         }
@@ -132,11 +151,12 @@ final class Reserves {
             reserve.lock.lock();
             try {
                 boolean quiet = reserve.inflight == 0 && reserve.unsettled == 0;
-                if (reserve.open && quiet && now - reserve.lastUsed >= idle.toNanos()) {
+                if (quiet && (reserve.draining || reserve.open && now - reserve.lastUsed >= idle.toNanos())) {
                     reserve.open = false;
+                    reserve.draining = false;
                     toReturn = reserve.id;
                 }
-                if (!reserve.open && quiet && reserve.refusedUntil - now <= 0) {
+                if (!reserve.open && !reserve.draining && quiet && reserve.refusedUntil - now <= 0) {
                     reserve.dropped = true;
                     byAccount.remove(reserve.accountId, reserve);
                 }
@@ -158,6 +178,8 @@ final class Reserves {
         final ReentrantLock lock = new ReentrantLock();
         UUID id = UUID.randomUUID();
         boolean open;
+        /** No longer admitting (limits, or reaped); returned once its calls in flight are settled. */
+        boolean draining;
         boolean dropped;
         long amount;
         long inflight;

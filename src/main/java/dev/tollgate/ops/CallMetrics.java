@@ -41,6 +41,7 @@ public class CallMetrics {
         this.ledger = ledger;
         registry.gauge("tollgate.holds.open", openHolds);
         registry.gauge("tollgate.holds.open.usd", openHoldsNanos, n -> n.get() / 1e9);
+        registry.gauge("tollgate.settlements.queued", ledger, LedgerStore::queuedSettlements);
     }
 
     /**

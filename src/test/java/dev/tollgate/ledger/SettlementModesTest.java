@@ -42,7 +42,7 @@ class SettlementModesTest {
     public static class RespondThenSettle implements QuarkusTestProfile {
         @Override
         public Map<String, String> getConfigOverrides() {
-            return Map.of("tollgate.settlement.before-response", "false");
+            return Map.of("tollgate.settlement.before-response", "false", "tollgate.settlement.max-queued", "2");
         }
     }
 
@@ -73,6 +73,39 @@ class SettlementModesTest {
         assertTrue(balance(acct[0]).compareTo(BigDecimal.ONE) < 0, "the call was charged");
         assertEquals(1, Tollgate.usage(acct[0]).jsonPath().getList("data").size());
         assertReconciled(acct[0]);
+    }
+
+    @Test
+    void whenSettlementsBackUpAResponseWaitsForItsOwn() throws Exception {
+        // Two accounts: the blocked batch keeps the first account's row locked, which would hold up
+        // that account's next holds too.
+        String[] first = Tollgate.fundedAccount("1");
+        String[] acct = Tollgate.fundedAccount("1");
+        ExecutorService pool = Executors.newSingleThreadExecutor();
+        try (Connection blocker = dataSource.getConnection()) {
+            blocker.setAutoCommit(false);
+            try (Statement s = blocker.createStatement()) {
+                s.execute("LOCK TABLE usage_records IN EXCLUSIVE MODE");
+            }
+            // The first settlement is the writer's (blocked) batch, the second waits in the queue ...
+            assertEquals(200, pool.submit(() -> client(first[1]).body(BODY).post("/v1/messages").statusCode())
+                    .get(10, TimeUnit.SECONDS));
+            assertEquals(200, pool.submit(() -> client(acct[1]).body(BODY).post("/v1/messages").statusCode())
+                    .get(10, TimeUnit.SECONDS));
+            // ... and with two queued (max-queued=2) the third call's response waits for its settlement.
+            Future<Integer> third = pool.submit(() -> client(acct[1]).body(BODY).post("/v1/messages").statusCode());
+            org.junit.jupiter.api.Assertions.assertThrows(java.util.concurrent.TimeoutException.class,
+                    () -> third.get(500, TimeUnit.MILLISECONDS), "responded with the ledger backed up");
+            blocker.commit();
+            assertEquals(200, third.get(10, TimeUnit.SECONDS));
+        } finally {
+            pool.shutdownNow();
+        }
+        awaitNoHolds(acct[0]);
+        awaitNoHolds(first[0]);
+        assertEquals(2, Tollgate.usage(acct[0]).jsonPath().getList("data").size());
+        assertReconciled(acct[0]);
+        assertReconciled(first[0]);
     }
 
     @Test

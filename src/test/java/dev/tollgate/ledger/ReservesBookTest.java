@@ -1,0 +1,106 @@
+package dev.tollgate.ledger;
+
+import org.junit.jupiter.api.Test;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.UUID;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** The in-memory side of reserves, against a store whose answers the test sets. */
+class ReservesBookTest {
+
+    static final UUID ACCOUNT = UUID.randomUUID();
+
+    /** Grants what is asked the first time for each reserve id, then only renews; or answers as told. */
+    static final class Store implements Reserves.Store {
+        Long answer;               // null: grant as described; otherwise this answer
+        final List<UUID> asked = new ArrayList<>();
+        final List<UUID> givenBack = new ArrayList<>();
+
+        @Override
+        public Long reserve(UUID reserveId, UUID accountId, long want) {
+            boolean first = !asked.contains(reserveId);
+            asked.add(reserveId);
+            if (answer != null) {
+                return answer == Long.MIN_VALUE ? null : answer;
+            }
+            return first ? want : 0L;
+        }
+
+        @Override
+        public void giveBack(UUID reserveId) {
+            givenBack.add(reserveId);
+        }
+    }
+
+    @Test
+    void callsAreAdmittedOnlyWhileTheReserveCoversTheirWorstCases() {
+        Store store = new Store();
+        Reserves reserves = new Reserves(store, 4, Duration.ofMinutes(1));
+        List<Hold> admitted = new ArrayList<>();
+        for (int i = 0; i < 4; i++) {
+            Hold hold = reserves.admit(ACCOUNT, 10);
+            assertNotNull(hold, "call " + i + " fits the reserve of 4 x 10");
+            assertTrue(hold.reserve());
+            admitted.add(hold);
+        }
+        assertNull(reserves.admit(ACCOUNT, 10), "a fifth worst case does not fit; the store only renews");
+        reserves.settling(admitted.get(0), 3);  // cost 3: 7 of its 10 come back, 37 remain for 30 in flight
+        assertNull(reserves.admit(ACCOUNT, 10), "7 free is less than 10");
+        assertNotNull(reserves.admit(ACCOUNT, 7), "7 free covers 7");
+        assertEquals(1, store.asked.stream().distinct().count(), "one reserve throughout");
+    }
+
+    @Test
+    void aReserveWhoseAccountGotLimitsDrainsAndIsReturnedWhenQuiet() {
+        Store store = new Store();
+        Reserves reserves = new Reserves(store, 4, Duration.ZERO); // every admission renews
+        Hold first = reserves.admit(ACCOUNT, 10);
+        assertNotNull(first);
+        store.answer = Long.MIN_VALUE; // the account now has limits: tg_reserve answers NULL
+        assertNull(reserves.admit(ACCOUNT, 10), "no more calls from the reserve");
+        reserves.returnIdle(Duration.ZERO);
+        assertTrue(store.givenBack.isEmpty(), "not returned while a call is in flight on it");
+        reserves.settling(first, 4);
+        reserves.settled(first);
+        reserves.returnIdle(Duration.ZERO);
+        assertEquals(List.of(first.id()), store.givenBack);
+    }
+
+    @Test
+    void aReapedReserveIsReplacedByANewOne() {
+        Store store = new Store();
+        Reserves reserves = new Reserves(store, 4, Duration.ZERO);
+        Hold first = reserves.admit(ACCOUNT, 10);
+        store.answer = Reserves.Store.GONE;
+        assertNull(reserves.admit(ACCOUNT, 10), "the store says GONE to the renewal and to the new one");
+        store.answer = null;
+        Hold next = reserves.admit(ACCOUNT, 10);
+        assertNotNull(next);
+        assertNotEquals(first.id(), next.id());
+    }
+
+    @Test
+    void anIdleReserveIsReturnedAndABusyOneIsNot() {
+        Store store = new Store();
+        Reserves reserves = new Reserves(store, 4, Duration.ofMinutes(1));
+        Hold busy = reserves.admit(ACCOUNT, 10);
+        reserves.returnIdle(Duration.ZERO);
+        assertTrue(store.givenBack.isEmpty(), "a call is in flight");
+        reserves.settling(busy, 10);
+        reserves.returnIdle(Duration.ZERO);
+        assertTrue(store.givenBack.isEmpty(), "its settlement is not written yet");
+        reserves.settled(busy);
+        reserves.returnIdle(Duration.ofHours(1));
+        assertTrue(store.givenBack.isEmpty(), "used a moment ago");
+        reserves.returnIdle(Duration.ZERO);
+        assertEquals(List.of(busy.id()), store.givenBack);
+    }
+}
