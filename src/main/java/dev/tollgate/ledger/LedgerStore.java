@@ -35,7 +35,8 @@ import java.util.concurrent.CompletionException;
  * a batch is in the database form the next batch (tg_hold_batch, tg_settle_batch), so a hot
  * account costs one lock, one round trip and one commit per batch instead of per call. A call
  * whose key or account has limits is admitted by tg_hold on its own, because its counters are
- * checked and raised one call at a time.
+ * checked and raised one call at a time. A call of a busy account without limits is usually admitted
+ * from this instance's {@link Reserves reserve} for the account, without the database at all.
  */
 @ApplicationScoped
 public class LedgerStore {

@@ -65,12 +65,20 @@ final class Reserves {
             if (reserve.refusedUntil - now > 0) {
                 return null;
             }
-            if (reserve.open && now - reserve.validUntil < 0 && reserve.amount - reserve.inflight >= amount) {
-                return reserve.take(amount);
-            }
-            // Renew (a reserve is re-checked every validity period) and top up when it runs low.
             long want = reserve.amount - reserve.inflight < (long) callsPerReserve * amount / 2
                     ? (long) callsPerReserve * amount : 0;
+            if (reserve.open && now - reserve.validUntil < 0 && reserve.amount - reserve.inflight >= amount) {
+                Hold hold = reserve.take(amount);
+                // Renew and top up ahead of need, off the call's path: running low, or in the last
+                // fifth of its validity. Calls go on being admitted from what is left meanwhile.
+                if (!reserve.refreshing && (want > 0 || reserve.validUntil - now < validityNanos / 5)) {
+                    reserve.refreshing = true;
+                    UUID id = reserve.id;
+                    Thread.startVirtualThread(() -> refresh(reserve, id, accountId, want));
+                }
+                return hold;
+            }
+            // Renew (a reserve is re-checked every validity period) and top up, before this call.
             if (reserve.open) {
                 Long added = store.reserve(reserve.id, accountId, want);
                 if (added != null && added >= 0) {
@@ -108,26 +116,58 @@ final class Reserves {
         }
     }
 
-    /** The call is over and its settlement queued, drawing {@code draw} (at most the call's hold). */
-    void settling(Hold hold, long draw) {
-        Reserve reserve = byAccount.get(hold.accountId());
-        if (reserve == null) {
-            return;
+    /** A renewal and top-up in the background (see admit); its outcome applies as a synchronous one would. */
+    private void refresh(Reserve reserve, UUID id, UUID accountId, long want) {
+        Long added = null;
+        RuntimeException failure = null;
+        try {
+            added = store.reserve(id, accountId, want);
+        } catch (RuntimeException e) {
+            failure = e;
         }
         reserve.lock.lock();
         try {
-            if (reserve.id.equals(hold.id())) {
-                reserve.inflight -= hold.amountNanos();
-                reserve.amount -= draw;
-                reserve.unsettled++;
+            reserve.refreshing = false;
+            if (failure != null || !reserve.open || !reserve.id.equals(id)) {
+                if (failure != null) {
+                    Log.warnf("Renewing reserve %s failed (%s); the next call renews it", id, failure.toString());
+                }
+                return;
+            }
+            if (added != null && added >= 0) {
+                reserve.amount += added;
+                reserve.validUntil = System.nanoTime() + validityNanos;
+            } else {
+                reserve.open = false;
+                if (added == null) {
+                    reserve.draining = true;
+                    reserve.refusedUntil = System.nanoTime() + validityNanos;
+                }
             }
         } finally {
             reserve.lock.unlock();
         }
     }
 
+    /** The call is over and its settlement queued, drawing {@code draw} (at most the call's hold). */
+    void settling(Hold hold, long draw) {
+        onReserveOf(hold, reserve -> {
+            reserve.inflight -= hold.amountNanos();
+            reserve.amount -= draw;
+            reserve.unsettled++;
+        });
+    }
+
     /** The settlement of a call admitted from a reserve is written (or failed for good). */
     void settled(Hold hold) {
+        onReserveOf(hold, reserve -> {
+            reserve.unsettled--;
+            reserve.lastUsed = System.nanoTime();
+        });
+    }
+
+    /** Updates the hold's reserve under its lock, unless the account has moved on to another reserve. */
+    private void onReserveOf(Hold hold, java.util.function.Consumer<Reserve> update) {
         Reserve reserve = byAccount.get(hold.accountId());
         if (reserve == null) {
             return;
@@ -135,8 +175,7 @@ final class Reserves {
         reserve.lock.lock();
         try {
             if (reserve.id.equals(hold.id())) {
-                reserve.unsettled--;
-                reserve.lastUsed = System.nanoTime();
+                update.accept(reserve);
             }
         } finally {
             reserve.lock.unlock();
@@ -178,6 +217,8 @@ final class Reserves {
         final ReentrantLock lock = new ReentrantLock();
         UUID id = UUID.randomUUID();
         boolean open;
+        /** A background renewal is running. */
+        boolean refreshing;
         /** No longer admitting (limits, or reaped); returned once its calls in flight are settled. */
         boolean draining;
         boolean dropped;

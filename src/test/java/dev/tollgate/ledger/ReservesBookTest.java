@@ -20,9 +20,10 @@ class ReservesBookTest {
 
     /** Grants what is asked the first time for each reserve id, then only renews; or answers as told. */
     static final class Store implements Reserves.Store {
-        Long answer;               // null: grant as described; otherwise this answer
-        final List<UUID> asked = new ArrayList<>();
-        final List<UUID> givenBack = new ArrayList<>();
+        volatile Long answer;               // null: grant as described; otherwise this answer
+        volatile boolean grantEveryTime;
+        final List<UUID> asked = java.util.Collections.synchronizedList(new ArrayList<>());
+        final List<UUID> givenBack = java.util.Collections.synchronizedList(new ArrayList<>());
 
         @Override
         public Long reserve(UUID reserveId, UUID accountId, long want) {
@@ -31,7 +32,7 @@ class ReservesBookTest {
             if (answer != null) {
                 return answer == Long.MIN_VALUE ? null : answer;
             }
-            return first ? want : 0L;
+            return first || grantEveryTime ? want : 0L;
         }
 
         @Override
@@ -56,6 +57,27 @@ class ReservesBookTest {
         assertNull(reserves.admit(ACCOUNT, 10), "7 free is less than 10");
         assertNotNull(reserves.admit(ACCOUNT, 7), "7 free covers 7");
         assertEquals(1, store.asked.stream().distinct().count(), "one reserve throughout");
+    }
+
+    @Test
+    void aReserveRunningLowIsToppedUpAheadOfNeed() throws Exception {
+        Store store = new Store();
+        store.grantEveryTime = true;
+        Reserves reserves = new Reserves(store, 4, Duration.ofMinutes(1));
+        for (int i = 0; i < 4; i++) {
+            assertNotNull(reserves.admit(ACCOUNT, 10));
+        }
+        // The fourth call found less than half the reserve free: a top-up was asked in the background.
+        long deadline = System.nanoTime() + 5_000_000_000L;
+        while (store.asked.size() < 2) {
+            assertTrue(System.nanoTime() < deadline, "no top-up was asked");
+            Thread.sleep(5);
+        }
+        Thread.sleep(50); // let the top-up's answer be applied
+        for (int i = 0; i < 4; i++) {
+            assertNotNull(reserves.admit(ACCOUNT, 10), "call " + (5 + i) + " fits the topped-up reserve of 80");
+        }
+        assertEquals(1, store.asked.stream().distinct().count());
     }
 
     @Test

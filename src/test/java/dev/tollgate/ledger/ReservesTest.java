@@ -85,7 +85,7 @@ class ReservesTest {
         }
         assertEquals(0, new BigDecimal("10").subtract(charged).compareTo(balance(acct[0])), "every call is charged");
 
-        awaitReturned(acct[0]);
+        Tollgate.awaitNothingHeld(acct[0]);
         assertEquals(List.of("reserve released"), holds(acct[0]));
         assertReconciled(acct[0]);
     }
@@ -94,20 +94,9 @@ class ReservesTest {
     void concurrentCallsOnAReserveAreAllSettledExactlyOnce() throws Exception {
         String[] acct = Tollgate.fundedAccount("5");
         int calls = 40;
-        ExecutorService pool = Executors.newFixedThreadPool(calls);
-        try {
-            List<Future<Integer>> results = new ArrayList<>();
-            for (int i = 0; i < calls; i++) {
-                results.add(pool.submit(() -> client(acct[1]).body(BODY).post("/v1/messages").statusCode()));
-            }
-            for (Future<Integer> result : results) {
-                assertEquals(200, result.get(30, TimeUnit.SECONDS));
-            }
-        } finally {
-            pool.shutdown();
-        }
+        assertEquals(java.util.Collections.nCopies(calls, 200), Tollgate.callConcurrently(acct[1], BODY, calls));
         assertConsistent(acct[0]);
-        awaitReturned(acct[0]);
+        Tollgate.awaitNothingHeld(acct[0]);
         assertEquals(calls, Tollgate.usage(acct[0]).jsonPath().getList("data").size());
         assertReconciled(acct[0]);
     }
@@ -144,7 +133,7 @@ class ReservesTest {
         client(acct[1]).body(BODY).post("/v1/messages").then().statusCode(429);
         assertEquals(List.of("reserve pending"), holds(acct[0]));
         assertEquals(3, fake.messageCalls());
-        awaitReturned(acct[0]);
+        Tollgate.awaitNothingHeld(acct[0]);
         assertReconciled(acct[0]);
     }
 
@@ -163,7 +152,7 @@ class ReservesTest {
         client(acct[1]).body(BODY).post("/v1/messages").then().statusCode(200);
         assertEquals(List.of("reserve expired", "reserve pending"), holds(acct[0]));
         assertConsistent(acct[0]);
-        awaitReturned(acct[0]);
+        Tollgate.awaitNothingHeld(acct[0]);
         assertEquals(2, Tollgate.usage(acct[0]).jsonPath().getList("data").size(), "no call record for a reserve");
         assertReconciled(acct[0]);
     }
@@ -190,11 +179,4 @@ class ReservesTest {
         assertTrue(r.<Boolean>path("consistent"), () -> "ledger inconsistent: " + r.asString());
     }
 
-    private static void awaitReturned(String account) throws InterruptedException {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-        while (held(account).signum() != 0) {
-            assertTrue(System.nanoTime() < deadline, "the idle reserve was not returned within 10 s");
-            Thread.sleep(50);
-        }
-    }
 }

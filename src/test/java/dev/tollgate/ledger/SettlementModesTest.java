@@ -56,10 +56,7 @@ class SettlementModesTest {
         String[] acct = Tollgate.fundedAccount("1");
         ExecutorService pool = Executors.newSingleThreadExecutor();
         try (Connection blocker = dataSource.getConnection()) {
-            blocker.setAutoCommit(false);
-            try (Statement s = blocker.createStatement()) {
-                s.execute("LOCK TABLE usage_records IN EXCLUSIVE MODE");
-            }
+            holdBackSettlements(blocker);
             // Bounded: were the response to wait for its settlement, this would time out, not hang.
             assertEquals(200, pool.submit(() -> client(acct[1]).body(BODY).post("/v1/messages").statusCode())
                     .get(10, TimeUnit.SECONDS));
@@ -69,7 +66,7 @@ class SettlementModesTest {
         } finally {
             pool.shutdownNow();
         }
-        awaitNoHolds(acct[0]);
+        Tollgate.awaitNothingHeld(acct[0]);
         assertTrue(balance(acct[0]).compareTo(BigDecimal.ONE) < 0, "the call was charged");
         assertEquals(1, Tollgate.usage(acct[0]).jsonPath().getList("data").size());
         assertReconciled(acct[0]);
@@ -83,10 +80,7 @@ class SettlementModesTest {
         String[] acct = Tollgate.fundedAccount("1");
         ExecutorService pool = Executors.newSingleThreadExecutor();
         try (Connection blocker = dataSource.getConnection()) {
-            blocker.setAutoCommit(false);
-            try (Statement s = blocker.createStatement()) {
-                s.execute("LOCK TABLE usage_records IN EXCLUSIVE MODE");
-            }
+            holdBackSettlements(blocker);
             // The first settlement is the writer's (blocked) batch, the second waits in the queue ...
             assertEquals(200, pool.submit(() -> client(first[1]).body(BODY).post("/v1/messages").statusCode())
                     .get(10, TimeUnit.SECONDS));
@@ -101,39 +95,29 @@ class SettlementModesTest {
         } finally {
             pool.shutdownNow();
         }
-        awaitNoHolds(acct[0]);
-        awaitNoHolds(first[0]);
+        Tollgate.awaitNothingHeld(acct[0]);
+        Tollgate.awaitNothingHeld(first[0]);
         assertEquals(2, Tollgate.usage(acct[0]).jsonPath().getList("data").size());
         assertReconciled(acct[0]);
         assertReconciled(first[0]);
+    }
+
+    /** Settlements wait (they insert usage records) until the connection's transaction ends; holds do not. */
+    private static void holdBackSettlements(Connection blocker) throws java.sql.SQLException {
+        blocker.setAutoCommit(false);
+        try (Statement s = blocker.createStatement()) {
+            s.execute("LOCK TABLE usage_records IN EXCLUSIVE MODE");
+        }
     }
 
     @Test
     void concurrentCallsAllSettleExactlyOnce() throws Exception {
         String[] acct = Tollgate.fundedAccount("1");
         int calls = 40;
-        ExecutorService pool = Executors.newFixedThreadPool(calls);
-        try {
-            List<Future<Integer>> results = new ArrayList<>();
-            for (int i = 0; i < calls; i++) {
-                results.add(pool.submit(() -> client(acct[1]).body(BODY).post("/v1/messages").statusCode()));
-            }
-            for (Future<Integer> result : results) {
-                assertEquals(200, result.get(30, TimeUnit.SECONDS));
-            }
-        } finally {
-            pool.shutdown();
-        }
-        awaitNoHolds(acct[0]);
+        assertEquals(java.util.Collections.nCopies(calls, 200), Tollgate.callConcurrently(acct[1], BODY, calls));
+        Tollgate.awaitNothingHeld(acct[0]);
         assertEquals(calls, Tollgate.usage(acct[0]).jsonPath().getList("data").size());
         assertReconciled(acct[0]);
     }
 
-    private static void awaitNoHolds(String account) throws InterruptedException {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-        while (held(account).signum() != 0) {
-            assertTrue(System.nanoTime() < deadline, "settlements did not land within 10 s");
-            Thread.sleep(20);
-        }
-    }
 }

@@ -6,7 +6,13 @@ import io.restassured.response.Response;
 import io.restassured.specification.RequestSpecification;
 
 import java.math.BigDecimal;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -73,6 +79,33 @@ public final class Tollgate {
         }
         assertEquals(0, usageSum.compareTo(new BigDecimal(r.<String>path("settled_usd"))),
                 () -> "usage records do not sum to the settled charges: " + r.asString());
+    }
+
+    /** Sends {@code calls} copies of a Messages call at once; their HTTP statuses. */
+    public static List<Integer> callConcurrently(String key, String body, int calls) throws Exception {
+        ExecutorService pool = Executors.newFixedThreadPool(calls);
+        try {
+            List<Future<Integer>> results = new ArrayList<>();
+            for (int i = 0; i < calls; i++) {
+                results.add(pool.submit(() -> client(key).body(body).post("/v1/messages").statusCode()));
+            }
+            List<Integer> statuses = new ArrayList<>();
+            for (Future<Integer> result : results) {
+                statuses.add(result.get(30, TimeUnit.SECONDS));
+            }
+            return statuses;
+        } finally {
+            pool.shutdown();
+        }
+    }
+
+    /** Waits until the account holds nothing (settlements landed, reserves returned); at most 10 s. */
+    public static void awaitNothingHeld(String accountId) throws InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (held(accountId).signum() != 0) {
+            assertTrue(System.nanoTime() < deadline, "the account still holds " + held(accountId) + " USD after 10 s");
+            Thread.sleep(20);
+        }
     }
 
     public static RequestSpecification client(String key) {
