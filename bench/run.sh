@@ -316,15 +316,18 @@ TYP_KEY=$(sed -n 21p "$OUT/gen-keys.txt")       # gen key 21 -> account 3
 WHALE_KEY=sk-tg-gen$(printf '%037d' 1)          # account 1
 $PG -d "$DB" > "$OUT/explain.txt" <<EOF
 \echo == key lookup (ApiKeyService.load)
-EXPLAIN (ANALYZE, BUFFERS) SELECT id, account_id, name, prefix, expires_at, allowed_models, allowed_cidrs, requests_per_minute, tokens_per_minute
-FROM api_keys WHERE revoked_at IS NULL AND (key_hash = hmac('$TYP_KEY', '$PEPPER', 'sha256') OR (previous_key_hash = hmac('$TYP_KEY', '$PEPPER', 'sha256') AND previous_expires_at > now()));
-\echo == /v1/me/usage page, typical account (Panache: account, created_at range, order by id desc, limit 50)
-EXPLAIN (ANALYZE, BUFFERS) SELECT * FROM usage_records WHERE account_id = md5('acct3')::uuid AND created_at >= 'epoch' AND created_at < '9999-12-31' ORDER BY id DESC LIMIT 50;
-\echo == /v1/me/usage totals, typical account
-EXPLAIN (ANALYZE, BUFFERS) SELECT count(*), sum(input_tokens), sum(output_tokens), sum(cost) FROM usage_records WHERE account_id = md5('acct3')::uuid AND created_at >= 'epoch' AND created_at < '9999-12-31';
-\echo == /v1/me/usage page, whale account
-EXPLAIN (ANALYZE, BUFFERS) SELECT * FROM usage_records WHERE account_id = md5('acct1')::uuid AND created_at >= 'epoch' AND created_at < '9999-12-31' ORDER BY id DESC LIMIT 50;
-\echo == /v1/me/usage totals, whale account (all time)
+EXPLAIN (ANALYZE, BUFFERS) SELECT k.id, k.account_id, k.name, k.prefix, k.expires_at, k.allowed_models, k.allowed_cidrs, k.requests_per_minute, k.tokens_per_minute,
+       tg_has_limits(k.requests_per_minute, k.tokens_per_minute, k.max_concurrent, k.daily_spend_limit, k.monthly_spend_limit, k.lifetime_spend_limit)
+       OR tg_has_limits(a.requests_per_minute, a.tokens_per_minute, a.max_concurrent, a.daily_spend_limit, a.monthly_spend_limit, a.lifetime_spend_limit)
+FROM api_keys k JOIN accounts a ON a.id = k.account_id
+WHERE k.revoked_at IS NULL AND (k.key_hash = hmac('$TYP_KEY', '$PEPPER', 'sha256') OR (k.previous_key_hash = hmac('$TYP_KEY', '$PEPPER', 'sha256') AND k.previous_expires_at > now()));
+\echo == /v1/me/usage page, typical account (MeResource: account, this month, newest first, limit 50)
+EXPLAIN (ANALYZE, BUFFERS) SELECT * FROM usage_records WHERE account_id = md5('acct3')::uuid AND created_at >= date_trunc('month', now()) AND created_at < '9999-12-31' ORDER BY created_at DESC, id DESC LIMIT 50;
+\echo == /v1/me/usage totals, typical account (this month)
+EXPLAIN (ANALYZE, BUFFERS) SELECT count(*), sum(input_tokens), sum(output_tokens), sum(cost) FROM usage_records WHERE account_id = md5('acct3')::uuid AND created_at >= date_trunc('month', now()) AND created_at < '9999-12-31';
+\echo == /v1/me/usage page, whale account (this month, newest first)
+EXPLAIN (ANALYZE, BUFFERS) SELECT * FROM usage_records WHERE account_id = md5('acct1')::uuid AND created_at >= date_trunc('month', now()) AND created_at < '9999-12-31' ORDER BY created_at DESC, id DESC LIMIT 50;
+\echo == /v1/me/usage totals, whale account (all time: from= far in the past)
 EXPLAIN (ANALYZE, BUFFERS) SELECT count(*), sum(input_tokens), sum(output_tokens), sum(cost) FROM usage_records WHERE account_id = md5('acct1')::uuid AND created_at >= 'epoch' AND created_at < '9999-12-31';
 \echo == /v1/me/usage totals, whale account, last day
 EXPLAIN (ANALYZE, BUFFERS) SELECT count(*), sum(cost) FROM usage_records WHERE account_id = md5('acct1')::uuid AND created_at >= now() - interval '1 day' AND created_at < '9999-12-31';
