@@ -8,6 +8,9 @@ import java.util.List;
 /** A set of IPv4/IPv6 ranges in CIDR notation ("203.0.113.0/24", "2001:db8::/32", or one address). */
 public final class CidrSet {
 
+    /** Only a literal IPv4 or IPv6 address is looked at (never a name to resolve). */
+    private static final java.util.regex.Pattern ADDRESS = java.util.regex.Pattern.compile("[0-9a-fA-F:.]+");
+
     private record Range(byte[] network, int prefix) {
         boolean contains(byte[] address) {
             if (address.length != network.length) {
@@ -66,7 +69,7 @@ public final class CidrSet {
     }
 
     public boolean contains(String address) {
-        if (address == null || !address.matches("[0-9a-fA-F:.]+")) {
+        if (ranges.isEmpty() || address == null || !ADDRESS.matcher(address).matches()) {
             return false;
         }
         try {
