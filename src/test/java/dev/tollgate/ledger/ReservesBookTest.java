@@ -22,6 +22,7 @@ class ReservesBookTest {
     static final class Store implements Reserves.Store {
         volatile Long answer;               // null: grant as described; otherwise this answer
         volatile boolean grantEveryTime;
+        // Synchronized: background renewals add to it; read it through List.copyOf (a locked copy).
         final List<UUID> asked = java.util.Collections.synchronizedList(new ArrayList<>());
         final List<UUID> givenBack = java.util.Collections.synchronizedList(new ArrayList<>());
 
@@ -56,7 +57,7 @@ class ReservesBookTest {
         reserves.settling(admitted.get(0), 3);  // cost 3: 7 of its 10 come back, 37 remain for 30 in flight
         assertNull(reserves.admit(ACCOUNT, 10), "7 free is less than 10");
         assertNotNull(reserves.admit(ACCOUNT, 7), "7 free covers 7");
-        assertEquals(1, store.asked.stream().distinct().count(), "one reserve throughout");
+        assertEquals(1, List.copyOf(store.asked).stream().distinct().count(), "one reserve throughout");
     }
 
     @Test
@@ -69,7 +70,7 @@ class ReservesBookTest {
         }
         // The fourth call found less than half the reserve free: a top-up was asked in the background.
         long deadline = System.nanoTime() + 5_000_000_000L;
-        while (store.asked.size() < 2) {
+        while (List.copyOf(store.asked).size() < 2) {
             assertTrue(System.nanoTime() < deadline, "no top-up was asked");
             Thread.sleep(5);
         }
@@ -77,7 +78,7 @@ class ReservesBookTest {
         for (int i = 0; i < 4; i++) {
             assertNotNull(reserves.admit(ACCOUNT, 10), "call " + (5 + i) + " fits the topped-up reserve of 80");
         }
-        assertEquals(1, store.asked.stream().distinct().count());
+        assertEquals(1, List.copyOf(store.asked).stream().distinct().count());
     }
 
     @Test
