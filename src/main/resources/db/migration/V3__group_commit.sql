@@ -86,6 +86,9 @@ BEGIN
     -- WAL flush; LedgerStore makes the batch durable right after (see flushWal) before any caller
     -- hears that its settlement is written. Locks are held for the statement only, never for an fsync.
     PERFORM set_config('synchronous_commit', 'off', true);
+    -- Hold rows first, in id order (the order every function locks them in); the counters and the
+    -- account rows come after, below.
+    PERFORM 1 FROM holds WHERE id = ANY (p_holds) AND state = 'pending' ORDER BY id FOR UPDATE;
     IF EXISTS (SELECT 1 FROM limit_counters WHERE subject_id = ANY (p_keys) OR subject_id = ANY (p_accounts)) THEN
         -- Key counters first, then account counters, each in id order (the global lock order).
         FOR r IN
@@ -93,7 +96,7 @@ BEGIN
                 SELECT * FROM unnest(p_holds, p_keys, p_accounts, p_used_tokens, p_costs)
                     AS t(hold_id, key_id, account_id, used, cost)
             ), pending AS (
-                SELECT h.* FROM holds h WHERE h.id = ANY (p_holds) AND h.state = 'pending' FOR UPDATE
+                SELECT h.* FROM holds h WHERE h.id = ANY (p_holds) AND h.state = 'pending'
             )
             SELECT x.subject, x.held, x.estimated, x.used, x.cost, x.started FROM (
                 SELECT h.key_id AS subject, 0 AS side, h.amount AS held, h.estimated_tokens AS estimated, it.used,
@@ -115,8 +118,6 @@ BEGIN
         END LOOP;
     END IF;
 
-    -- Hold rows before account rows, each in id order: the order every function locks them in.
-    PERFORM 1 FROM holds WHERE id = ANY (p_holds) AND state = 'pending' ORDER BY id FOR UPDATE;
     PERFORM 1 FROM accounts WHERE id = ANY (p_accounts) ORDER BY id FOR UPDATE;
     WITH items AS (
         SELECT * FROM unnest(p_holds, p_accounts, p_costs, p_draws, p_requests, p_keys, p_models, p_input, p_output,
