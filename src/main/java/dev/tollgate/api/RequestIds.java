@@ -17,20 +17,18 @@ public final class RequestIds {
 
     /** Ids only need to be unique, not unguessable: the fast thread-local generator, not SecureRandom. */
     public static String newId() {
-        java.util.concurrent.ThreadLocalRandom random = java.util.concurrent.ThreadLocalRandom.current();
-        char[] out = new char[28];
-        "req_".getChars(0, 4, out, 0);
-        for (int i = 4; i < out.length; i++) {
-            out[i] = BASE62[random.nextInt(BASE62.length)];
-        }
-        return new String(out);
+        return "req_" + base62(java.util.concurrent.ThreadLocalRandom.current(), 24);
     }
 
     /** Unguessable base62 (SecureRandom), for secrets such as API keys. */
     public static String randomBase62(int length) {
+        return base62(RANDOM, length);
+    }
+
+    private static String base62(java.util.Random random, int length) {
         char[] out = new char[length];
         for (int i = 0; i < length; i++) {
-            out[i] = BASE62[RANDOM.nextInt(BASE62.length)];
+            out[i] = BASE62[random.nextInt(BASE62.length)];
         }
         return new String(out);
     }

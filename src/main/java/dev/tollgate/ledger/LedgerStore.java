@@ -1,17 +1,17 @@
 package dev.tollgate.ledger;
 
+import dev.tollgate.config.TollgateConfig;
 import dev.tollgate.limits.LimitExceededException;
 import dev.tollgate.limits.RateWindow;
 import dev.tollgate.metering.CallRecord;
 import dev.tollgate.metering.TokenUsage;
-import org.postgresql.util.PSQLException;
+import dev.tollgate.ops.LambdaBufferedResponses;
 import io.agroal.api.AgroalDataSource;
 import io.quarkus.logging.Log;
-import dev.tollgate.config.TollgateConfig;
-import dev.tollgate.ops.LambdaBufferedResponses;
 import io.quarkus.scheduler.Scheduled;
 import jakarta.annotation.PreDestroy;
 import jakarta.enterprise.context.ApplicationScoped;
+import org.postgresql.util.PSQLException;
 
 import java.sql.Connection;
 import java.sql.PreparedStatement;
@@ -24,6 +24,7 @@ import java.util.List;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
+import java.util.function.Function;
 
 /**
  * The money path, in plain JDBC over the PL/pgSQL functions of the migrations. Every operation is
@@ -147,20 +148,12 @@ public class LedgerStore {
     }
 
     private List<HoldOutcome> writeHolds(List<HoldRequest> items) throws SQLException {
-        int n = items.size();
-        Object[][] columns = new Object[10][n];
-        for (int i = 0; i < n; i++) {
-            HoldRequest h = items.get(i);
-            Object[] row = {h.holdId(), h.accountId(), h.call().keyId(), h.call().requestId(), h.call().model(),
-                    h.call().endpoint(), h.call().stream(), h.amount(), h.estimatedTokens(), h.ttlSeconds()};
-            for (int column = 0; column < row.length; column++) {
-                columns[column][i] = row[column];
-            }
-        }
         String[] types = {"uuid", "uuid", "uuid", "text", "text", "text", "boolean", "bigint", "bigint", "int"};
-        HoldOutcome[] outcomes = new HoldOutcome[n];
+        HoldOutcome[] outcomes = new HoldOutcome[items.size()];
         try (Connection c = dataSource.getConnection(); PreparedStatement ps = c.prepareStatement(HOLD_BATCH)) {
-            bindArrays(c, ps, types, columns);
+            bindColumns(c, ps, types, items, h -> new Object[] {h.holdId(), h.accountId(), h.call().keyId(),
+                    h.call().requestId(), h.call().model(), h.call().endpoint(), h.call().stream(), h.amount(),
+                    h.estimatedTokens(), h.ttlSeconds()});
             try (ResultSet rs = ps.executeQuery()) {
                 while (rs.next()) {
                     outcomes[rs.getInt(1) - 1] = new HoldOutcome(rs.getString(2), rs.getLong(3), rs.getBoolean(4),
@@ -236,28 +229,21 @@ public class LedgerStore {
     }
 
     private List<Boolean> writeSettlements(List<Settlement> items) throws SQLException {
-        int n = items.size();
-        Object[][] columns = new Object[22][n];
-        for (int i = 0; i < n; i++) {
-            Settlement s = items.get(i);
-            CallRecord r = s.record();
-            TokenUsage u = r.usage();
-            Object[] row = {s.hold().id(), s.hold().accountId(), r.costNanos(), s.draw(), s.usedTokens(), r.requestId(),
-                    r.keyId(),
-                    r.model(), u.input(), u.output(), u.cacheWrite5m(), u.cacheWrite1h(), u.cacheRead(),
-                    u.webSearchRequests(), r.status().dbValue(), r.httpStatus(), r.stream(), r.endpoint(),
-                    (int) Math.min(Integer.MAX_VALUE, r.latencyMs()), r.upstreamRequestId(), r.referer(), r.title()};
-            for (int column = 0; column < row.length; column++) {
-                columns[column][i] = row[column];
-            }
-        }
         String[] types = {"uuid", "uuid", "bigint", "bigint", "bigint", "text", "uuid", "text", "bigint", "bigint", "bigint",
                 "bigint", "bigint", "bigint", "text", "int", "boolean", "text", "int", "text", "text", "text"};
-        Boolean[] onTime = new Boolean[n];
+        Boolean[] onTime = new Boolean[items.size()];
         Arrays.fill(onTime, Boolean.TRUE);
         try (Connection c = dataSource.getConnection()) {
             try (PreparedStatement ps = c.prepareStatement(SETTLE_BATCH)) {
-                bindArrays(c, ps, types, columns);
+                bindColumns(c, ps, types, items, s -> {
+                    CallRecord r = s.record();
+                    TokenUsage u = r.usage();
+                    return new Object[] {s.hold().id(), s.hold().accountId(), r.costNanos(), s.draw(), s.usedTokens(),
+                            r.requestId(), r.keyId(), r.model(), u.input(), u.output(), u.cacheWrite5m(),
+                            u.cacheWrite1h(), u.cacheRead(), u.webSearchRequests(), r.status().dbValue(),
+                            r.httpStatus(), r.stream(), r.endpoint(), (int) Math.min(Integer.MAX_VALUE, r.latencyMs()),
+                            r.upstreamRequestId(), r.referer(), r.title()};
+                });
                 try (ResultSet rs = ps.executeQuery()) {
                     rs.next();
                     for (Integer late : (Integer[]) rs.getArray(1).getArray()) {
@@ -314,9 +300,20 @@ public class LedgerStore {
         }
     }
 
-    private static void bindArrays(Connection c, PreparedStatement ps, String[] types, Object[][] columns)
-            throws SQLException {
-        for (int column = 0; column < columns.length; column++) {
+    /**
+     * Binds a batch as one array parameter per column (the batch functions take arrays): each
+     * item's row, from {@code row}, in the order of {@code types}.
+     */
+    private static <T> void bindColumns(Connection c, PreparedStatement ps, String[] types, List<T> items,
+                                        Function<T, Object[]> row) throws SQLException {
+        Object[][] columns = new Object[types.length][items.size()];
+        for (int i = 0; i < items.size(); i++) {
+            Object[] values = row.apply(items.get(i));
+            for (int column = 0; column < types.length; column++) {
+                columns[column][i] = values[column];
+            }
+        }
+        for (int column = 0; column < types.length; column++) {
             ps.setArray(column + 1, c.createArrayOf(types[column], columns[column]));
         }
     }

@@ -65,9 +65,9 @@ final class Reserves {
             if (reserve.refusedUntil - now > 0) {
                 return null;
             }
-            long want = reserve.amount - reserve.inflight < (long) callsPerReserve * amount / 2
+            long want = reserve.free() < (long) callsPerReserve * amount / 2
                     ? (long) callsPerReserve * amount : 0;
-            if (reserve.open && now - reserve.validUntil < 0 && reserve.amount - reserve.inflight >= amount) {
+            if (reserve.open && now - reserve.validUntil < 0 && reserve.free() >= amount) {
                 Hold hold = reserve.take(amount);
                 // Renew and top up ahead of need, off the call's path: running low, or in the last
                 // fifth of its validity. Calls go on being admitted from what is left meanwhile.
@@ -80,22 +80,12 @@ final class Reserves {
             }
             // Renew (a reserve is re-checked every validity period) and top up, before this call.
             if (reserve.open) {
-                Long added = store.reserve(reserve.id, accountId, want);
-                if (added != null && added >= 0) {
-                    reserve.amount += added;
-                    reserve.validUntil = now + validityNanos;
-                    return reserve.amount - reserve.inflight >= amount ? reserve.take(amount) : null;
+                if (renewed(reserve, store.reserve(reserve.id, accountId, want), now)) {
+                    return reserve.free() >= amount ? reserve.take(amount) : null;
                 }
-                reserve.open = false;
-                if (added == null) {
-                    // Limits set on the account: no more calls from this reserve; it is returned once
-                    // its calls in flight are settled, and the account's calls are held one by one.
-                    reserve.draining = true;
-                    reserve.refusedUntil = now + validityNanos;
-                    return null;
+                if (!reserve.draining) {
+                    Log.infof("Reserve %s of account %s is gone; opening a new one", reserve.id, accountId);
                 }
-                // Reaped or returned meanwhile (GONE): its calls in flight settle late; open a new one.
-                Log.infof("Reserve %s of account %s is gone; opening a new one", reserve.id, accountId);
             }
             if (reserve.draining) {
                 return null;
@@ -134,19 +124,30 @@ final class Reserves {
                 }
                 return;
             }
-            if (added != null && added >= 0) {
-                reserve.amount += added;
-                reserve.validUntil = System.nanoTime() + validityNanos;
-            } else {
-                reserve.open = false;
-                if (added == null) {
-                    reserve.draining = true;
-                    reserve.refusedUntil = System.nanoTime() + validityNanos;
-                }
-            }
+            renewed(reserve, added, System.nanoTime());
         } finally {
             reserve.lock.unlock();
         }
+    }
+
+    /**
+     * Applies tg_reserve's answer to a renewal, under the reserve's lock; false when the reserve
+     * admits no more calls: the account got limits (NULL: it drains, and is returned once its calls
+     * in flight are settled, while the account's calls are held one by one), or it was reaped or
+     * returned meanwhile ({@link Store#GONE}: its calls in flight settle late, a new one may open).
+     */
+    private boolean renewed(Reserve reserve, Long added, long now) {
+        if (added != null && added >= 0) {
+            reserve.amount += added;
+            reserve.validUntil = now + validityNanos;
+            return true;
+        }
+        reserve.open = false;
+        if (added == null) {
+            reserve.draining = true;
+            reserve.refusedUntil = now + validityNanos;
+        }
+        return false;
     }
 
     /** The call is over and its settlement queued, drawing {@code draw} (at most the call's hold). */
@@ -239,6 +240,11 @@ final class Reserves {
             amount = 0;
             inflight = 0;
             unsettled = 0;
+        }
+
+        /** What calls may still be admitted against: the amount less the worst cases in flight. */
+        long free() {
+            return amount - inflight;
         }
 
         Hold take(long amount) {

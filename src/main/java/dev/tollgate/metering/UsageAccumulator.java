@@ -27,7 +27,6 @@ public final class UsageAccumulator {
     private boolean reported;
     private boolean deltaReported;
 
-    /** The usage of a whole Message, or of message_start's message. */
     /**
      * The {@code usage} object of a complete Message, found with a streaming pass that skips
      * everything else (no tree of the content is built); null when the message has none.
@@ -49,6 +48,7 @@ public final class UsageAccumulator {
         }
     }
 
+    /** The usage of a whole Message, or of message_start's message. */
     public void applyMessageUsage(JsonNode usage) {
         if (usage == null || !usage.isObject()) {
             return;
