@@ -99,6 +99,15 @@ public class Gateway {
      * against the key's allowed client IP ranges.
      */
     public AuthenticatedKey authenticate(HttpServerRequest request) {
+        return authenticate(request, false);
+    }
+
+    /** As {@link #authenticate(HttpServerRequest)} from memory only (never blocks): null when the key must be looked up. */
+    AuthenticatedKey authenticateCached(HttpServerRequest request) {
+        return authenticate(request, true);
+    }
+
+    private AuthenticatedKey authenticate(HttpServerRequest request, boolean cachedOnly) {
         MultiMap headers = request.headers();
         String presented = headers.get("x-api-key");
         if (presented == null || !presented.startsWith(ApiKeyService.KEY_PREFIX)) {
@@ -107,7 +116,10 @@ public class Gateway {
                 presented = authorization.substring(7).trim();
             }
         }
-        AuthenticatedKey key = keys.authenticate(presented);
+        AuthenticatedKey key = cachedOnly ? keys.authenticateCached(presented) : keys.authenticate(presented);
+        if (key == null) {
+            return null;
+        }
         // The client's address is worked out only for keys with an allowlist (most have none).
         if (key.allowedIps() != null && !key.allowsIp(clientIps.clientIp(request))) {
             throw ApiException.permission("This API key may not be used from this IP address");
@@ -161,6 +173,22 @@ public class Gateway {
         } catch (LimitExceededException e) {
             throw limitError(e);
         }
+    }
+
+    /**
+     * The call admitted from this instance's reserve for the key's account, without blocking (for
+     * the event loop); null when it needs the database (limits, no reserve ready here, or a worst
+     * case the reserve does not cover) and must go through {@link #hold}.
+     */
+    Admitted admitInMemory(AuthenticatedKey key, PriceTable.Resolved model, MessagesRequest request,
+                           byte[] upstreamBody) {
+        if (key.limited()) {
+            return null;
+        }
+        HoldEstimator.Bound cheap = estimator.cheapBound(model.price(), request,
+                prices.calculator().webSearchUsdPerRequest());
+        Hold hold = ledger.holdInMemory(key.accountId(), cheap.nanos());
+        return hold == null ? null : new Admitted(hold, null, request, upstreamBody, null);
     }
 
     private Admitted admitted(AuthenticatedKey key, HoldEstimator.Bound bound, LedgerStore.CallInfo call,

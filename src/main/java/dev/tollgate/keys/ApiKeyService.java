@@ -69,6 +69,18 @@ public class ApiKeyService {
      * @throws ApiException 401 authentication_error when missing, unknown, revoked or expired
      */
     public AuthenticatedKey authenticate(String presented) {
+        return authenticate(presented, false);
+    }
+
+    /**
+     * As {@link #authenticate(String)} but from memory only, so it never blocks: null when the key
+     * is not cached (or its entry is stale) and must be looked up.
+     */
+    public AuthenticatedKey authenticateCached(String presented) {
+        return authenticate(presented, true);
+    }
+
+    private AuthenticatedKey authenticate(String presented, boolean cachedOnly) {
         if (presented == null || presented.isBlank()) {
             throw ApiException.authentication("Missing API key: send it as x-api-key or Authorization: Bearer");
         }
@@ -79,6 +91,9 @@ public class ApiKeyService {
         long now = System.nanoTime();
         Cached cached = cache.get(hash);
         if (cached == null || now - cached.loadedAt() > ttlNanos) {
+            if (cachedOnly) {
+                return null;
+            }
             cached = new Cached(load(hash.array()), now);
             if (cache.size() >= maxEntries) {
                 cache.clear(); // crude but bounded; a cold cache only costs one lookup per key

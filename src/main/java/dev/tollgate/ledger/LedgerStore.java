@@ -128,6 +128,19 @@ public class LedgerStore {
      * @throws InsufficientBalanceException when the balance cannot cover the hold
      * @throws LimitExceededException       when a rate, concurrency or spend limit refuses it
      */
+    /**
+     * A hold of {@code amount} on this instance's reserve for the account, taken without blocking
+     * (safe on an event loop); null when none is ready and the call must go through {@link #hold}.
+     */
+    public Hold holdInMemory(UUID accountId, long amount) {
+        return reserves.enabled() ? reserves.admitInMemory(accountId, amount) : null;
+    }
+
+    /** Whether calls may be admitted from reserves held by this instance (never in the Lambda build). */
+    public boolean reservesEnabled() {
+        return reserves.enabled();
+    }
+
     public Admission hold(UUID accountId, long amount, long estimatedTokens, CallInfo call, Duration ttl,
                           boolean unlimited) {
         if (unlimited && reserves.enabled()) {

@@ -65,19 +65,12 @@ final class Reserves {
             if (reserve.refusedUntil - now > 0) {
                 return null;
             }
+            Hold fromMemory = takeIfValid(reserve, amount, now);
+            if (fromMemory != null) {
+                return fromMemory;
+            }
             long want = reserve.free() < (long) callsPerReserve * amount / 2
                     ? (long) callsPerReserve * amount : 0;
-            if (reserve.open && now - reserve.validUntil < 0 && reserve.free() >= amount) {
-                Hold hold = reserve.take(amount);
-                // Renew and top up ahead of need, off the call's path: running low, or in the last
-                // fifth of its validity. Calls go on being admitted from what is left meanwhile.
-                if (!reserve.refreshing && (want > 0 || reserve.validUntil - now < validityNanos / 5)) {
-                    reserve.refreshing = true;
-                    UUID id = reserve.id;
-                    Thread.startVirtualThread(() -> refresh(reserve, id, accountId, want));
-                }
-                return hold;
-            }
             // Renew (a reserve is re-checked every validity period) and top up, before this call.
             if (reserve.open) {
                 if (renewed(reserve, store.reserve(reserve.id, accountId, want), now)) {
@@ -104,6 +97,40 @@ final class Reserves {
         } finally {
             reserve.lock.unlock();
         }
+    }
+
+    /**
+     * As {@link #admit}, but only from an open, valid reserve and without ever waiting (not for the
+     * database, nor for a lock held by a renewal): null when the call must go through admit.
+     */
+    Hold admitInMemory(UUID accountId, long amount) {
+        Reserve reserve = byAccount.get(accountId);
+        if (reserve == null || !reserve.lock.tryLock()) {
+            return null;
+        }
+        try {
+            return reserve.dropped ? null : takeIfValid(reserve, amount, System.nanoTime());
+        } finally {
+            reserve.lock.unlock();
+        }
+    }
+
+    /** Under the reserve's lock: the call's hold if the reserve is open, valid and covers it, else null. */
+    private Hold takeIfValid(Reserve reserve, long amount, long now) {
+        if (!reserve.open || now - reserve.validUntil >= 0 || reserve.free() < amount) {
+            return null;
+        }
+        long want = reserve.free() < (long) callsPerReserve * amount / 2 ? (long) callsPerReserve * amount : 0;
+        Hold hold = reserve.take(amount);
+        // Renew and top up ahead of need, off the call's path: running low, or in the last
+        // fifth of its validity. Calls go on being admitted from what is left meanwhile.
+        if (!reserve.refreshing && (want > 0 || reserve.validUntil - now < validityNanos / 5)) {
+            reserve.refreshing = true;
+            UUID id = reserve.id;
+            UUID accountId = reserve.accountId;
+            Thread.startVirtualThread(() -> refresh(reserve, id, accountId, want));
+        }
+        return hold;
     }
 
     /** A renewal and top-up in the background (see admit); its outcome applies as a synchronous one would. */
