@@ -143,6 +143,15 @@ public interface TollgateConfig {
          */
         @WithDefault("512")
         int maxQueued();
+
+        /**
+         * When responses do not wait for settlements: how long the settlement writer gathers calls
+         * before writing a batch, unless a full batch is already queued. Fewer, larger batches cost
+         * the database far less per call at low and moderate load; a settlement lands this much
+         * later (its hold covers the call meanwhile). 0: write whatever is queued at once.
+         */
+        @WithDefault("10ms")
+        Duration linger();
     }
 
     interface Prices {

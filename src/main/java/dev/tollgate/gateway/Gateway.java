@@ -18,7 +18,6 @@ import dev.tollgate.metering.HoldEstimator;
 import dev.tollgate.metering.PriceTable;
 import dev.tollgate.metering.TokenUsage;
 import dev.tollgate.ops.CallMetrics;
-import dev.tollgate.ops.LambdaBufferedResponses;
 import dev.tollgate.ops.RequestLogContext;
 import dev.tollgate.upstream.UpstreamClient;
 import io.quarkus.logging.Log;
@@ -72,7 +71,7 @@ public class Gateway {
         this.ledger = ledger;
         this.upstream = upstream;
         this.config = config;
-        this.settleBeforeResponse = config.settlement().beforeResponse() || LambdaBufferedResponses.LAMBDA_BUILD;
+        this.settleBeforeResponse = ledger.settlesBeforeResponse();
     }
 
     public ExecutorService blocking() {

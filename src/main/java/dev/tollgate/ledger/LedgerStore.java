@@ -59,13 +59,16 @@ public class LedgerStore {
     private final GroupCommit<HoldRequest, HoldOutcome> holds;
     private final GroupCommit<Settlement, Boolean> settlements;
     private final Reserves reserves;
+    private final boolean settlesBeforeResponse;
     private final Duration holdTtl;
     private final Duration reserveValidity;
 
     public LedgerStore(AgroalDataSource dataSource, TollgateConfig config) {
         this.dataSource = dataSource;
-        this.holds = new GroupCommit<>("holds", MAX_BATCH, this::writeHolds);
-        this.settlements = new GroupCommit<>("settlements", MAX_BATCH, this::writeSettlements);
+        this.settlesBeforeResponse = config.settlement().beforeResponse() || LambdaBufferedResponses.LAMBDA_BUILD;
+        this.holds = new GroupCommit<>("holds", MAX_BATCH, Duration.ZERO, this::writeHolds);
+        this.settlements = new GroupCommit<>("settlements", MAX_BATCH,
+                settlesBeforeResponse ? Duration.ZERO : config.settlement().linger(), this::writeSettlements);
         this.holdTtl = config.holds().ttl();
         this.reserveValidity = config.keys().cacheTtl();
         this.reserves = new Reserves(new Reserves.Store() {
@@ -90,6 +93,14 @@ public class LedgerStore {
         holds.stop(5_000);
         settlements.stop(10_000);
         reserves.returnIdle(Duration.ZERO);
+    }
+
+    /**
+     * Whether a response waits for its call's settlement to be durable (configured so, or the
+     * Lambda build, where nothing may run after a response); if not, settlements linger to batch.
+     */
+    public boolean settlesBeforeResponse() {
+        return settlesBeforeResponse;
     }
 
     /** Returns the reserves of accounts that went quiet, so other instances can use that balance. */

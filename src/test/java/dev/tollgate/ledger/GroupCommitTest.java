@@ -3,6 +3,7 @@ package dev.tollgate.ledger;
 import org.junit.jupiter.api.Test;
 
 import java.sql.SQLException;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
@@ -24,7 +25,7 @@ class GroupCommitTest {
         CountDownLatch firstBatchStarted = new CountDownLatch(1);
         CountDownLatch releaseFirstBatch = new CountDownLatch(1);
         List<List<Integer>> batches = new CopyOnWriteArrayList<>();
-        GroupCommit<Integer, Integer> commit = new GroupCommit<>("test", 100, items -> {
+        GroupCommit<Integer, Integer> commit = new GroupCommit<>("test", 100, Duration.ZERO, items -> {
             batches.add(List.copyOf(items));
             firstBatchStarted.countDown();
             await(releaseFirstBatch);
@@ -52,7 +53,7 @@ class GroupCommitTest {
     void batchesNeverExceedTheirMaximum() throws Exception {
         CountDownLatch release = new CountDownLatch(1);
         List<Integer> sizes = new CopyOnWriteArrayList<>();
-        GroupCommit<Integer, Integer> commit = new GroupCommit<>("test", 4, items -> {
+        GroupCommit<Integer, Integer> commit = new GroupCommit<>("test", 4, Duration.ZERO, items -> {
             sizes.add(items.size());
             await(release);
             return items;
@@ -74,7 +75,7 @@ class GroupCommitTest {
     @Test
     void aBadItemFailsOnlyItsOwnCall() throws Exception {
         CountDownLatch release = new CountDownLatch(1);
-        GroupCommit<Integer, Integer> commit = new GroupCommit<>("test", 100, items -> {
+        GroupCommit<Integer, Integer> commit = new GroupCommit<>("test", 100, Duration.ZERO, items -> {
             await(release);
             if (items.contains(13)) {
                 throw new SQLException("check constraint violated", "23514");
@@ -106,7 +107,7 @@ class GroupCommitTest {
     @Test
     void aDeadlockedBatchIsRetriedWhole() throws Exception {
         List<List<Integer>> attempts = new CopyOnWriteArrayList<>();
-        GroupCommit<Integer, Integer> commit = new GroupCommit<>("test", 100, items -> {
+        GroupCommit<Integer, Integer> commit = new GroupCommit<>("test", 100, Duration.ZERO, items -> {
             attempts.add(List.copyOf(items));
             if (attempts.size() == 1) {
                 throw new SQLException("deadlock detected", "40P01");
@@ -123,12 +124,64 @@ class GroupCommitTest {
 
     @Test
     void aStoppedWriterFinishesWhatWasQueuedAndRefusesMore() throws Exception {
-        GroupCommit<Integer, Integer> commit = new GroupCommit<>("test", 100, items -> items);
+        GroupCommit<Integer, Integer> commit = new GroupCommit<>("test", 100, Duration.ZERO, items -> items);
         CompletableFuture<Integer> queued = commit.submit(1);
         commit.stop(5000);
         assertEquals(1, queued.get(1, TimeUnit.SECONDS));
         CompletionException refused = assertThrows(CompletionException.class, () -> commit.submit(2).join());
         assertInstanceOf(LedgerException.class, refused.getCause());
+    }
+
+    @Test
+    void withALingerCallsArrivingMomentsApartShareOneBatch() throws Exception {
+        List<List<Integer>> batches = new CopyOnWriteArrayList<>();
+        GroupCommit<Integer, Integer> commit = new GroupCommit<>("test", 100, Duration.ofMillis(500), items -> {
+            batches.add(List.copyOf(items));
+            return items;
+        });
+        try {
+            CompletableFuture<Integer> first = commit.submit(1);
+            Thread.sleep(50); // without a linger, 1 would be written alone by now
+            CompletableFuture<Integer> second = commit.submit(2);
+            assertEquals(1, first.get(5, TimeUnit.SECONDS));
+            assertEquals(2, second.get(5, TimeUnit.SECONDS));
+            assertEquals(List.of(List.of(1, 2)), batches);
+        } finally {
+            commit.stop(1000);
+        }
+    }
+
+    @Test
+    void aFullBatchDoesNotWaitOutTheLinger() throws Exception {
+        List<List<Integer>> batches = new CopyOnWriteArrayList<>();
+        GroupCommit<Integer, Integer> commit = new GroupCommit<>("test", 4, Duration.ofSeconds(30), items -> {
+            batches.add(List.copyOf(items));
+            return items;
+        });
+        try {
+            List<CompletableFuture<Integer>> all = new ArrayList<>();
+            all.add(commit.submit(0));
+            Thread.sleep(100); // the writer has taken 0 and lingers
+            for (int i = 1; i < 4; i++) {
+                all.add(commit.submit(i));
+            }
+            CompletableFuture.allOf(all.toArray(CompletableFuture[]::new)).get(5, TimeUnit.SECONDS);
+            assertEquals(List.of(List.of(0, 1, 2, 3)), batches);
+        } finally {
+            commit.stop(1000);
+        }
+    }
+
+    @Test
+    void stoppingDoesNotWaitOutTheLinger() throws Exception {
+        GroupCommit<Integer, Integer> commit = new GroupCommit<>("test", 100, Duration.ofSeconds(30), items -> items);
+        CompletableFuture<Integer> queued = commit.submit(1);
+        Thread.sleep(100); // the writer has taken 1 and lingers
+        long started = System.nanoTime();
+        commit.stop(10_000);
+        assertEquals(1, queued.get(1, TimeUnit.SECONDS));
+        assertTrue(System.nanoTime() - started < TimeUnit.SECONDS.toNanos(10),
+                "stop waited its whole timeout: the writer slept through it");
     }
 
     private static void await(CountDownLatch latch) {
