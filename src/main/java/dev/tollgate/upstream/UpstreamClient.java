@@ -4,6 +4,7 @@ import dev.tollgate.api.ApiException;
 import dev.tollgate.config.TollgateConfig;
 import dev.tollgate.ops.CallMetrics;
 import io.quarkus.logging.Log;
+import io.vertx.core.Context;
 import io.vertx.core.Future;
 import io.vertx.core.MultiMap;
 import io.vertx.core.Vertx;
@@ -20,6 +21,8 @@ import jakarta.enterprise.context.ApplicationScoped;
 import java.net.ConnectException;
 import java.net.URI;
 import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeoutException;
 
 /**
@@ -30,7 +33,17 @@ import java.util.concurrent.TimeoutException;
 @ApplicationScoped
 public class UpstreamClient {
 
-    private final HttpClient client;
+    private final Vertx vertx;
+    private final HttpClientOptions options;
+    private final PoolOptions pool;
+    /** For callers off the event loops (count_tokens for an exact hold, on a virtual thread). */
+    private final HttpClient shared;
+    /**
+     * One client per event loop: a pool's connections live on the event loop that opened them, and
+     * a call served on one loop but relayed over another's connection pays a thread hand-off for
+     * every event of the upstream exchange. Per-loop pools keep a call on its own loop throughout.
+     */
+    private final Map<Thread, HttpClient> perEventLoop = new ConcurrentHashMap<>();
     private final String host;
     private final int port;
     private final String basePath;
@@ -51,7 +64,8 @@ public class UpstreamClient {
         if (apiKey == null) {
             Log.warn("TOLLGATE_UPSTREAM_API_KEY is not set: every call to Claude will fail with 502");
         }
-        HttpClientOptions options = new HttpClientOptions()
+        this.vertx = vertx;
+        this.options = new HttpClientOptions()
                 .setSsl(tls)
                 .setUseAlpn(tls)
                 .setTrustAll(false)
@@ -61,7 +75,16 @@ public class UpstreamClient {
                 .setTcpNoDelay(true)
                 .setDecompressionSupported(false)
                 .setConnectTimeout((int) config.connectTimeout().toMillis());
-        this.client = vertx.createHttpClient(options, new PoolOptions().setHttp1MaxSize(config.maxConnections()));
+        this.pool = new PoolOptions().setHttp1MaxSize(config.maxConnections());
+        this.shared = vertx.createHttpClient(options, pool);
+    }
+
+    private HttpClient client() {
+        Context context = Vertx.currentContext();
+        if (context == null || !context.isEventLoopContext()) {
+            return shared;
+        }
+        return perEventLoop.computeIfAbsent(Thread.currentThread(), loop -> vertx.createHttpClient(options, pool));
     }
 
     /**
@@ -90,7 +113,7 @@ public class UpstreamClient {
         }
         options.putHeader("content-type", "application/json");
         options.putHeader("accept", stream ? "text/event-stream" : "application/json");
-        return client.request(options);
+        return client().request(options);
     }
 
     /** Sends a body and waits for the response head. */
@@ -117,6 +140,7 @@ public class UpstreamClient {
 
     @PreDestroy
     void close() {
-        client.close();
+        shared.close();
+        perEventLoop.values().forEach(HttpClient::close);
     }
 }
