@@ -36,11 +36,21 @@ public class KeyHasher {
         this.secret = new SecretKeySpec(pepper.getBytes(StandardCharsets.UTF_8), "HmacSHA256");
     }
 
+    /**
+     * One initialised Mac per thread (doFinal resets it for the next key): looking the algorithm
+     * up in the security providers for every call cost more than the hash itself.
+     */
+    private final ThreadLocal<Mac> macs = ThreadLocal.withInitial(this::newMac);
+
     public byte[] hash(String key) {
+        return macs.get().doFinal(key.getBytes(StandardCharsets.UTF_8));
+    }
+
+    private Mac newMac() {
         try {
             Mac mac = Mac.getInstance("HmacSHA256");
             mac.init(secret);
-            return mac.doFinal(key.getBytes(StandardCharsets.UTF_8));
+            return mac;
         } catch (GeneralSecurityException e) {
             throw new IllegalStateException("HmacSHA256 unavailable", e);
         }
