@@ -8,7 +8,7 @@
 # Needs: JDK 21+ (JAVA_HOME), PostgreSQL on 127.0.0.1:5432 (user postgres, trust), wrk, node/npm,
 # python3, taskset. Uses its own database (BENCH_DB, default tollgate_bench), dropped and recreated.
 # CPU layout on 2 cores: the gateway under test (Tollgate or Portkey) on CPU 0; wrk, the fake upstream
-# and the first-byte client on CPU 1; PostgreSQL (a shared system service) is not pinned.
+# and the first-byte client on CPU 1; PostgreSQL (a shared system service) is not pinned (BENCH_PG_CPU).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -23,6 +23,10 @@ PORTKEY_PORT=${BENCH_PORTKEY_PORT:-9102}
 TG_PORT=${BENCH_TOLLGATE_PORT:-9103}
 GW_CPU=${BENCH_GW_CPU:-0}
 LOAD_CPU=${BENCH_LOAD_CPU:-1}
+# PostgreSQL's CPUs during the run, e.g. the load CPU, so that the gateway has its core to itself as
+# with a database on another host (restored when the run ends). Default: not pinned (it floats over
+# both cores); pinning it to CPU 1 measured no better at 1 and 4 connections (run 11).
+PG_CPU=${BENCH_PG_CPU:-}
 DUR=${BENCH_DURATION:-12}          # seconds per measured run
 SHORT=${BENCH_SHORT_DURATION:-8}   # seconds per latency / streaming run
 WARMUP=${BENCH_WARMUP:-30}        # seconds per warm-up run (a JIT on one core needs about a minute)
@@ -47,9 +51,17 @@ PIDS=()
 
 log() { echo "[$(date -u +%H:%M:%S)] $*" | tee -a "$OUT/run.log" >&2; }
 
+pg_server_pids() { pgrep -x postgres; pgrep -f '^postgres: '; }
+pin_postgres() {  # CPU list: the postmaster and every PostgreSQL process (new backends inherit it)
+  for p in $(pg_server_pids); do taskset -a -p -c "$1" "$p" > /dev/null 2>&1 || true; done
+}
 cleanup() {
   for p in "${PIDS[@]:-}"; do [ -n "$p" ] && kill "$p" 2>/dev/null || true; done
-  [ -n "${WATCHDOG:-}" ] && kill "$WATCHDOG" 2>/dev/null || true
+  [ -n "$PG_CPU" ] && pin_postgres "0-$(($(nproc --all) - 1))"
+  if [ -n "${WATCHDOG:-}" ]; then  # the watchdog first, then its sleep, so it cannot fire meanwhile
+    local sleeper; sleeper=$(pgrep -P "$WATCHDOG" || true)
+    kill "$WATCHDOG" 2>/dev/null || true; [ -n "$sleeper" ] && kill $sleeper 2>/dev/null || true
+  fi
 }
 trap cleanup EXIT
 ( sleep "$MAX_SECONDS"; echo "bench/run.sh: time limit ${MAX_SECONDS}s reached, stopping" >&2; kill -TERM $$ ) &
@@ -66,6 +78,7 @@ WATCHDOG=$!
   echo "postgres: $($PG -d postgres -c 'show server_version')"
   echo "git: $(git rev-parse HEAD)"
   echo "loadavg at start: $(cat /proc/loadavg)"
+  echo "cpus: gateway $GW_CPU, load $LOAD_CPU, postgres ${PG_CPU:-not pinned}"
 } > "$OUT/machine.txt"
 cat "$OUT/machine.txt" >&2
 
@@ -126,6 +139,7 @@ fi
 [ -d bench/node_modules/@portkey-ai/gateway ] || { log "installing Portkey"; (cd bench && npm install --no-audit --no-fund > "$ROOT/$OUT/npm.log" 2>&1) || log "Portkey install failed (see npm.log)"; }
 
 log "database $DB"
+if [ -n "$PG_CPU" ]; then log "PostgreSQL pinned to CPU $PG_CPU for the run"; pin_postgres "$PG_CPU"; fi
 $PG -d postgres -c "DROP DATABASE IF EXISTS $DB WITH (FORCE)" -c "CREATE DATABASE $DB"
 
 taskset -c "$LOAD_CPU" "$JAVA" -Dsun.net.httpserver.nodelay=true bench/FakeAnthropic.java "$FAKE_PORT" > "$OUT/fake.log" 2>&1 &
