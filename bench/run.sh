@@ -37,8 +37,9 @@ SCALE_ROWS=${BENCH_SCALE_ROWS:-10000000}
 SCALE_KEYS=${BENCH_SCALE_KEYS:-100000}
 SCALE_BUDGET=${BENCH_SCALE_BUDGET_SECONDS:-900}
 MAX_SECONDS=${BENCH_MAX_SECONDS:-2400}
-# Variants: default, poolN, cpu01, sync-off, no-counters, no-reserves, settle-first, per-call (both).
-VARIANTS=${BENCH_VARIANTS-default no-reserves settle-first per-call sync-off}   # empty: skip the variants phase
+# Variants: default, poolN, cpu01, sync-off, no-counters, no-reserves, settle-first, per-call (both),
+# no-linger (settlements written at once), two-loops (Vert.x's default of two event loops per core).
+VARIANTS=${BENCH_VARIANTS-default no-reserves settle-first per-call no-linger two-loops}   # empty: skip the variants phase
 # BENCH_CORE_ONLY=1: only latency, the hot account (with its ledger check) and the profile; no streaming,
 # many-accounts, data-scale or variants phases (a few minutes, for iterating on a change).
 ADMIN_TOKEN=bench-admin-token-$$
@@ -375,6 +376,8 @@ if [ -n "$VARIANTS" ]; then
       no-reserves)   start_tollgate "$GW_CPU" "tollgate-$v.log" TOLLGATE_HOLDS_RESERVE_CALLS=0 ;;
       settle-first)  start_tollgate "$GW_CPU" "tollgate-$v.log" TOLLGATE_SETTLEMENT_BEFORE_RESPONSE=true ;;
       per-call)      start_tollgate "$GW_CPU" "tollgate-$v.log" TOLLGATE_HOLDS_RESERVE_CALLS=0 TOLLGATE_SETTLEMENT_BEFORE_RESPONSE=true ;;
+      no-linger)     start_tollgate "$GW_CPU" "tollgate-$v.log" TOLLGATE_SETTLEMENT_LINGER=0 ;;
+      two-loops)     start_tollgate "$GW_CPU" "tollgate-$v.log" QUARKUS_VERTX_EVENT_LOOPS_POOL_SIZE=2 ;;
       sync-off) $PG -d postgres -c "ALTER DATABASE $DB SET synchronous_commit = off"
                 start_tollgate "$GW_CPU" "tollgate-$v.log" ;;
       no-counters)  # experiment only: the limit counters' functions made no-ops in this database
