@@ -21,6 +21,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
  * Authenticates issued keys. A known key costs no database round trip: results (including
@@ -41,7 +42,11 @@ public class ApiKeyService {
     private final int maxEntries;
     private final Map<ByteBuffer, Cached> cache = new ConcurrentHashMap<>();
 
-    private record Cached(AuthenticatedKey key, long loadedAt) {
+    /** A lookup's result, read from the database at {@code loadedAt}; {@code refreshing}: a reload is running. */
+    private record Cached(AuthenticatedKey key, long loadedAt, AtomicBoolean refreshing) {
+        Cached(AuthenticatedKey key, long loadedAt) {
+            this(key, loadedAt, new AtomicBoolean());
+        }
     }
 
     public ApiKeyService(KeyHasher hasher, AgroalDataSource dataSource, TollgateConfig config) {
@@ -99,6 +104,8 @@ public class ApiKeyService {
                 cache.clear(); // crude but bounded; a cold cache only costs one lookup per key
             }
             cache.put(hash, cached);
+        } else if (now - cached.loadedAt() > ttlNanos / 5 * 4 && cached.refreshing().compareAndSet(false, true)) {
+            refreshInBackground(hash, cached);
         }
         AuthenticatedKey key = cached.key();
         if (key == null) {
@@ -108,6 +115,24 @@ public class ApiKeyService {
             throw ApiException.authentication("This API key expired at " + key.expiresAt());
         }
         return key;
+    }
+
+    /**
+     * A key in use is re-read in its last fifth of the TTL, off the caller's path, so its calls
+     * never wait for the reload (nor all of a busy instance's keys expire and reload at once). The
+     * TTL's bound on staleness is unchanged: the new entry counts from before its read, and one
+     * that was invalidated meanwhile stays forgotten.
+     */
+    private void refreshInBackground(ByteBuffer hash, Cached stale) {
+        Thread.startVirtualThread(() -> {
+            long started = System.nanoTime();
+            try {
+                cache.replace(hash, stale, new Cached(load(hash.array()), started));
+            } catch (RuntimeException e) {
+                // The entry expires at its TTL and the next call looks the key up itself.
+                stale.refreshing().set(false);
+            }
+        });
     }
 
     /** Forgets a key on this instance at once (called after revoking or changing it). */
