@@ -20,6 +20,11 @@ public class KeyHasher {
     private static final String DEV_PEPPER = "tollgate-dev-only-pepper-not-for-production";
 
     private final SecretKeySpec secret;
+    /**
+     * One initialised Mac per thread (doFinal resets it for the next key): looking the algorithm
+     * up in the security providers for every call cost more than the hash itself.
+     */
+    private final ThreadLocal<Mac> macs = ThreadLocal.withInitial(this::newMac);
 
     public KeyHasher(TollgateConfig config) {
         String pepper = config.keyPepper().filter(p -> !p.isBlank()).orElse(null);
@@ -35,12 +40,6 @@ public class KeyHasher {
         }
         this.secret = new SecretKeySpec(pepper.getBytes(StandardCharsets.UTF_8), "HmacSHA256");
     }
-
-    /**
-     * One initialised Mac per thread (doFinal resets it for the next key): looking the algorithm
-     * up in the security providers for every call cost more than the hash itself.
-     */
-    private final ThreadLocal<Mac> macs = ThreadLocal.withInitial(this::newMac);
 
     public byte[] hash(String key) {
         return macs.get().doFinal(key.getBytes(StandardCharsets.UTF_8));

@@ -130,16 +130,6 @@ public class LedgerStore {
     }
 
     /**
-     * Admits a call: the key's and the account's limits, then a hold of {@code amount} if the
-     * available balance covers it; all or nothing. Blocks until the hold's batch is written, unless
-     * the call is admitted from this instance's reserve for the account (only when {@code unlimited}:
-     * neither the key nor the account has a limit).
-     *
-     * @param estimatedTokens what the call counts against token-per-minute limits until it settles
-     * @throws InsufficientBalanceException when the balance cannot cover the hold
-     * @throws LimitExceededException       when a rate, concurrency or spend limit refuses it
-     */
-    /**
      * A hold of {@code amount} on this instance's reserve for the account, taken without blocking
      * (safe on an event loop); null when none is ready and the call must go through {@link #hold}.
      */
@@ -152,6 +142,16 @@ public class LedgerStore {
         return reserves.enabled();
     }
 
+    /**
+     * Admits a call: the key's and the account's limits, then a hold of {@code amount} if the
+     * available balance covers it; all or nothing. Blocks until the hold's batch is written, unless
+     * the call is admitted from this instance's reserve for the account (only when {@code unlimited}:
+     * neither the key nor the account has a limit).
+     *
+     * @param estimatedTokens what the call counts against token-per-minute limits until it settles
+     * @throws InsufficientBalanceException when the balance cannot cover the hold
+     * @throws LimitExceededException       when a rate, concurrency or spend limit refuses it
+     */
     public Admission hold(UUID accountId, long amount, long estimatedTokens, CallInfo call, Duration ttl,
                           boolean unlimited) {
         if (unlimited && reserves.enabled()) {

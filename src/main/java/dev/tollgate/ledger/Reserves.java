@@ -69,8 +69,7 @@ final class Reserves {
             if (fromMemory != null) {
                 return fromMemory;
             }
-            long want = reserve.free() < (long) callsPerReserve * amount / 2
-                    ? (long) callsPerReserve * amount : 0;
+            long want = topUp(reserve, amount);
             // Renew (a reserve is re-checked every validity period) and top up, before this call.
             if (reserve.open) {
                 if (renewed(reserve, store.reserve(reserve.id, accountId, want), now)) {
@@ -120,7 +119,7 @@ final class Reserves {
         if (!reserve.open || now - reserve.validUntil >= 0 || reserve.free() < amount) {
             return null;
         }
-        long want = reserve.free() < (long) callsPerReserve * amount / 2 ? (long) callsPerReserve * amount : 0;
+        long want = topUp(reserve, amount);
         Hold hold = reserve.take(amount);
         // Renew and top up ahead of need, off the call's path: running low, or in the last
         // fifth of its validity. Calls go on being admitted from what is left meanwhile.
@@ -131,6 +130,12 @@ final class Reserves {
             Thread.startVirtualThread(() -> refresh(reserve, id, accountId, want));
         }
         return hold;
+    }
+
+    /** What to add to the reserve at its next renewal: a full reserve once it is below half, else nothing. */
+    private long topUp(Reserve reserve, long amount) {
+        long full = (long) callsPerReserve * amount;
+        return reserve.free() < full / 2 ? full : 0;
     }
 
     /** A renewal and top-up in the background (see admit); its outcome applies as a synchronous one would. */

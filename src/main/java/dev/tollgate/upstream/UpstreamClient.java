@@ -34,7 +34,7 @@ import java.util.concurrent.TimeoutException;
 public class UpstreamClient {
 
     private final Vertx vertx;
-    private final HttpClientOptions options;
+    private final HttpClientOptions clientOptions;
     private final PoolOptions pool;
     /** For callers off the event loops (count_tokens for an exact hold, on a virtual thread). */
     private final HttpClient shared;
@@ -65,7 +65,7 @@ public class UpstreamClient {
             Log.warn("TOLLGATE_UPSTREAM_API_KEY is not set: every call to Claude will fail with 502");
         }
         this.vertx = vertx;
-        this.options = new HttpClientOptions()
+        this.clientOptions = new HttpClientOptions()
                 .setSsl(tls)
                 .setUseAlpn(tls)
                 .setTrustAll(false)
@@ -76,7 +76,7 @@ public class UpstreamClient {
                 .setDecompressionSupported(false)
                 .setConnectTimeout((int) config.connectTimeout().toMillis());
         this.pool = new PoolOptions().setHttp1MaxSize(config.maxConnections());
-        this.shared = vertx.createHttpClient(options, pool);
+        this.shared = vertx.createHttpClient(clientOptions, pool);
     }
 
     private HttpClient client() {
@@ -84,7 +84,7 @@ public class UpstreamClient {
         if (context == null || !context.isEventLoopContext()) {
             return shared;
         }
-        return perEventLoop.computeIfAbsent(Thread.currentThread(), loop -> vertx.createHttpClient(options, pool));
+        return perEventLoop.computeIfAbsent(Thread.currentThread(), loop -> vertx.createHttpClient(clientOptions, pool));
     }
 
     /**
