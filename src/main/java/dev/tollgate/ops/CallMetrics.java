@@ -28,10 +28,14 @@ import java.util.concurrent.atomic.AtomicLong;
 @Singleton
 public class CallMetrics {
 
+    private static final String[] TOKEN_KINDS = {"input", "output", "cache_write_5m", "cache_write_1h", "cache_read"};
+
     private final MeterRegistry registry;
     private final LedgerStore ledger;
     private final Map<CallKey, Counter> counters = new ConcurrentHashMap<>();
-    private final Map<String, Counter> tokenCounters = new ConcurrentHashMap<>();
+    /** Per model, one counter per {@link #TOKEN_KINDS} entry, in that order. */
+    private final Map<String, Counter[]> tokenCounters = new ConcurrentHashMap<>();
+    private final Map<UpstreamKey, Timer> upstreamTimers = new ConcurrentHashMap<>();
     private final Map<String, Counter> costs = new ConcurrentHashMap<>();
     private final AtomicLong openHolds = new AtomicLong();
     private final AtomicLong openHoldsNanos = new AtomicLong();
@@ -64,11 +68,12 @@ public class CallMetrics {
         counters.computeIfAbsent(new CallKey(call.endpoint(), call.status().dbValue(), call.httpStatus(), model),
                 k -> registry.counter("tollgate.calls", "endpoint", k.endpoint(), "status", k.status(),
                         "http_status", Integer.toString(k.httpStatus()), "model", k.model())).increment();
-        tokens(model, "input", usage.input());
-        tokens(model, "output", usage.output());
-        tokens(model, "cache_write_5m", usage.cacheWrite5m());
-        tokens(model, "cache_write_1h", usage.cacheWrite1h());
-        tokens(model, "cache_read", usage.cacheRead());
+        Counter[] tokens = tokenCounters.computeIfAbsent(model, this::tokenCounters);
+        add(tokens[0], usage.input());
+        add(tokens[1], usage.output());
+        add(tokens[2], usage.cacheWrite5m());
+        add(tokens[3], usage.cacheWrite1h());
+        add(tokens[4], usage.cacheRead());
         if (call.costNanos() != 0) {
             costs.computeIfAbsent(model, m -> Counter.builder("tollgate.cost").baseUnit("usd")
                     .description("Cost settled, as the ledger charged it").tag("model", m).register(registry))
@@ -76,10 +81,17 @@ public class CallMetrics {
         }
     }
 
-    private void tokens(String model, String kind, long count) {
+    private Counter[] tokenCounters(String model) {
+        Counter[] counters = new Counter[TOKEN_KINDS.length];
+        for (int i = 0; i < counters.length; i++) {
+            counters[i] = registry.counter("tollgate.tokens", "model", model, "kind", TOKEN_KINDS[i]);
+        }
+        return counters;
+    }
+
+    private static void add(Counter counter, long count) {
         if (count > 0) {
-            tokenCounters.computeIfAbsent(model + '\u0000' + kind,
-                    k -> registry.counter("tollgate.tokens", "model", model, "kind", kind)).increment(count);
+            counter.increment(count);
         }
     }
 
@@ -93,14 +105,23 @@ public class CallMetrics {
      */
     public Future<HttpClientResponse> timeUpstream(String path, Future<HttpClientResponse> response) {
         long start = System.nanoTime();
-        return response.andThen(ar -> Timer.builder("tollgate.upstream.latency")
-                .tag("path", path)
-                .tag("status", ar.succeeded() ? Integer.toString(ar.result().statusCode()) : "failed")
+        return response.andThen(ar -> upstreamTimers
+                .computeIfAbsent(new UpstreamKey(path, ar.succeeded() ? ar.result().statusCode() : 0), this::upstreamTimer)
+                .record(System.nanoTime() - start, TimeUnit.NANOSECONDS));
+    }
+
+    /** Status 0: the request failed without a response. The map spares each call Micrometer's builder and lookup. */
+    private record UpstreamKey(String path, int status) {
+    }
+
+    private Timer upstreamTimer(UpstreamKey key) {
+        return Timer.builder("tollgate.upstream.latency")
+                .tag("path", key.path())
+                .tag("status", key.status() == 0 ? "failed" : Integer.toString(key.status()))
                 .publishPercentileHistogram()
                 .minimumExpectedValue(Duration.ofMillis(10))
                 .maximumExpectedValue(Duration.ofMinutes(10))
-                .register(registry)
-                .record(System.nanoTime() - start, TimeUnit.NANOSECONDS));
+                .register(registry);
     }
 
     /**
