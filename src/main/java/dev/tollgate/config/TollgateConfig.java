@@ -118,9 +118,11 @@ public interface TollgateConfig {
 
         /**
          * Size of an instance's reserve for a busy account without limits, in worst-case calls: the
-         * instance holds that much of the balance at once (never more than an eighth of what is
-         * available) and admits the account's calls from it without a database round trip. 0 turns
-         * reserves off (every call is held in the database); the Lambda build never uses them.
+         * instance holds that much of the balance at once and admits the account's calls from it
+         * without a database round trip. A reserve used up within a second of its last top-up
+         * doubles, up to 64 times this, so a busy account's reserve lasts a second or more; a top-up
+         * is granted only while the account has eight times it available. 0 turns reserves off
+         * (every call is held in the database); the Lambda build never uses them.
          */
         @WithDefault("64")
         int reserveCalls();

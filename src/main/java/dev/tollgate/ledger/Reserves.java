@@ -23,6 +23,13 @@ import java.util.concurrent.locks.ReentrantLock;
  * <p>A reserve is trusted for {@code validity} (the key cache's TTL) and then renewed, which
  * re-checks the account in the database (limits set since, reserve reaped meanwhile) and tops it
  * up. One that is idle, with nothing in flight and nothing left to settle, is returned.
+ *
+ * <p>Size: {@code callsPerReserve} worst cases, doubled (up to {@link #MAX_GROWTH} times) whenever
+ * the reserve runs low within {@code turnover} of its last refill, and halved when it lasts ten
+ * times that. A busy account's reserve so holds about a second of its calls or more, and a renewal
+ * that waits on a slow database (a checkpoint's fsync on a busy disk) ends before the reserve runs
+ * dry instead of the account's calls waiting for it. tg_reserve still grants a top-up only while
+ * the account has eight times it available.
  */
 final class Reserves {
 
@@ -38,15 +45,24 @@ final class Reserves {
         void giveBack(UUID reserveId);
     }
 
+    /** The most a reserve grows: 64 times callsPerReserve worst cases. */
+    static final int MAX_GROWTH = 64;
+
     private final Store store;
     private final int callsPerReserve;
     private final long validityNanos;
+    private final long turnoverNanos;
     private final Map<UUID, Reserve> byAccount = new ConcurrentHashMap<>();
 
     Reserves(Store store, int callsPerReserve, Duration validity) {
+        this(store, callsPerReserve, validity, Duration.ofSeconds(1));
+    }
+
+    Reserves(Store store, int callsPerReserve, Duration validity, Duration turnover) {
         this.store = store;
         this.callsPerReserve = callsPerReserve;
         this.validityNanos = validity.toNanos();
+        this.turnoverNanos = turnover.toNanos();
     }
 
     boolean enabled() {
@@ -69,10 +85,10 @@ final class Reserves {
             if (fromMemory != null) {
                 return fromMemory;
             }
-            long want = topUp(reserve, amount);
+            long want = runningLow(reserve, amount) ? refill(reserve, amount, now) : 0;
             // Renew (a reserve is re-checked every validity period) and top up, before this call.
             if (reserve.open) {
-                if (renewed(reserve, store.reserve(reserve.id, accountId, want), now)) {
+                if (renewed(reserve, want, store.reserve(reserve.id, accountId, want), now)) {
                     return reserve.free() >= amount ? reserve.take(amount) : null;
                 }
                 if (!reserve.draining) {
@@ -83,7 +99,7 @@ final class Reserves {
                 return null;
             }
             reserve.restart();
-            Long added = store.reserve(reserve.id, accountId, (long) callsPerReserve * amount);
+            Long added = store.reserve(reserve.id, accountId, full(reserve, amount));
             if (added == null || added <= 0) {
                 // Limits, or too little balance for a reserve: the database admits each call, for a while.
                 reserve.refusedUntil = now + validityNanos;
@@ -92,6 +108,7 @@ final class Reserves {
             reserve.open = true;
             reserve.amount = added;
             reserve.validUntil = now + validityNanos;
+            reserve.filledAt = now;
             return reserve.amount >= amount ? reserve.take(amount) : null;
         } finally {
             reserve.lock.unlock();
@@ -119,12 +136,13 @@ final class Reserves {
         if (!reserve.open || now - reserve.validUntil >= 0 || reserve.free() < amount) {
             return null;
         }
-        long want = topUp(reserve, amount);
+        boolean low = runningLow(reserve, amount);
         Hold hold = reserve.take(amount);
         // Renew and top up ahead of need, off the call's path: running low, or in the last
         // fifth of its validity. Calls go on being admitted from what is left meanwhile.
-        if (!reserve.refreshing && (want > 0 || reserve.validUntil - now < validityNanos / 5)) {
+        if (!reserve.refreshing && (low || reserve.validUntil - now < validityNanos / 5)) {
             reserve.refreshing = true;
+            long want = low ? refill(reserve, amount, now) : 0;
             UUID id = reserve.id;
             UUID accountId = reserve.accountId;
             Thread.startVirtualThread(() -> refresh(reserve, id, accountId, want));
@@ -132,10 +150,25 @@ final class Reserves {
         return hold;
     }
 
-    /** What to add to the reserve at its next renewal: a full reserve once it is below half, else nothing. */
-    private long topUp(Reserve reserve, long amount) {
-        long full = (long) callsPerReserve * amount;
-        return reserve.free() < full / 2 ? full : 0;
+    /** A full reserve for calls whose worst case is {@code amount}, at the reserve's current growth. */
+    private long full(Reserve reserve, long amount) {
+        return (long) callsPerReserve * amount * reserve.growth;
+    }
+
+    /** Whether the next renewal is to top the reserve up: less than half of a full one is free. */
+    private boolean runningLow(Reserve reserve, long amount) {
+        return reserve.free() < full(reserve, amount) / 2;
+    }
+
+    /** The top-up to ask for now, after adapting the reserve's growth to how fast it was used (see the class comment). */
+    private long refill(Reserve reserve, long amount, long now) {
+        long sinceFilled = now - reserve.filledAt;
+        if (sinceFilled < turnoverNanos && reserve.growth < MAX_GROWTH) {
+            reserve.growth *= 2;
+        } else if (sinceFilled >= 10 * turnoverNanos && reserve.growth > 1) {
+            reserve.growth /= 2;
+        }
+        return full(reserve, amount);
     }
 
     /** A renewal and top-up in the background (see admit); its outcome applies as a synchronous one would. */
@@ -156,7 +189,7 @@ final class Reserves {
                 }
                 return;
             }
-            renewed(reserve, added, System.nanoTime());
+            renewed(reserve, want, added, System.nanoTime());
         } finally {
             reserve.lock.unlock();
         }
@@ -168,10 +201,15 @@ final class Reserves {
      * in flight are settled, while the account's calls are held one by one), or it was reaped or
      * returned meanwhile ({@link Store#GONE}: its calls in flight settle late, a new one may open).
      */
-    private boolean renewed(Reserve reserve, Long added, long now) {
+    private boolean renewed(Reserve reserve, long want, Long added, long now) {
         if (added != null && added >= 0) {
             reserve.amount += added;
             reserve.validUntil = now + validityNanos;
+            if (added > 0) {
+                reserve.filledAt = now;
+            } else if (want > 0) {
+                reserve.growth = 1; // the account cannot spare this much: ask for the base size again
+            }
             return true;
         }
         reserve.open = false;
@@ -259,6 +297,10 @@ final class Reserves {
         long inflight;
         int unsettled;
         long validUntil;
+        /** When the reserve was last opened or topped up. */
+        long filledAt;
+        /** The multiple of callsPerReserve worst cases a full reserve is (see the class comment). */
+        int growth = 1;
         long refusedUntil = System.nanoTime();
         long lastUsed = System.nanoTime();
 

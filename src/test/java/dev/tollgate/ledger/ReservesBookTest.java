@@ -25,11 +25,13 @@ class ReservesBookTest {
         // Synchronized: background renewals add to it; read it through List.copyOf (a locked copy).
         final List<UUID> asked = java.util.Collections.synchronizedList(new ArrayList<>());
         final List<UUID> givenBack = java.util.Collections.synchronizedList(new ArrayList<>());
+        final List<Long> wants = java.util.Collections.synchronizedList(new ArrayList<>());
 
         @Override
         public Long reserve(UUID reserveId, UUID accountId, long want) {
             boolean first = !asked.contains(reserveId);
             asked.add(reserveId);
+            wants.add(want);
             if (answer != null) {
                 return answer == Long.MIN_VALUE ? null : answer;
             }
@@ -79,6 +81,59 @@ class ReservesBookTest {
             assertNotNull(reserves.admit(ACCOUNT, 10), "call " + (5 + i) + " fits the topped-up reserve of 80");
         }
         assertEquals(1, List.copyOf(store.asked).stream().distinct().count());
+    }
+
+    /** Calls of worst case 10 that each cost all of it, one after another; the top-ups asked for. */
+    private static List<Long> topUpsFor(Store store, Reserves reserves, int calls) {
+        for (int i = 0; i < calls; i++) {
+            Hold hold = reserves.admit(ACCOUNT, 10);
+            assertNotNull(hold, "call " + i);
+            reserves.settling(hold, 10);
+            reserves.settled(hold);
+        }
+        return List.copyOf(store.wants).stream().filter(w -> w > 0).skip(1).toList(); // not the opening
+    }
+
+    @Test
+    void aReserveUsedUpWithinTheTurnoverGrowsUpToItsLimit() {
+        Store store = new Store();
+        store.grantEveryTime = true;
+        // Validity zero: every admission renews in the call, so each top-up is applied before the next call.
+        Reserves reserves = new Reserves(store, 4, Duration.ZERO, Duration.ofMinutes(1));
+        List<Long> topUps = topUpsFor(store, reserves, 2_000);
+        assertEquals(List.of(80L, 160L, 320L, 640L, 1280L, 2560L), topUps.subList(0, 6), "each refill doubles");
+        long full = 4 * 10L * Reserves.MAX_GROWTH;
+        assertTrue(topUps.stream().allMatch(w -> w <= full), "never more than " + Reserves.MAX_GROWTH + "x: " + topUps);
+        assertTrue(topUps.size() < 2_000 / 4 / 8, "2,000 calls took " + topUps.size() + " top-ups");
+    }
+
+    @Test
+    void aReserveThatLastsLongerThanTheTurnoverKeepsItsBaseSize() {
+        Store store = new Store();
+        store.grantEveryTime = true;
+        Reserves reserves = new Reserves(store, 4, Duration.ZERO, Duration.ZERO);
+        List<Long> topUps = topUpsFor(store, reserves, 40);
+        assertTrue(topUps.size() >= 10, "topped up again and again: " + topUps);
+        assertTrue(topUps.stream().allMatch(w -> w == 40), "always 4 worst cases: " + topUps);
+    }
+
+    @Test
+    void aTopUpTheAccountCannotSpareResetsTheGrowth() {
+        Store store = new Store();
+        store.grantEveryTime = true;
+        Reserves reserves = new Reserves(store, 4, Duration.ZERO, Duration.ofMinutes(1));
+        topUpsFor(store, reserves, 60);
+        store.answer = 0L; // tg_reserve: balance short of 8 x the top-up, nothing added
+        Hold hold = reserves.admit(ACCOUNT, 10);
+        while (hold != null) { // drain what is left; each renewal asks again and is refused
+            reserves.settling(hold, 10);
+            reserves.settled(hold);
+            hold = reserves.admit(ACCOUNT, 10);
+        }
+        store.answer = null;
+        store.wants.clear();
+        assertNotNull(reserves.admit(ACCOUNT, 10));
+        assertEquals(List.of(80L), List.copyOf(store.wants), "back to the base size (doubled once, used within the turnover)");
     }
 
     @Test
