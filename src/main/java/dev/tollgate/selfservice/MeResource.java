@@ -137,16 +137,37 @@ public class MeResource {
         return r;
     }
 
+    /**
+     * Totals over [from, to): whole UTC hours from the hourly roll-ups, the partial hours at either
+     * edge from the records themselves, so the read stays small however many calls the range holds.
+     */
     private Map<String, Object> totals(UUID account, Instant from, Instant to) {
         try (Connection c = dataSource.getConnection(); PreparedStatement ps = c.prepareStatement("""
-                SELECT count(*), coalesce(sum(input_tokens), 0), coalesce(sum(output_tokens), 0),
+                WITH b AS (
+                    SELECT f, t, CASE WHEN date_trunc('hour', f, 'UTC') = f THEN f
+                                      ELSE date_trunc('hour', f, 'UTC') + interval '1 hour' END AS whole_from,
+                           date_trunc('hour', t, 'UTC') AS whole_to
+                    FROM (SELECT ?::timestamptz AS f, ?::timestamptz AS t) x
+                ), parts AS (
+                    SELECT requests, input_tokens, output_tokens, cache_creation_5m_input_tokens,
+                           cache_creation_1h_input_tokens, cache_read_input_tokens, cost
+                    FROM usage_hourly, b WHERE account_id = ? AND hour >= whole_from AND hour < whole_to
+                    UNION ALL
+                    SELECT 1, input_tokens, output_tokens, cache_creation_5m_input_tokens,
+                           cache_creation_1h_input_tokens, cache_read_input_tokens, cost
+                    FROM usage_records, b
+                    WHERE account_id = ? AND ((created_at >= f AND created_at < least(whole_from, t))
+                                              OR (created_at >= greatest(whole_to, whole_from, f) AND created_at < t))
+                )
+                SELECT coalesce(sum(requests), 0), coalesce(sum(input_tokens), 0), coalesce(sum(output_tokens), 0),
                        coalesce(sum(cache_creation_5m_input_tokens), 0), coalesce(sum(cache_creation_1h_input_tokens), 0),
                        coalesce(sum(cache_read_input_tokens), 0), coalesce(sum(cost), 0)
-                FROM usage_records WHERE account_id = ? AND created_at >= ? AND created_at < ?
+                FROM parts
                 """)) {
-            ps.setObject(1, account);
-            ps.setObject(2, java.sql.Timestamp.from(from));
-            ps.setObject(3, java.sql.Timestamp.from(to));
+            ps.setObject(1, java.sql.Timestamp.from(from));
+            ps.setObject(2, java.sql.Timestamp.from(to));
+            ps.setObject(3, account);
+            ps.setObject(4, account);
             try (ResultSet rs = ps.executeQuery()) {
                 rs.next();
                 Map<String, Object> t = new LinkedHashMap<>();
@@ -166,7 +187,8 @@ public class MeResource {
 
     /**
      * Spend of the current UTC day and month, lifetime, and in flight: from the limit counters when
-     * the subject has limits (they are kept exactly then), otherwise from its usage records and holds.
+     * the subject has limits (they are kept exactly then), otherwise from its hourly usage roll-ups
+     * (UTC days and months start on whole hours) and holds.
      */
     private Map<String, Object> spend(UUID subject, boolean isKey) {
         String column = isKey ? "key_id" : "account_id";
@@ -176,11 +198,11 @@ public class MeResource {
                        lifetime_spent, inflight_held, inflight
                 FROM limit_counters WHERE subject_id = ?
                 UNION ALL
-                SELECT (SELECT coalesce(sum(cost), 0) FROM usage_records WHERE %1$s = ?
-                          AND created_at >= date_trunc('day', now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC'),
-                       (SELECT coalesce(sum(cost), 0) FROM usage_records WHERE %1$s = ?
-                          AND created_at >= date_trunc('month', now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC'),
-                       (SELECT coalesce(sum(cost), 0) FROM usage_records WHERE %1$s = ?),
+                SELECT (SELECT coalesce(sum(cost), 0) FROM usage_hourly WHERE %1$s = ?
+                          AND hour >= date_trunc('day', now(), 'UTC')),
+                       (SELECT coalesce(sum(cost), 0) FROM usage_hourly WHERE %1$s = ?
+                          AND hour >= date_trunc('month', now(), 'UTC')),
+                       (SELECT coalesce(sum(cost), 0) FROM usage_hourly WHERE %1$s = ?),
                        (SELECT coalesce(sum(amount), 0) FROM holds WHERE %1$s = ? AND state = 'pending'),
                        (SELECT count(*)::int FROM holds WHERE %1$s = ? AND state = 'pending')
                 WHERE NOT EXISTS (SELECT 1 FROM limit_counters WHERE subject_id = ?)
