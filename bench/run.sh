@@ -145,6 +145,9 @@ if [ ! -f target/quarkus-app/quarkus-run.jar ] || [ -z "${BENCH_SKIP_BUILD:-}" ]
 fi
 [ -d bench/node_modules/@portkey-ai/gateway ] || { log "installing Portkey"; (cd bench && npm install --no-audit --no-fund > "$ROOT/$OUT/npm.log" 2>&1) || log "Portkey install failed (see npm.log)"; }
 
+for port in "$FAKE_PORT" "$PORTKEY_PORT" "$TG_PORT"; do  # a leftover process would be measured instead
+  if curl -s -o /dev/null "http://127.0.0.1:$port/"; then log "port $port is already in use: stop what listens there"; exit 2; fi
+done
 log "database $DB"
 if [ -n "$PG_CPU" ]; then log "PostgreSQL pinned to CPU $PG_CPU for the run"; pin_postgres "$PG_CPU"; fi
 $PG -d postgres -c "DROP DATABASE IF EXISTS $DB WITH (FORCE)" -c "CREATE DATABASE $DB"
