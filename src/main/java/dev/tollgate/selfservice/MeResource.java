@@ -26,6 +26,8 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.time.Instant;
 import java.time.format.DateTimeParseException;
+import java.time.temporal.ChronoUnit;
+import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -142,32 +144,33 @@ public class MeResource {
      * edge from the records themselves, so the read stays small however many calls the range holds.
      */
     private Map<String, Object> totals(UUID account, Instant from, Instant to) {
+        Instant hourOfFrom = from.truncatedTo(ChronoUnit.HOURS);
+        Instant wholeFrom = hourOfFrom.equals(from) ? from : hourOfFrom.plus(1, ChronoUnit.HOURS);
+        Instant wholeTo = to.truncatedTo(ChronoUnit.HOURS);
+        Instant headEnd = wholeFrom.isBefore(to) ? wholeFrom : to;
+        Instant tailStart = Collections.max(List.of(wholeTo, wholeFrom, from));
+        // Each part a plain range on an index (the bounds are parameters, not expressions the
+        // planner would have to see through): the hours, then the records of each partial edge.
         try (Connection c = dataSource.getConnection(); PreparedStatement ps = c.prepareStatement("""
-                WITH b AS (
-                    SELECT f, t, CASE WHEN date_trunc('hour', f, 'UTC') = f THEN f
-                                      ELSE date_trunc('hour', f, 'UTC') + interval '1 hour' END AS whole_from,
-                           date_trunc('hour', t, 'UTC') AS whole_to
-                    FROM (SELECT ?::timestamptz AS f, ?::timestamptz AS t) x
-                ), parts AS (
-                    SELECT requests, input_tokens, output_tokens, cache_creation_5m_input_tokens,
-                           cache_creation_1h_input_tokens, cache_read_input_tokens, cost
-                    FROM usage_hourly, b WHERE account_id = ? AND hour >= whole_from AND hour < whole_to
-                    UNION ALL
-                    SELECT 1, input_tokens, output_tokens, cache_creation_5m_input_tokens,
-                           cache_creation_1h_input_tokens, cache_read_input_tokens, cost
-                    FROM usage_records, b
-                    WHERE account_id = ? AND ((created_at >= f AND created_at < least(whole_from, t))
-                                              OR (created_at >= greatest(whole_to, whole_from, f) AND created_at < t))
-                )
                 SELECT coalesce(sum(requests), 0), coalesce(sum(input_tokens), 0), coalesce(sum(output_tokens), 0),
                        coalesce(sum(cache_creation_5m_input_tokens), 0), coalesce(sum(cache_creation_1h_input_tokens), 0),
                        coalesce(sum(cache_read_input_tokens), 0), coalesce(sum(cost), 0)
-                FROM parts
+                FROM (SELECT requests, input_tokens, output_tokens, cache_creation_5m_input_tokens,
+                             cache_creation_1h_input_tokens, cache_read_input_tokens, cost
+                      FROM usage_hourly WHERE account_id = ? AND hour >= ? AND hour < ?
+                      UNION ALL
+                      SELECT 1, input_tokens, output_tokens, cache_creation_5m_input_tokens,
+                             cache_creation_1h_input_tokens, cache_read_input_tokens, cost
+                      FROM usage_records WHERE account_id = ? AND created_at >= ? AND created_at < ?
+                      UNION ALL
+                      SELECT 1, input_tokens, output_tokens, cache_creation_5m_input_tokens,
+                             cache_creation_1h_input_tokens, cache_read_input_tokens, cost
+                      FROM usage_records WHERE account_id = ? AND created_at >= ? AND created_at < ?) parts
                 """)) {
-            ps.setObject(1, java.sql.Timestamp.from(from));
-            ps.setObject(2, java.sql.Timestamp.from(to));
-            ps.setObject(3, account);
-            ps.setObject(4, account);
+            Object[] params = {account, wholeFrom, wholeTo, account, from, headEnd, account, tailStart, to};
+            for (int i = 0; i < params.length; i++) {
+                ps.setObject(i + 1, params[i] instanceof Instant at ? java.sql.Timestamp.from(at) : params[i]);
+            }
             try (ResultSet rs = ps.executeQuery()) {
                 rs.next();
                 Map<String, Object> t = new LinkedHashMap<>();
