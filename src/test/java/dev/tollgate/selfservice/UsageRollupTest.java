@@ -18,6 +18,8 @@ import java.util.UUID;
 
 import static dev.tollgate.support.Tollgate.client;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * Self-service totals read whole hours from usage_hourly and the partial hours at a range's edges
@@ -65,6 +67,36 @@ class UsageRollupTest {
         // 10:00 a+b, 11:00 c (replaced: 64, not 4) + d, 12:00 e, 13:00 f.
         assertEquals(List.of(List.of(2L, 3L), List.of(2L, 72L), List.of(1L, 16L), List.of(1L, 32L)), hours(account, day),
                 "per hour: requests and input tokens");
+    }
+
+    /**
+     * The page query after the JDBC driver has prepared it, when PostgreSQL may plan it once for
+     * any range: an index in the page's order must serve it, with no sort of the account's records.
+     */
+    @Test
+    void theUsagePageNeedsNoSortUnderAGenericPlan() throws SQLException {
+        StringBuilder plan = new StringBuilder();
+        try (Connection c = dataSource.getConnection(); java.sql.Statement st = c.createStatement()) {
+            st.execute("SET plan_cache_mode = force_generic_plan");
+            st.execute("SET enable_seqscan = off"); // the test table is small; the question is the index
+            st.execute("""
+                    PREPARE page(uuid, timestamptz, timestamptz, int) AS
+                    SELECT id FROM usage_records WHERE account_id = $1 AND created_at >= $2 AND created_at < $3
+                    ORDER BY created_at DESC, id DESC LIMIT $4""");
+            try (ResultSet rs = st.executeQuery("EXPLAIN EXECUTE page('" + UUID.randomUUID()
+                    + "', '2026-11-01', '9999-12-31', 50)")) {
+                while (rs.next()) {
+                    plan.append(rs.getString(1)).append('\n');
+                }
+            } finally {
+                st.execute("DEALLOCATE page");
+                st.execute("RESET plan_cache_mode");
+                st.execute("RESET enable_seqscan");
+            }
+        }
+        String text = plan.toString();
+        assertTrue(text.contains("usage_records_account_page"), text);
+        assertFalse(text.contains("Sort"), text);
     }
 
     private UUID keyOf(UUID account) throws SQLException {
