@@ -85,9 +85,9 @@ final class Reserves {
             if (fromMemory != null) {
                 return fromMemory;
             }
-            long want = runningLow(reserve, amount) ? refill(reserve, amount, now) : 0;
             // Renew (a reserve is re-checked every validity period) and top up, before this call.
             if (reserve.open) {
+                long want = runningLow(reserve, amount) ? refill(reserve, amount, now) : 0;
                 if (renewed(reserve, want, store.reserve(reserve.id, accountId, want), now)) {
                     return reserve.free() >= amount ? reserve.take(amount) : null;
                 }
