@@ -32,8 +32,10 @@ def median_row(case, target):
                 requests=sum(r.get("requests", 0) for r in group))
 
 
+# Trial cases stand in the table once, at their first trial's place, as their medians.
+first_trial = min((r["trial"] for r in trials), default=None)
 rows = [median_row(r["case"], r["target"]) if "trial" in r else r
-        for r in rows if "trial" not in r or r["trial"] == min(x["trial"] for x in trials)]
+        for r in rows if r.get("trial", first_trial) == first_trial]
 by = {(r["case"], r["target"]): r for r in rows}
 
 

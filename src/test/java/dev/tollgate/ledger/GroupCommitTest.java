@@ -135,10 +135,7 @@ class GroupCommitTest {
     @Test
     void withALingerCallsArrivingMomentsApartShareOneBatch() throws Exception {
         List<List<Integer>> batches = new CopyOnWriteArrayList<>();
-        GroupCommit<Integer, Integer> commit = new GroupCommit<>("test", 100, Duration.ofMillis(500), items -> {
-            batches.add(List.copyOf(items));
-            return items;
-        });
+        GroupCommit<Integer, Integer> commit = recording(batches, 100, Duration.ofMillis(500));
         try {
             CompletableFuture<Integer> first = commit.submit(1);
             Thread.sleep(50); // without a linger, 1 would be written alone by now
@@ -154,10 +151,7 @@ class GroupCommitTest {
     @Test
     void aFullBatchDoesNotWaitOutTheLinger() throws Exception {
         List<List<Integer>> batches = new CopyOnWriteArrayList<>();
-        GroupCommit<Integer, Integer> commit = new GroupCommit<>("test", 4, Duration.ofSeconds(30), items -> {
-            batches.add(List.copyOf(items));
-            return items;
-        });
+        GroupCommit<Integer, Integer> commit = recording(batches, 4, Duration.ofSeconds(30));
         try {
             List<CompletableFuture<Integer>> all = new ArrayList<>();
             all.add(commit.submit(0));
@@ -182,6 +176,14 @@ class GroupCommitTest {
         assertEquals(1, queued.get(1, TimeUnit.SECONDS));
         assertTrue(System.nanoTime() - started < TimeUnit.SECONDS.toNanos(10),
                 "stop waited its whole timeout: the writer slept through it");
+    }
+
+    /** A lingering writer that answers each item with itself and records every batch it writes. */
+    private static GroupCommit<Integer, Integer> recording(List<List<Integer>> batches, int maxBatch, Duration linger) {
+        return new GroupCommit<>("test", maxBatch, linger, items -> {
+            batches.add(List.copyOf(items));
+            return items;
+        });
     }
 
     private static void await(CountDownLatch latch) {
