@@ -351,7 +351,8 @@ public class AdminResource {
     @Path("/accounts/{id}/usage")
     public Views.Page<Views.UsageView> usage(@PathParam("id") String id, @QueryParam("limit") Integer limit) {
         Account account = findAccount(id);
-        List<UsageRecord> list = UsageRecord.find("accountId", Sort.descending("id"), account.id)
+        // Newest first in the order of the (account_id, created_at DESC, id DESC) index: no sort.
+        List<UsageRecord> list = UsageRecord.find("accountId", Sort.descending("createdAt", "id"), account.id)
                 .page(Page.ofSize(pageSize(limit))).list();
         return new Views.Page<>(list.stream().map(Views.UsageView::of).toList());
     }
