@@ -12,11 +12,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
-export JAVA_HOME=${JAVA_HOME:-/usr/lib/jvm/temurin-25-jdk-amd64}
-JAVA=$JAVA_HOME/bin/java
+. bench/lib.sh
 
 DB=${BENCH_DB:-tollgate_bench}
-case "$DB" in tollgate|tollgate_test*) echo "refusing to use database $DB" >&2; exit 2;; esac
+refuse_db "$DB"
 PG="psql -h 127.0.0.1 -U postgres -v ON_ERROR_STOP=1 -qAt"
 FAKE_PORT=${BENCH_FAKE_PORT:-9101}
 PORTKEY_PORT=${BENCH_PORTKEY_PORT:-9102}
@@ -46,31 +45,19 @@ MAX_SECONDS=${BENCH_MAX_SECONDS:-2400}
 VARIANTS=${BENCH_VARIANTS-default no-reserves settle-first per-call no-linger two-loops}   # empty: skip the variants phase
 # BENCH_CORE_ONLY=1: only latency, the hot account (with its ledger check) and the profile; no streaming,
 # many-accounts, data-scale or variants phases (a few minutes, for iterating on a change).
-ADMIN_TOKEN=bench-admin-token-$$
-PEPPER=bench-pepper-0123456789abcdef
 OUT=${BENCH_OUT:-bench/results/$(date -u +%Y%m%dT%H%M%SZ)}
 mkdir -p "$OUT"
 RESULTS=$OUT/results.jsonl
 : > "$RESULTS"
 PIDS=()
 
-log() { echo "[$(date -u +%H:%M:%S)] $*" | tee -a "$OUT/run.log" >&2; }
-
-pg_server_pids() { pgrep -x postgres; pgrep -f '^postgres: '; }
-pin_postgres() {  # CPU list: the postmaster and every PostgreSQL process (new backends inherit it)
-  for p in $(pg_server_pids); do taskset -a -p -c "$1" "$p" > /dev/null 2>&1 || true; done
-}
 cleanup() {
   for p in "${PIDS[@]:-}"; do [ -n "$p" ] && kill "$p" 2>/dev/null || true; done
   [ -n "$PG_CPU" ] && pin_postgres "0-$(($(nproc --all) - 1))"
-  if [ -n "${WATCHDOG:-}" ]; then  # the watchdog first, then its sleep, so it cannot fire meanwhile
-    local sleeper; sleeper=$(pgrep -P "$WATCHDOG" || true)
-    kill "$WATCHDOG" 2>/dev/null || true; [ -n "$sleeper" ] && kill $sleeper 2>/dev/null || true
-  fi
+  stop_watchdog
 }
 trap cleanup EXIT
-( sleep "$MAX_SECONDS"; echo "bench/run.sh: time limit ${MAX_SECONDS}s reached, stopping" >&2; kill -TERM $$ ) &
-WATCHDOG=$!
+start_watchdog "$MAX_SECONDS"
 
 # ---- machine ---------------------------------------------------------------------------------
 {
@@ -88,25 +75,14 @@ WATCHDOG=$!
 cat "$OUT/machine.txt" >&2
 
 # ---- helpers ---------------------------------------------------------------------------------
-cpu_ticks() { awk '{print $14+$15}' "/proc/$1/stat" 2>/dev/null || echo 0; }   # utime+stime, 1/100 s
 pg_pids() { $PG -d postgres -c "select pid from pg_stat_activity where datname='$DB'"; }
 pg_ticks() { local s=0; for p in $(pg_pids); do s=$((s + $(cpu_ticks "$p"))); done; echo $s; }
 total_ticks() { awk '/^cpu /{print $2+$3+$4+$6+$7+$8}' /proc/stat; }   # whole machine, busy only
 reset_hwm() { echo 5 > "/proc/$1/clear_refs" 2>/dev/null || true; }
 hwm_kb() { awk '/VmHWM/{print $2}' "/proc/$1/status"; }
-wait_http() {  # url, seconds
-  local end=$((SECONDS + $2))
-  until curl -sf -o /dev/null "$1"; do
-    [ $SECONDS -ge $end ] && { log "not ready: $1"; return 1; }
-    sleep 0.05
-  done
-}
 admin() {  # method path [body] [extra curl args]
   curl -sf -X "$1" -H "Authorization: Bearer $ADMIN_TOKEN" -H 'content-type: application/json' \
     ${4:+$4} ${3:+-d "$3"} "http://127.0.0.1:$TG_PORT$2"
-}
-jget() {  # a string field of a one-line JSON answer (which has no final newline), printed as a line
-  local v; v=$(sed -n "s/.*\"$1\":\"\([^\"]*\)\".*/\1/p"); printf '%s\n' "${v%%$'\n'*}"
 }
 
 # run CASE TARGET GWPID TOOL...: runs one load on CPU $LOAD_CPU, records throughput, latency,
@@ -139,33 +115,24 @@ EOF
 wrk_cmd() { echo wrk -t1 -c"$1" -d"$2"s --timeout 10s -s "$3" "$4"; }
 
 # ---- build, database, processes -----------------------------------------------------------------
-command -v wrk > /dev/null || { log "installing wrk"; apt-get install -y -qq wrk > /dev/null; }
-if [ ! -f target/quarkus-app/quarkus-run.jar ] || [ -z "${BENCH_SKIP_BUILD:-}" ]; then
-  log "building the jar"; ./mvnw -q -B package -DskipTests > "$OUT/build.log" 2>&1
-fi
+ensure_wrk
+build_jar
 [ -d bench/node_modules/@portkey-ai/gateway ] || { log "installing Portkey"; (cd bench && npm install --no-audit --no-fund > "$ROOT/$OUT/npm.log" 2>&1) || log "Portkey install failed (see npm.log)"; }
 
-for port in "$FAKE_PORT" "$PORTKEY_PORT" "$TG_PORT"; do  # a leftover process would be measured instead
-  if curl -s -o /dev/null "http://127.0.0.1:$port/"; then log "port $port is already in use: stop what listens there"; exit 2; fi
-done
+ports_free "$FAKE_PORT" "$PORTKEY_PORT" "$TG_PORT"
 log "database $DB"
 if [ -n "$PG_CPU" ]; then log "PostgreSQL pinned to CPU $PG_CPU for the run"; pin_postgres "$PG_CPU"; fi
-$PG -d postgres -c "DROP DATABASE IF EXISTS $DB WITH (FORCE)" -c "CREATE DATABASE $DB"
+fresh_db "$DB"
 
-taskset -c "$LOAD_CPU" "$JAVA" -Dsun.net.httpserver.nodelay=true bench/FakeAnthropic.java "$FAKE_PORT" > "$OUT/fake.log" 2>&1 &
-FAKE_PID=$!; PIDS+=("$FAKE_PID")
-wait_http "http://127.0.0.1:$FAKE_PORT/stats" 30
+start_fake "$FAKE_PORT"; PIDS+=("$FAKE_PID")
 
 # start_tollgate CPUS LOG [VAR=value ...]: the packaged jar in production mode; sets TG_PID, TG_READY_MS.
 start_tollgate() {
   local cpus=$1 logf=$2; shift 2
   log "starting Tollgate (production mode, CPUs $cpus${*:+, $*})"
   local t0; t0=$(date +%s%N)
-  env TOLLGATE_UPSTREAM_BASE_URL="http://127.0.0.1:$FAKE_PORT" TOLLGATE_UPSTREAM_API_KEY=sk-ant-bench-fake \
-      TOLLGATE_ADMIN_TOKEN="$ADMIN_TOKEN" TOLLGATE_KEY_PEPPER="$PEPPER" \
-      QUARKUS_DATASOURCE_JDBC_URL="jdbc:postgresql://127.0.0.1:5432/$DB" \
-      QUARKUS_HTTP_HOST=127.0.0.1 QUARKUS_HTTP_PORT="$TG_PORT" "$@" \
-      taskset -c "$cpus" "$JAVA" ${BENCH_JVM_OPTS:-} -jar target/quarkus-app/quarkus-run.jar > "$OUT/$logf" 2>&1 &
+  local envs; mapfile -t envs < <(tollgate_env "$TG_PORT" "$DB")
+  env "${envs[@]}" "$@" taskset -c "$cpus" "$JAVA" ${BENCH_JVM_OPTS:-} -jar target/quarkus-app/quarkus-run.jar > "$OUT/$logf" 2>&1 &
   TG_PID=$!; PIDS+=("$TG_PID")
   wait_http "http://127.0.0.1:$TG_PORT/q/health/ready" 120
   TG_READY_MS=$(( ($(date +%s%N) - t0) / 1000000 ))

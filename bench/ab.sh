@@ -1,0 +1,168 @@
+#!/usr/bin/env bash
+# Same-minute A/B of Tollgate builds and configurations: several Tollgates side by side (each its
+# own JVM on the gateway CPU), the same wrk load sent in interleaved trials to the fake directly and
+# to each of them in turn, so every variant is compared with direct and with the others in the same
+# minutes. Only the Tollgate under load runs during its trial. Loopback only, bounded, stops by itself.
+#
+#   bench/ab.sh 'default' 'big-young|BENCH_JVM_OPTS=-Xmn1g' 'no-linger|TOLLGATE_SETTLEMENT_LINGER=0'
+#   git worktree add /tmp/before HEAD~1 && (cd /tmp/before && ./mvnw -q package -DskipTests)
+#   bench/ab.sh 'before|JAR=/tmp/before/target/quarkus-app|DB=tollgate_ab_before' 'after'
+#
+# A variant is NAME[|KEY=value ...]; each KEY=value is that Tollgate's environment, except:
+#   BENCH_JVM_OPTS=...  its JVM flags (commas for spaces)
+#   JAR=DIR             run it from another build's quarkus-app directory
+#   DB=NAME             its own database (when its schema differs); default BENCH_DB, tollgate_ab
+#   PG_CPU=LIST         PostgreSQL pinned to these CPUs during its trials
+#   PG_SHARES=N         PostgreSQL moved into a cpu cgroup (v1) of this weight during its trials
+# Knobs: AB_TRIALS (5), AB_CONNECTIONS (1), AB_SECONDS (8), AB_WARMUP (30 s at 16 connections per
+# variant), AB_SQL (run once the first Tollgate has migrated its database: a schema experiment).
+# Reports req/s, p50/p99, added latency (median over trials of each trial's difference to direct),
+# gateway and PostgreSQL CPU per call, and how many calls the access log timed at 1, 2-4, 5-9, 10+
+# ms inside the gateway. Results: bench/results/ab-<UTC time>/ (results.jsonl, summary.md).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. bench/lib.sh
+[ $# -ge 1 ] || { sed -n 2,24p "$0"; exit 2; }
+
+DB=${BENCH_DB:-tollgate_ab}
+refuse_db "$DB"
+PG="psql -h 127.0.0.1 -U postgres -v ON_ERROR_STOP=1 -qAt"
+FAKE_PORT=${BENCH_FAKE_PORT:-9101}
+FIRST_PORT=${AB_FIRST_PORT:-9110}
+GW_CPU=${BENCH_GW_CPU:-0}
+LOAD_CPU=${BENCH_LOAD_CPU:-1}
+TRIALS=${AB_TRIALS:-5}
+CONNS=${AB_CONNECTIONS:-1}
+SECS=${AB_SECONDS:-8}
+WARMUP=${AB_WARMUP:-30}
+MAX_SECONDS=${BENCH_MAX_SECONDS:-2400}
+OUT=${BENCH_OUT:-bench/results/ab-$(date -u +%Y%m%dT%H%M%SZ)}
+mkdir -p "$OUT"
+RESULTS=$OUT/results.jsonl
+: > "$RESULTS"
+PIDS=()
+ALL_CPUS=0-$(($(nproc --all) - 1))
+PG_CGROUP=/sys/fs/cgroup/cpu/tollgate-bench-postgres
+pg_shares() {  # weight, or "" to put PostgreSQL back in the root group
+  local procs=/sys/fs/cgroup/cpu/cgroup.procs
+  if [ -n "$1" ]; then mkdir -p "$PG_CGROUP"; echo "$1" > "$PG_CGROUP/cpu.shares"; procs=$PG_CGROUP/cgroup.procs; fi
+  [ -n "$1" ] || [ -d "$PG_CGROUP" ] || return 0
+  for p in $(pg_server_pids); do echo "$p" > "$procs" 2>/dev/null || true; done
+}
+cleanup() {
+  for p in "${PIDS[@]:-}"; do [ -n "$p" ] && { kill -CONT "$p"; kill "$p"; } 2>/dev/null || true; done
+  pin_postgres "$ALL_CPUS"; pg_shares ""; rmdir "$PG_CGROUP" 2>/dev/null || true
+  stop_watchdog
+}
+trap cleanup EXIT
+start_watchdog "$MAX_SECONDS"
+
+pg_ticks() {  # CPU of the PostgreSQL backends connected to database $1
+  local s=0 p
+  for p in $($PG -d postgres -c "select pid from pg_stat_activity where datname='$1'"); do s=$((s + $(cpu_ticks "$p"))); done
+  echo $s
+}
+
+ensure_wrk
+build_jar
+N=$#
+ports_free "$FAKE_PORT" $(seq "$FIRST_PORT" $((FIRST_PORT + N - 1)))
+{ echo "date: $(date -u +%Y-%m-%dT%H:%M:%SZ)"; echo "host: $(uname -srm)"; echo "git: $(git rev-parse HEAD)"
+  echo "variants: $*"; echo "trials $TRIALS x ${SECS}s at $CONNS connection(s); loadavg $(cat /proc/loadavg)"; } > "$OUT/machine.txt"
+fresh_db "$DB"
+start_fake "$FAKE_PORT"; PIDS+=("$FAKE_PID")
+
+NAMES=(); TPIDS=(); PORTS=(); PGCPUS=(); PGSHARES=(); DBS=()
+i=0
+for spec in "$@"; do
+  IFS='|' read -r -a parts <<< "$spec"
+  name=${parts[0]}; port=$((FIRST_PORT + i)); jvm=""; envs=(); pgcpu=$ALL_CPUS; shares=""; jar=target/quarkus-app; db=$DB
+  for kv in "${parts[@]:1}"; do
+    case $kv in
+      BENCH_JVM_OPTS=*) jvm=${kv#BENCH_JVM_OPTS=}; jvm=${jvm//,/ } ;;
+      PG_CPU=*) pgcpu=${kv#PG_CPU=} ;;
+      PG_SHARES=*) shares=${kv#PG_SHARES=} ;;
+      JAR=*) jar=${kv#JAR=} ;;
+      DB=*) db=${kv#DB=}; refuse_db "$db"
+            [[ "$db" == "$DB" || " ${DBS[*]} " == *" $db "* ]] || fresh_db "$db" ;;
+      *) envs+=("$kv") ;;
+    esac
+  done
+  PGCPUS+=("$pgcpu"); PGSHARES+=("$shares"); DBS+=("$db")
+  log "starting $name on :$port (${envs[*]:-} ${jvm})"
+  mapfile -t base < <(tollgate_env "$port" "$db")
+  env "${base[@]}" "${envs[@]}" taskset -c "$GW_CPU" "$JAVA" $jvm -jar "$jar/quarkus-run.jar" > "$OUT/tollgate-$name.log" 2>&1 &
+  TPIDS+=($!); PIDS+=($!); NAMES+=("$name"); PORTS+=("$port")
+  wait_http "http://127.0.0.1:$port/q/health/ready" 120   # one at a time: Flyway migrates each database once
+  if [ $i = 0 ] && [ -n "${AB_SQL:-}" ]; then log "AB_SQL: $AB_SQL"; $PG -d "$db" -c "$AB_SQL"; fi
+  i=$((i + 1))
+done
+
+admin() { curl -sf -X "$1" -H "Authorization: Bearer $ADMIN_TOKEN" -H 'content-type: application/json' ${4:+$4} ${3:+-d "$3"} "http://127.0.0.1:$ADMIN_PORT$2"; }
+# One account and key per variant, made through its own Tollgate (its database), so that no two
+# Tollgates share an account's reserve.
+KEYS=()
+for j in "${!NAMES[@]}"; do
+  name=${NAMES[$j]}; ADMIN_PORT=${PORTS[$j]}
+  A=$(admin POST /admin/v1/accounts "{\"name\":\"ab-$name\"}" | jget id)
+  admin POST "/admin/v1/accounts/$A/topups" '{"amount_usd":"1000000"}' "-H Idempotency-Key:ab-$name" > /dev/null
+  KEYS+=("$(admin POST "/admin/v1/accounts/$A/keys" '{"name":"ab"}' | jget key)")
+done
+
+# Only the Tollgate under load runs during a trial; the others are stopped (SIGSTOP), so that their
+# timers, JIT and GC cannot take the gateway CPU from it. They resume, and settle down, between trials.
+only() {  # pid, or 0 for none
+  for p in "${TPIDS[@]}"; do kill -CONT "$p"; done
+  sleep 1
+  for p in "${TPIDS[@]}"; do [ "$p" != "$1" ] && kill -STOP "$p"; done
+  return 0
+}
+one() {  # trial name url pid key [postgres CPUs] [postgres cgroup weight] [database]
+  local g0 g1 p0=0 p1=0 out line logf=$OUT/tollgate-$2.log o0=0 slow="{}"
+  only "$4"
+  pin_postgres "${6:-$ALL_CPUS}"; pg_shares "${7:-}"
+  [ -f "$logf" ] && o0=$(stat -c %s "$logf")
+  g0=$([ "$4" != 0 ] && cpu_ticks "$4" || echo 0); [ -n "${8:-}" ] && p0=$(pg_ticks "$8")
+  out=$(BENCH_KEY=$5 taskset -c "$LOAD_CPU" wrk -t1 -c"$CONNS" -d"$SECS"s --timeout 10s -s bench/messages.lua "$3" 2>&1)
+  g1=$([ "$4" != 0 ] && cpu_ticks "$4" || echo 0); [ -n "${8:-}" ] && p1=$(pg_ticks "$8")
+  line=$(grep '^RESULT ' <<<"$out" | sed 's/^RESULT //')
+  # Inside the gateway: how many of the trial's calls the access log timed at 1, 2-4, 5-9, 10+ ms.
+  [ -f "$logf" ] && slow=$(tail -c +$((o0 + 1)) "$logf" | grep -o ' ms=[0-9]*' | awk -F= \
+    '{n[$2 >= 10 ? "10+" : $2 >= 5 ? "5-9" : $2 >= 2 ? "2-4" : $2]++} END {printf "{"; s=""; for (k in n) {printf "%s\"%s\":%d", s, k, n[k]; s=","}; printf "}"}')
+  python3 -c 'import json,sys; r=json.loads(sys.argv[1]); r.update(trial=int(sys.argv[2]), target=sys.argv[3], gw_cpu_us_per_req=round(int(sys.argv[4])*10000/max(r["requests"],1),1), pg_cpu_us_per_req=round(int(sys.argv[6])*10000/max(r["requests"],1),1), gateway_ms=json.loads(sys.argv[5])); print(json.dumps(r))' \
+    "$line" "$1" "$2" $((g1 - g0)) "$slow" $((p1 - p0)) >> "$RESULTS"
+  log "trial $1 $2: $(tail -1 "$RESULTS" | python3 -c 'import sys,json; r=json.load(sys.stdin); print(r["rps"], r["p50_us"], r["p90_us"], r["p99_us"], r["max_us"], r["statuses"], r["gateway_ms"])')"
+}
+
+log "warm-up: ${WARMUP}s per variant at 16 connections"
+for j in "${!NAMES[@]}"; do
+  only "${TPIDS[$j]}"
+  BENCH_KEY=${KEYS[$j]} taskset -c "$LOAD_CPU" wrk -t1 -c16 -d"$WARMUP"s -s bench/messages.lua "http://127.0.0.1:${PORTS[$j]}" > /dev/null
+done
+for t in $(seq 1 "$TRIALS"); do
+  one "$t" direct "http://127.0.0.1:$FAKE_PORT" 0 sk-ant-bench
+  for k in $(seq 0 $((N - 1))); do   # rotate the order each trial, so no variant always runs first
+    j=$(( (k + t - 1) % N ))
+    one "$t" "${NAMES[$j]}" "http://127.0.0.1:${PORTS[$j]}" "${TPIDS[$j]}" "${KEYS[$j]}" "${PGCPUS[$j]}" "${PGSHARES[$j]}" "${DBS[$j]}"
+  done
+done
+
+for p in "${TPIDS[@]}"; do kill -CONT "$p"; done
+python3 - "$RESULTS" <<'EOF' | tee "$OUT/summary.md"
+import json, statistics, sys
+rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
+direct = {r["trial"]: r for r in rows if r["target"] == "direct"}
+targets = list(dict.fromkeys(r["target"] for r in rows))
+print("| target | req/s | p50 ms | p99 ms | added p50 / p99 ms (median of trials) | p99 per trial ms | gateway CPU µs/call | PostgreSQL CPU µs/call |")
+print("|---|---:|---:|---:|---:|---|---:|---:|")
+for t in targets:
+    g = [r for r in rows if r["target"] == t]
+    med = lambda f: statistics.median(r[f] for r in g)
+    add = lambda f: statistics.median(r[f] - direct[r["trial"]][f] for r in g)
+    per = ", ".join(f'{r["p99_us"] / 1000:.2f}' for r in g)
+    added = "" if t == "direct" else "+%.2f / +%.2f" % (add("p50_us") / 1000, add("p99_us") / 1000)
+    cpu = "" if t == "direct" else med("gw_cpu_us_per_req")
+    pg = "" if t == "direct" else med("pg_cpu_us_per_req")
+    print(f'| {t} | {med("rps"):,.0f} | {med("p50_us") / 1000:.2f} | {med("p99_us") / 1000:.2f} | {added} | {per} | {cpu} | {pg} |')
+EOF
+log "done: $OUT"

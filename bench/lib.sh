@@ -1,0 +1,64 @@
+# Shared by bench/run.sh and bench/ab.sh (sourced, not run). Expects OUT (the results directory)
+# and PG (a psql command line) to be set before log or the PostgreSQL helpers are used.
+export JAVA_HOME=${JAVA_HOME:-/usr/lib/jvm/temurin-25-jdk-amd64}
+JAVA=$JAVA_HOME/bin/java
+# What every benchmarked Tollgate gets: the fake upstream, a fixed admin token and key pepper.
+ADMIN_TOKEN=bench-admin-token-$$
+PEPPER=bench-pepper-0123456789abcdef
+
+log() { echo "[$(date -u +%H:%M:%S)] $*" | tee -a "$OUT/run.log" >&2; }
+refuse_db() { case "$1" in tollgate|tollgate_test*) echo "refusing to use database $1" >&2; exit 2;; esac; }
+fresh_db() { $PG -d postgres -c "DROP DATABASE IF EXISTS $1 WITH (FORCE)" -c "CREATE DATABASE $1"; }
+
+pg_server_pids() { pgrep -x postgres; pgrep -f '^postgres: '; }
+pin_postgres() {  # CPU list: the postmaster and every PostgreSQL process (new backends inherit it)
+  for p in $(pg_server_pids); do taskset -a -p -c "$1" "$p" > /dev/null 2>&1 || true; done
+}
+
+# The run's time limit: start_watchdog SECONDS kills this script then; stop_watchdog in its cleanup
+# (the watchdog first, then its sleep, so it cannot fire meanwhile).
+start_watchdog() {
+  ( sleep "$1"; echo "$(basename "$0"): time limit ${1}s reached, stopping" >&2; kill -TERM $$ ) &
+  WATCHDOG=$!
+}
+stop_watchdog() {
+  if [ -n "${WATCHDOG:-}" ]; then
+    local sleeper; sleeper=$(pgrep -P "$WATCHDOG" || true)
+    kill "$WATCHDOG" 2>/dev/null || true; [ -n "$sleeper" ] && kill $sleeper 2>/dev/null || true
+  fi
+}
+
+wait_http() {  # url, seconds
+  local end=$((SECONDS + $2))
+  until curl -sf -o /dev/null "$1"; do
+    [ $SECONDS -ge $end ] && { log "not ready: $1"; return 1; }
+    sleep 0.05
+  done
+}
+ports_free() {  # a leftover process on one of these ports would be measured instead
+  for port in "$@"; do
+    if curl -s -o /dev/null "http://127.0.0.1:$port/"; then log "port $port is already in use: stop what listens there"; exit 2; fi
+  done
+}
+cpu_ticks() { awk '{print $14+$15}' "/proc/$1/stat" 2>/dev/null || echo 0; }   # utime+stime, 1/100 s
+jget() {  # a string field of a one-line JSON answer (which has no final newline), printed as a line
+  local v; v=$(sed -n "s/.*\"$1\":\"\([^\"]*\)\".*/\1/p"); printf '%s\n' "${v%%$'\n'*}"
+}
+
+ensure_wrk() { command -v wrk > /dev/null || { log "installing wrk"; apt-get install -y -qq wrk > /dev/null; }; }
+build_jar() {  # unless BENCH_SKIP_BUILD is set and a jar exists
+  if [ ! -f target/quarkus-app/quarkus-run.jar ] || [ -z "${BENCH_SKIP_BUILD:-}" ]; then
+    log "building the jar"; ./mvnw -q -B package -DskipTests > "$OUT/build.log" 2>&1
+  fi
+}
+start_fake() {  # port: the fake upstream on the load CPU; sets FAKE_PID
+  taskset -c "$LOAD_CPU" "$JAVA" -Dsun.net.httpserver.nodelay=true bench/FakeAnthropic.java "$1" > "$OUT/fake.log" 2>&1 &
+  FAKE_PID=$!
+  wait_http "http://127.0.0.1:$1/stats" 30
+}
+# tollgate_env PORT DB: the environment of a benchmarked Tollgate in production mode, one per line.
+tollgate_env() {
+  printf '%s\n' "TOLLGATE_UPSTREAM_BASE_URL=http://127.0.0.1:$FAKE_PORT" TOLLGATE_UPSTREAM_API_KEY=sk-ant-bench-fake \
+    "TOLLGATE_ADMIN_TOKEN=$ADMIN_TOKEN" "TOLLGATE_KEY_PEPPER=$PEPPER" \
+    "QUARKUS_DATASOURCE_JDBC_URL=jdbc:postgresql://127.0.0.1:5432/$2" QUARKUS_HTTP_HOST=127.0.0.1 "QUARKUS_HTTP_PORT=$1"
+}
