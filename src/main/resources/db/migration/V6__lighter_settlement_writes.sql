@@ -1,6 +1,7 @@
 -- Every settled call writes a usage record and a ledger entry. This cuts what each of those rows
--- costs the database: a batch of 25 settlements took about 2.1 ms instead of 3.1, and PostgreSQL's
--- CPU per call under saturated load fell by a third (docs/benchmarks.md, "Lighter settlement writes").
+-- costs the database: a batch of 25 settlements takes 2.2-2.5 ms instead of 3.6-3.7
+-- (bench/settle-batch.sh), and PostgreSQL's CPU per call under saturated load fell by a third
+-- (docs/benchmarks.md, "Lighter settlement writes").
 --
 -- 1. Two indexes of usage_records served no query that another index does not serve as well:
 --    * usage_records_account (account_id, id DESC): the admin usage listing now pages in the order
