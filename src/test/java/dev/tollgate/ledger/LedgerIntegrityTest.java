@@ -56,14 +56,14 @@ class LedgerIntegrityTest {
         String[] funded = Tollgate.fundedAccount("1");
         UUID account = UUID.fromString(funded[0]);
         String request = "req_" + UUID.randomUUID();
-        settle(account, keyOf(account), request);
+        settle(account, Tollgate.newestKeyId(account.toString()), request);
         assertEquals(2, rowsOf(request), "one usage record and one ledger entry");
     }
 
     @Test
     void accountsAndKeysWithHistoryAreNeverDeleted() throws SQLException {
         UUID account = UUID.fromString(Tollgate.fundedAccount("1")[0]);
-        UUID key = keyOf(account);
+        UUID key = Tollgate.newestKeyId(account.toString());
         assertRefused("DELETE FROM api_keys WHERE id = '" + key + "'");
         assertRefused("DELETE FROM accounts WHERE id = '" + account + "'");
         assertRefused("TRUNCATE api_keys CASCADE");
@@ -103,17 +103,6 @@ class LedgerIntegrityTest {
             try (ResultSet rs = ps.executeQuery()) {
                 rs.next();
                 return rs.getLong(1);
-            }
-        }
-    }
-
-    private UUID keyOf(UUID account) throws SQLException {
-        try (Connection c = dataSource.getConnection();
-             PreparedStatement ps = c.prepareStatement("SELECT id FROM api_keys WHERE account_id = ?")) {
-            ps.setObject(1, account);
-            try (ResultSet rs = ps.executeQuery()) {
-                rs.next();
-                return (UUID) rs.getObject(1);
             }
         }
     }

@@ -37,7 +37,7 @@ class UsageRollupTest {
     void totalsOverAnyRangeEqualTheSumOfItsRecords() throws SQLException {
         String[] acct = Tollgate.fundedAccount("5");
         UUID account = UUID.fromString(acct[0]);
-        UUID key = keyOf(account);
+        UUID key = Tollgate.newestKeyId(account.toString());
         String day = "2025-03-04T";
         // Records around two hour boundaries, one on a boundary, one without a key; cost = 1000 x tokens.
         record(account, key, "a", day + "10:20:00Z", 1);
@@ -97,17 +97,6 @@ class UsageRollupTest {
         String text = plan.toString();
         assertTrue(text.contains("usage_records_account_page"), text);
         assertFalse(text.contains("Sort"), text);
-    }
-
-    private UUID keyOf(UUID account) throws SQLException {
-        try (Connection c = dataSource.getConnection();
-             PreparedStatement ps = c.prepareStatement("SELECT id FROM api_keys WHERE account_id = ?")) {
-            ps.setObject(1, account);
-            try (ResultSet rs = ps.executeQuery()) {
-                rs.next();
-                return (UUID) rs.getObject(1);
-            }
-        }
     }
 
     private void record(UUID account, UUID key, String request, String at, long tokens) throws SQLException {

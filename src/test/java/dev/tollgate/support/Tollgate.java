@@ -9,6 +9,7 @@ import java.math.BigDecimal;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.UUID;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
@@ -51,6 +52,12 @@ public final class Tollgate {
             topup(account, usd);
         }
         return new String[] {account, createKey(account)};
+    }
+
+    /** The id of the account's newest key, as the admin API lists it. */
+    public static UUID newestKeyId(String accountId) {
+        return UUID.fromString(admin().get("/admin/v1/accounts/" + accountId + "/keys")
+                .then().statusCode(200).extract().<String>path("data[0].id"));
     }
 
     public static BigDecimal balance(String accountId) {
