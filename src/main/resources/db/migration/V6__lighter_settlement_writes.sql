@@ -11,7 +11,7 @@
 --      key_id alone, which usage_records_key_created (key_id, created_at DESC) serves.
 --
 -- 2. The foreign keys of the two append-only tables to accounts and api_keys checked every row on
---    its own (a locking look-up per key per row, three per settled call): about a third of a
+--    its own (a locking look-up per key per row, three per settled call): about a quarter of a
 --    settlement batch's time. What they guaranteed stays guaranteed:
 --    * no row names a missing account or key: every writer takes its ids from rows it has just
 --      read or locked (holds, accounts), and tg_settle_batch, the one writer whose ids come from

@@ -18,7 +18,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
 /**
- * The usage records and ledger entries have no foreign keys (V6: they cost a third of every
+ * The usage records and ledger entries have no foreign keys (V6: they cost a quarter of every
  * settlement); what those keys guaranteed is kept by tg_settle_batch's once-per-batch check and by
  * refusing to delete accounts and keys.
  */
