@@ -14,6 +14,8 @@
 #   DB=NAME             its own database (when its schema differs); default BENCH_DB, tollgate_ab
 #   PG_CPU=LIST         PostgreSQL pinned to these CPUs during its trials
 #   PG_SHARES=N         PostgreSQL moved into a cpu cgroup (v1) of this weight during its trials
+#   SLICE_US=N          its event loops get a scheduler slice of N µs (bench/sched_slice.py)
+#   AUTOGROUP=0|1       the kernel's autogroup scheduling during its trials (restored afterwards)
 # Knobs: AB_TRIALS (5), AB_CONNECTIONS (1), AB_SECONDS (8), AB_WARMUP (30 s at 16 connections per
 # variant), AB_SQL (run once the first Tollgate has migrated its database: a schema experiment).
 # Reports req/s, p50/p99, added latency (median over trials of each trial's difference to direct),
@@ -42,6 +44,9 @@ RESULTS=$OUT/results.jsonl
 : > "$RESULTS"
 PIDS=()
 ALL_CPUS=0-$(($(nproc --all) - 1))
+AUTOGROUP_FILE=/proc/sys/kernel/sched_autogroup_enabled
+AUTOGROUP_WAS=$(cat "$AUTOGROUP_FILE" 2>/dev/null || echo "")
+autogroup() { [ -n "$AUTOGROUP_WAS" ] && echo "${1:-$AUTOGROUP_WAS}" > "$AUTOGROUP_FILE" 2>/dev/null || true; }
 PG_CGROUP=/sys/fs/cgroup/cpu/tollgate-bench-postgres
 pg_shares() {  # weight, or "" to put PostgreSQL back in the root group
   local procs=/sys/fs/cgroup/cpu/cgroup.procs
@@ -51,7 +56,7 @@ pg_shares() {  # weight, or "" to put PostgreSQL back in the root group
 }
 cleanup() {
   for p in "${PIDS[@]:-}"; do [ -n "$p" ] && { kill -CONT "$p"; kill "$p"; } 2>/dev/null || true; done
-  pin_postgres "$ALL_CPUS"; pg_shares ""; rmdir "$PG_CGROUP" 2>/dev/null || true
+  pin_postgres "$ALL_CPUS"; pg_shares ""; rmdir "$PG_CGROUP" 2>/dev/null || true; autogroup ""
   stop_watchdog
 }
 trap cleanup EXIT
@@ -72,28 +77,32 @@ ports_free "$FAKE_PORT" $(seq "$FIRST_PORT" $((FIRST_PORT + N - 1)))
 fresh_db "$DB"
 start_fake "$FAKE_PORT"; PIDS+=("$FAKE_PID")
 
-NAMES=(); TPIDS=(); PORTS=(); PGCPUS=(); PGSHARES=(); DBS=()
+NAMES=(); TPIDS=(); PORTS=(); PGCPUS=(); PGSHARES=(); DBS=(); AUTOGROUPS=()
 i=0
 for spec in "$@"; do
   IFS='|' read -r -a parts <<< "$spec"
   name=${parts[0]}; port=$((FIRST_PORT + i)); jvm=""; envs=(); pgcpu=$ALL_CPUS; shares=""; jar=target/quarkus-app; db=$DB
+  slice=""; ag=""
   for kv in "${parts[@]:1}"; do
     case $kv in
       BENCH_JVM_OPTS=*) jvm=${kv#BENCH_JVM_OPTS=}; jvm=${jvm//,/ } ;;
       PG_CPU=*) pgcpu=${kv#PG_CPU=} ;;
       PG_SHARES=*) shares=${kv#PG_SHARES=} ;;
       JAR=*) jar=${kv#JAR=} ;;
+      SLICE_US=*) slice=${kv#SLICE_US=} ;;
+      AUTOGROUP=*) ag=${kv#AUTOGROUP=} ;;
       DB=*) db=${kv#DB=}; refuse_db "$db"
             [[ "$db" == "$DB" || " ${DBS[*]} " == *" $db "* ]] || fresh_db "$db" ;;
       *) envs+=("$kv") ;;
     esac
   done
-  PGCPUS+=("$pgcpu"); PGSHARES+=("$shares"); DBS+=("$db")
+  PGCPUS+=("$pgcpu"); PGSHARES+=("$shares"); DBS+=("$db"); AUTOGROUPS+=("$ag")
   log "starting $name on :$port (${envs[*]:-} ${jvm})"
   mapfile -t base < <(tollgate_env "$port" "$db")
   env "${base[@]}" "${envs[@]}" taskset -c "$GW_CPU" "$JAVA" $jvm -jar "$jar/quarkus-run.jar" > "$OUT/tollgate-$name.log" 2>&1 &
   TPIDS+=($!); PIDS+=($!); NAMES+=("$name"); PORTS+=("$port")
   wait_http "http://127.0.0.1:$port/q/health/ready" 120   # one at a time: Flyway migrates each database once
+  [ -n "$slice" ] && python3 bench/sched_slice.py "${TPIDS[$i]}" $((slice * 1000)) vert.x-eventloo | tee -a "$OUT/run.log"
   if [ $i = 0 ] && [ -n "${AB_SQL:-}" ]; then log "AB_SQL: $AB_SQL"; $PG -d "$db" -c "$AB_SQL"; fi
   i=$((i + 1))
 done
@@ -117,10 +126,10 @@ only() {  # pid, or 0 for none
   for p in "${TPIDS[@]}"; do [ "$p" != "$1" ] && kill -STOP "$p"; done
   return 0
 }
-one() {  # trial name url pid key [postgres CPUs] [postgres cgroup weight] [database]
+one() {  # trial name url pid key [postgres CPUs] [postgres cgroup weight] [database] [autogroup]
   local g0 g1 p0=0 p1=0 out line logf=$OUT/tollgate-$2.log o0=0 slow="{}"
   only "$4"
-  pin_postgres "${6:-$ALL_CPUS}"; pg_shares "${7:-}"
+  pin_postgres "${6:-$ALL_CPUS}"; pg_shares "${7:-}"; autogroup "${9:-}"
   [ -f "$logf" ] && o0=$(stat -c %s "$logf")
   g0=$([ "$4" != 0 ] && cpu_ticks "$4" || echo 0); [ -n "${8:-}" ] && p0=$(pg_ticks "$8")
   out=$(BENCH_KEY=$5 taskset -c "$LOAD_CPU" wrk -t1 -c"$CONNS" -d"$SECS"s --timeout 10s -s bench/messages.lua "$3" 2>&1)
@@ -143,7 +152,7 @@ for t in $(seq 1 "$TRIALS"); do
   one "$t" direct "http://127.0.0.1:$FAKE_PORT" 0 sk-ant-bench
   for k in $(seq 0 $((N - 1))); do   # rotate the order each trial, so no variant always runs first
     j=$(( (k + t - 1) % N ))
-    one "$t" "${NAMES[$j]}" "http://127.0.0.1:${PORTS[$j]}" "${TPIDS[$j]}" "${KEYS[$j]}" "${PGCPUS[$j]}" "${PGSHARES[$j]}" "${DBS[$j]}"
+    one "$t" "${NAMES[$j]}" "http://127.0.0.1:${PORTS[$j]}" "${TPIDS[$j]}" "${KEYS[$j]}" "${PGCPUS[$j]}" "${PGSHARES[$j]}" "${DBS[$j]}" "${AUTOGROUPS[$j]}"
   done
 done
 
