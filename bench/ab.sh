@@ -24,7 +24,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . bench/lib.sh
-[ $# -ge 1 ] || { sed -n 2,24p "$0"; exit 2; }
+[ $# -ge 1 ] || { sed -n 2,23p "$0"; exit 2; }
 
 DB=${BENCH_DB:-tollgate_ab}
 refuse_db "$DB"
@@ -61,12 +61,6 @@ cleanup() {
 }
 trap cleanup EXIT
 start_watchdog "$MAX_SECONDS"
-
-pg_ticks() {  # CPU of the PostgreSQL backends connected to database $1
-  local s=0 p
-  for p in $($PG -d postgres -c "select pid from pg_stat_activity where datname='$1'"); do s=$((s + $(cpu_ticks "$p"))); done
-  echo $s
-}
 
 ensure_wrk
 build_jar

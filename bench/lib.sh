@@ -1,4 +1,4 @@
-# Shared by bench/run.sh and bench/ab.sh (sourced, not run). Expects OUT (the results directory)
+# Shared by bench/run.sh, bench/ab.sh and bench/settle-batch.sh (sourced, not run). Expects OUT (the results directory)
 # and PG (a psql command line) to be set before log or the PostgreSQL helpers are used.
 export JAVA_HOME=${JAVA_HOME:-/usr/lib/jvm/temurin-25-jdk-amd64}
 JAVA=$JAVA_HOME/bin/java
@@ -41,6 +41,11 @@ ports_free() {  # a leftover process on one of these ports would be measured ins
   done
 }
 cpu_ticks() { awk '{print $14+$15}' "/proc/$1/stat" 2>/dev/null || echo 0; }   # utime+stime, 1/100 s
+pg_ticks() {  # database: the CPU ticks of the PostgreSQL backends connected to it
+  local s=0 p
+  for p in $($PG -d postgres -c "select pid from pg_stat_activity where datname='$1'"); do s=$((s + $(cpu_ticks "$p"))); done
+  echo $s
+}
 jget() {  # a string field of a one-line JSON answer (which has no final newline), printed as a line
   local v; v=$(sed -n "s/.*\"$1\":\"\([^\"]*\)\".*/\1/p"); printf '%s\n' "${v%%$'\n'*}"
 }

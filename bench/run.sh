@@ -75,8 +75,6 @@ start_watchdog "$MAX_SECONDS"
 cat "$OUT/machine.txt" >&2
 
 # ---- helpers ---------------------------------------------------------------------------------
-pg_pids() { $PG -d postgres -c "select pid from pg_stat_activity where datname='$DB'"; }
-pg_ticks() { local s=0; for p in $(pg_pids); do s=$((s + $(cpu_ticks "$p"))); done; echo $s; }
 total_ticks() { awk '/^cpu /{print $2+$3+$4+$6+$7+$8}' /proc/stat; }   # whole machine, busy only
 reset_hwm() { echo 5 > "/proc/$1/clear_refs" 2>/dev/null || true; }
 hwm_kb() { awk '/VmHWM/{print $2}' "/proc/$1/status"; }
@@ -91,9 +89,9 @@ run() {
   local case=$1 target=$2 gw=$3; shift 3
   local g0 f0 p0 m0 g1 f1 p1 m1 out
   [ "$gw" != 0 ] && reset_hwm "$gw"
-  g0=$([ "$gw" != 0 ] && cpu_ticks "$gw" || echo 0); f0=$(cpu_ticks "$FAKE_PID"); p0=$(pg_ticks); m0=$(total_ticks)
+  g0=$([ "$gw" != 0 ] && cpu_ticks "$gw" || echo 0); f0=$(cpu_ticks "$FAKE_PID"); p0=$(pg_ticks "$DB"); m0=$(total_ticks)
   out=$(taskset -c "$LOAD_CPU" "$@" 2>&1) || { log "load failed: $out"; return 1; }
-  g1=$([ "$gw" != 0 ] && cpu_ticks "$gw" || echo 0); f1=$(cpu_ticks "$FAKE_PID"); p1=$(pg_ticks); m1=$(total_ticks)
+  g1=$([ "$gw" != 0 ] && cpu_ticks "$gw" || echo 0); f1=$(cpu_ticks "$FAKE_PID"); p1=$(pg_ticks "$DB"); m1=$(total_ticks)
   local line; line=$(grep '^RESULT ' <<<"$out" | sed 's/^RESULT //')
   [ -z "$line" ] && { log "no result: $out"; return 1; }
   python3 - "$case" "$target" "$line" $((g1 - g0)) $((f1 - f0)) $((p1 - p0)) $((m1 - m0)) \

@@ -12,6 +12,7 @@
 # (tollgate_settle_*), dropped and recreated. SETTLE_SECONDS (4) per measurement; SETTLE_SIZES.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. bench/lib.sh
 PG="psql -h 127.0.0.1 -U postgres -v ON_ERROR_STOP=1 -qAt"
 PGBENCH=$(command -v pgbench || ls /usr/lib/postgresql/*/bin/pgbench | sort -V | tail -n 1)
 SECONDS_EACH=${SETTLE_SECONDS:-4}
@@ -24,7 +25,7 @@ RESERVE=00000000-0000-0000-0000-00000000beef
 # prepare DB UPTO: a fresh database with migrations V1..V<UPTO> (all when empty), one funded account,
 # a key and an open reserve to draw from.
 prepare() {
-  $PG -d postgres -c "DROP DATABASE IF EXISTS $1 WITH (FORCE)" -c "CREATE DATABASE $1"
+  fresh_db "$1"
   for f in $(ls src/main/resources/db/migration/V*__*.sql | sort -V); do
     v=$(basename "$f" | sed 's/^V\([0-9]*\)__.*/\1/')
     [ -n "$2" ] && [ "$v" -gt "$2" ] && continue
