@@ -17,7 +17,8 @@
 #   SLICE_US=N          its event loops get a scheduler slice of N µs (bench/sched_slice.py)
 #   AUTOGROUP=0|1       the kernel's autogroup scheduling during its trials (restored afterwards)
 # Knobs: AB_TRIALS (5), AB_CONNECTIONS (1), AB_SECONDS (8), AB_WARMUP (30 s at 16 connections per
-# variant), AB_SQL (run once the first Tollgate has migrated its database: a schema experiment).
+# variant), AB_PACE_MS (each connection waits this long between calls: a paced moderate load),
+# AB_SQL (run once the first Tollgate has migrated its database: a schema experiment).
 # Reports req/s, p50/p99, added latency (median over trials of each trial's difference to direct),
 # gateway and PostgreSQL CPU per call, and how many calls the access log timed at 1, 2-4, 5-9, 10+
 # ms inside the gateway. Results: bench/results/ab-<UTC time>/ (results.jsonl, summary.md).
@@ -35,6 +36,7 @@ GW_CPU=${BENCH_GW_CPU:-0}
 LOAD_CPU=${BENCH_LOAD_CPU:-1}
 TRIALS=${AB_TRIALS:-5}
 CONNS=${AB_CONNECTIONS:-1}
+PACE=${AB_PACE_MS:-}
 SECS=${AB_SECONDS:-8}
 WARMUP=${AB_WARMUP:-30}
 MAX_SECONDS=${BENCH_MAX_SECONDS:-2400}
@@ -67,7 +69,7 @@ build_jar
 N=$#
 ports_free "$FAKE_PORT" $(seq "$FIRST_PORT" $((FIRST_PORT + N - 1)))
 { echo "date: $(date -u +%Y-%m-%dT%H:%M:%SZ)"; echo "host: $(uname -srm)"; echo "git: $(git rev-parse HEAD)"
-  echo "variants: $*"; echo "trials $TRIALS x ${SECS}s at $CONNS connection(s); loadavg $(cat /proc/loadavg)"; } > "$OUT/machine.txt"
+  echo "variants: $*"; echo "trials $TRIALS x ${SECS}s at $CONNS connection(s)${PACE:+, paced $PACE ms}; loadavg $(cat /proc/loadavg)"; } > "$OUT/machine.txt"
 fresh_db "$DB"
 start_fake "$FAKE_PORT"; PIDS+=("$FAKE_PID")
 
@@ -126,7 +128,7 @@ one() {  # trial name url pid key [postgres CPUs] [postgres cgroup weight] [data
   pin_postgres "${6:-$ALL_CPUS}"; pg_shares "${7:-}"; autogroup "${9:-}"
   [ -f "$logf" ] && o0=$(stat -c %s "$logf")
   g0=$([ "$4" != 0 ] && cpu_ticks "$4" || echo 0); [ -n "${8:-}" ] && p0=$(pg_ticks "$8")
-  out=$(BENCH_KEY=$5 taskset -c "$LOAD_CPU" wrk -t1 -c"$CONNS" -d"$SECS"s --timeout 10s -s bench/messages.lua "$3" 2>&1)
+  out=$(BENCH_KEY=$5 BENCH_PACE_MS=$PACE taskset -c "$LOAD_CPU" wrk -t1 -c"$CONNS" -d"$SECS"s --timeout 10s -s bench/messages.lua "$3" 2>&1)
   g1=$([ "$4" != 0 ] && cpu_ticks "$4" || echo 0); [ -n "${8:-}" ] && p1=$(pg_ticks "$8")
   line=$(grep '^RESULT ' <<<"$out" | sed 's/^RESULT //')
   # Inside the gateway: how many of the trial's calls the access log timed at 1, 2-4, 5-9, 10+ ms.

@@ -3,12 +3,19 @@
 --   BENCH_KEYS_FILE   a file of keys, one per line: requests take them round robin (many accounts)
 --   BENCH_PORTKEY     when set, the Portkey routing headers pointing at this custom host
 --   BENCH_IDS         when set, the request-id of every 200 response is written to this file
+--   BENCH_PACE_MS     when set, each connection waits this many ms after a response before sending
+--                     its next request: a steady moderate rate instead of a closed loop at full
+--                     speed (wrk times each request from its send, so the wait is not latency)
 -- done() prints one JSON line (prefix "RESULT ") with req/s, latency percentiles and statuses.
 local body = BENCH_BODY
 local key = os.getenv("BENCH_KEY") or "sk-ant-bench"
 local keys_file = os.getenv("BENCH_KEYS_FILE")
 local portkey = os.getenv("BENCH_PORTKEY")
 local ids_file = os.getenv("BENCH_IDS")
+local pace_ms = tonumber(os.getenv("BENCH_PACE_MS") or "")
+if pace_ms then
+  function delay() return pace_ms end
+end
 
 local threads = {}
 local counter = 1
