@@ -69,7 +69,8 @@ build_jar
 N=$#
 ports_free "$FAKE_PORT" $(seq "$FIRST_PORT" $((FIRST_PORT + N - 1)))
 { echo "date: $(date -u +%Y-%m-%dT%H:%M:%SZ)"; echo "host: $(uname -srm)"; echo "git: $(git rev-parse HEAD)"
-  echo "variants: $*"; echo "trials $TRIALS x ${SECS}s at $CONNS connection(s)${PACE:+, paced $PACE ms}; loadavg $(cat /proc/loadavg)"; } > "$OUT/machine.txt"
+  echo "variants: $*"; echo "trials $TRIALS x ${SECS}s at $CONNS connection(s)${PACE:+, paced $PACE ms}; loadavg $(cat /proc/loadavg)"
+  echo "host speed at start: $(host_speed "$GW_CPU")"; } > "$OUT/machine.txt"
 fresh_db "$DB"
 start_fake "$FAKE_PORT"; PIDS+=("$FAKE_PID")
 
@@ -123,20 +124,20 @@ only() {  # pid, or 0 for none
   return 0
 }
 one() {  # trial name url pid key [postgres CPUs] [postgres cgroup weight] [database] [autogroup]
-  local g0 g1 p0=0 p1=0 out line logf=$OUT/tollgate-$2.log o0=0 slow="{}"
+  local g0 g1 p0=0 p1=0 out line logf=$OUT/tollgate-$2.log o0=0 slow="{}" s0 steal
   only "$4"
   pin_postgres "${6:-$ALL_CPUS}"; pg_shares "${7:-}"; autogroup "${9:-}"
   [ -f "$logf" ] && o0=$(stat -c %s "$logf")
-  g0=$([ "$4" != 0 ] && cpu_ticks "$4" || echo 0); [ -n "${8:-}" ] && p0=$(pg_ticks "$8")
+  g0=$([ "$4" != 0 ] && cpu_ticks "$4" || echo 0); [ -n "${8:-}" ] && p0=$(pg_ticks "$8"); s0=$(cpu_steal)
   out=$(BENCH_KEY=$5 BENCH_PACE_MS=$PACE taskset -c "$LOAD_CPU" wrk -t1 -c"$CONNS" -d"$SECS"s --timeout 10s -s bench/messages.lua "$3" 2>&1)
-  g1=$([ "$4" != 0 ] && cpu_ticks "$4" || echo 0); [ -n "${8:-}" ] && p1=$(pg_ticks "$8")
+  g1=$([ "$4" != 0 ] && cpu_ticks "$4" || echo 0); [ -n "${8:-}" ] && p1=$(pg_ticks "$8"); steal=$(steal_percent "$s0" "$(cpu_steal)")
   line=$(grep '^RESULT ' <<<"$out" | sed 's/^RESULT //')
   # Inside the gateway: how many of the trial's calls the access log timed at 1, 2-4, 5-9, 10+ ms.
   [ -f "$logf" ] && slow=$(tail -c +$((o0 + 1)) "$logf" | grep -o ' ms=[0-9]*' | awk -F= \
     '{n[$2 >= 10 ? "10+" : $2 >= 5 ? "5-9" : $2 >= 2 ? "2-4" : $2]++} END {printf "{"; s=""; for (k in n) {printf "%s\"%s\":%d", s, k, n[k]; s=","}; printf "}"}')
-  python3 -c 'import json,sys; r=json.loads(sys.argv[1]); r.update(trial=int(sys.argv[2]), target=sys.argv[3], gw_cpu_us_per_req=round(int(sys.argv[4])*10000/max(r["requests"],1),1), pg_cpu_us_per_req=round(int(sys.argv[6])*10000/max(r["requests"],1),1), gateway_ms=json.loads(sys.argv[5])); print(json.dumps(r))' \
-    "$line" "$1" "$2" $((g1 - g0)) "$slow" $((p1 - p0)) >> "$RESULTS"
-  log "trial $1 $2: $(tail -1 "$RESULTS" | python3 -c 'import sys,json; r=json.load(sys.stdin); print(r["rps"], r["p50_us"], r["p90_us"], r["p99_us"], r["max_us"], r["statuses"], r["gateway_ms"])')"
+  python3 -c 'import json,sys; r=json.loads(sys.argv[1]); r.update(trial=int(sys.argv[2]), target=sys.argv[3], gw_cpu_us_per_req=round(int(sys.argv[4])*10000/max(r["requests"],1),1), pg_cpu_us_per_req=round(int(sys.argv[6])*10000/max(r["requests"],1),1), gateway_ms=json.loads(sys.argv[5]), steal=sys.argv[7]); print(json.dumps(r))' \
+    "$line" "$1" "$2" $((g1 - g0)) "$slow" $((p1 - p0)) "$steal" >> "$RESULTS"
+  log "trial $1 $2: $(tail -1 "$RESULTS" | python3 -c 'import sys,json; r=json.load(sys.stdin); print(r["rps"], r["p50_us"], r["p90_us"], r["p99_us"], r["max_us"], r["statuses"], r["gateway_ms"], "steal", r["steal"])')"
 }
 
 log "warm-up: ${WARMUP}s per variant at 16 connections"
@@ -153,13 +154,14 @@ for t in $(seq 1 "$TRIALS"); do
 done
 
 for p in "${TPIDS[@]}"; do kill -CONT "$p"; done
+echo "host speed at end: $(host_speed "$GW_CPU")" >> "$OUT/machine.txt"
 python3 - "$RESULTS" <<'EOF' | tee "$OUT/summary.md"
 import json, statistics, sys
 rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
 direct = {r["trial"]: r for r in rows if r["target"] == "direct"}
 targets = list(dict.fromkeys(r["target"] for r in rows))
-print("| target | req/s | p50 ms | p99 ms | added p50 / p99 ms (median of trials) | p99 per trial ms | gateway CPU µs/call | PostgreSQL CPU µs/call |")
-print("|---|---:|---:|---:|---:|---|---:|---:|")
+print("| target | req/s | p50 ms | p99 ms | added p50 / p99 ms (median of trials) | p99 per trial ms | gateway CPU µs/call | PostgreSQL CPU µs/call | CPU stolen by the hypervisor per trial |")
+print("|---|---:|---:|---:|---:|---|---:|---:|---|")
 for t in targets:
     g = [r for r in rows if r["target"] == t]
     med = lambda f: statistics.median(r[f] for r in g)
@@ -168,6 +170,7 @@ for t in targets:
     added = "" if t == "direct" else "+%.2f / +%.2f" % (add("p50_us") / 1000, add("p99_us") / 1000)
     cpu = "" if t == "direct" else med("gw_cpu_us_per_req")
     pg = "" if t == "direct" else med("pg_cpu_us_per_req")
-    print(f'| {t} | {med("rps"):,.0f} | {med("p50_us") / 1000:.2f} | {med("p99_us") / 1000:.2f} | {added} | {per} | {cpu} | {pg} |')
+    stolen = ", ".join(r.get("steal", "") for r in g)
+    print(f'| {t} | {med("rps"):,.0f} | {med("p50_us") / 1000:.2f} | {med("p99_us") / 1000:.2f} | {added} | {per} | {cpu} | {pg} | {stolen} |')
 EOF
 log "done: $OUT"

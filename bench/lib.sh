@@ -46,6 +46,19 @@ pg_ticks() {  # database: the CPU ticks of the PostgreSQL backends connected to 
   for p in $($PG -d postgres -c "select pid from pg_stat_activity where datname='$1'"); do s=$((s + $(cpu_ticks "$p"))); done
   echo $s
 }
+# How fast this VM runs right now, to tell a slow host from a slow change between runs: the
+# milliseconds one CPU takes to hash 256 MB (lower is faster; the same on every run of one host).
+host_speed() {  # cpu
+  local t0 t1; t0=$(date +%s%N)
+  taskset -c "$1" sh -c 'head -c 268435456 /dev/zero | sha256sum > /dev/null'
+  t1=$(date +%s%N); echo "$(( (t1 - t0) / 1000000 )) ms to hash 256 MB on CPU $1"
+}
+# The hypervisor's stolen ticks and all ticks so far; steal_percent prints the share between two.
+cpu_steal() { awk '/^cpu /{print $9, $2+$3+$4+$5+$6+$7+$8+$9}' /proc/stat; }
+steal_percent() {  # "steal total" at the start, the same now
+  local a b; read -r -a a <<< "$1"; read -r -a b <<< "$2"
+  awk -v s=$((b[0] - a[0])) -v t=$((b[1] - a[1])) 'BEGIN {printf "%.1f%%", t ? 100 * s / t : 0}'
+}
 jget() {  # a string field of a one-line JSON answer (which has no final newline), printed as a line
   local v; v=$(sed -n "s/.*\"$1\":\"\([^\"]*\)\".*/\1/p"); printf '%s\n' "${v%%$'\n'*}"
 }

@@ -58,6 +58,7 @@ cleanup() {
 }
 trap cleanup EXIT
 start_watchdog "$MAX_SECONDS"
+STEAL0=$(cpu_steal)
 
 # ---- machine ---------------------------------------------------------------------------------
 {
@@ -70,6 +71,7 @@ start_watchdog "$MAX_SECONDS"
   echo "postgres: $($PG -d postgres -c 'show server_version')"
   echo "git: $(git rev-parse HEAD)"
   echo "loadavg at start: $(cat /proc/loadavg)"
+  echo "host speed at start: $(host_speed "$GW_CPU")"
   echo "cpus: gateway $GW_CPU, load $LOAD_CPU, postgres ${PG_CPU:-not pinned}"
 } > "$OUT/machine.txt"
 cat "$OUT/machine.txt" >&2
@@ -380,6 +382,7 @@ else
   echo "{\"tollgate_peak_rss_mb_total\":$(awk '/VmHWM/{print $2/1024}' /proc/$TG_PID/status)}" > "$OUT/end.json"
 fi
 
-echo "loadavg at end: $(cat /proc/loadavg)" >> "$OUT/machine.txt"
+{ echo "loadavg at end: $(cat /proc/loadavg)"; echo "host speed at end: $(host_speed "$GW_CPU")"
+  echo "CPU time stolen by the hypervisor during the run: $(steal_percent "$STEAL0" "$(cpu_steal)")"; } >> "$OUT/machine.txt"
 python3 bench/report.py "$OUT" | tee "$OUT/summary.md"
 log "done: $OUT"
