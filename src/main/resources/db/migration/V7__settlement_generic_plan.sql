@@ -8,8 +8,9 @@
 -- 2. Every usage record was inserted with ON CONFLICT, for the one case that needs it: a late
 --    settlement meeting the 'abandoned' record tg_reap wrote when it expired the call's hold. That
 --    cost a pre-check of the request id's index per record (10% of a batch of 25) and, through
---    ON CONFLICT's update side, a call of the roll-up's UPDATE trigger per batch. Calls settled on time (all but those)
---    are now inserted plainly; late ones, if any, by a second statement with ON CONFLICT.
+--    ON CONFLICT's update side, a call of the roll-up's UPDATE trigger per batch. Calls settled on
+--    time (all but those) are now inserted plainly; late ones, if any, by a second statement with
+--    ON CONFLICT.
 
 -- tg_settle_batch of V6 with those two changes.
 CREATE OR REPLACE FUNCTION tg_settle_batch(p_holds uuid[], p_accounts uuid[], p_costs bigint[], p_draws bigint[], p_used_tokens bigint[],
