@@ -104,15 +104,12 @@ for spec in "$@"; do
   i=$((i + 1))
 done
 
-admin() { curl -sf -X "$1" -H "Authorization: Bearer $ADMIN_TOKEN" -H 'content-type: application/json' ${4:+$4} ${3:+-d "$3"} "http://127.0.0.1:$ADMIN_PORT$2"; }
 # One account and key per variant, made through its own Tollgate (its database), so that no two
 # Tollgates share an account's reserve.
 KEYS=()
 for j in "${!NAMES[@]}"; do
   name=${NAMES[$j]}; ADMIN_PORT=${PORTS[$j]}
-  A=$(admin POST /admin/v1/accounts "{\"name\":\"ab-$name\"}" | jget id)
-  admin POST "/admin/v1/accounts/$A/topups" '{"amount_usd":"1000000"}' "-H Idempotency-Key:ab-$name" > /dev/null
-  KEYS+=("$(admin POST "/admin/v1/accounts/$A/keys" '{"name":"ab"}' | jget key)")
+  read -r _ key <<< "$(funded_key "ab-$name" 1000000)"; KEYS+=("$key")
 done
 
 # Only the Tollgate under load runs during a trial; the others are stopped (SIGSTOP), so that their

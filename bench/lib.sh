@@ -59,6 +59,15 @@ steal_percent() {  # "steal total" at the start, the same now
   local a b; read -r -a a <<< "$1"; read -r -a b <<< "$2"
   awk -v s=$((b[0] - a[0])) -v t=$((b[1] - a[1])) 'BEGIN {printf "%.1f%%", t ? 100 * s / t : 0}'
 }
+admin() {  # method path [body] [extra curl args]: the admin API of the Tollgate on $ADMIN_PORT
+  curl -sf -X "$1" -H "Authorization: Bearer $ADMIN_TOKEN" -H 'content-type: application/json' \
+    ${4:+$4} ${3:+-d "$3"} "http://127.0.0.1:$ADMIN_PORT$2"
+}
+funded_key() {  # NAME USD: a new account NAME topped up with USD, and one key of it; prints "ACCOUNT_ID KEY"
+  local a; a=$(admin POST /admin/v1/accounts "{\"name\":\"$1\"}" | jget id)
+  admin POST "/admin/v1/accounts/$a/topups" "{\"amount_usd\":\"$2\"}" "-H Idempotency-Key:$1" > /dev/null
+  echo "$a $(admin POST "/admin/v1/accounts/$a/keys" "{\"name\":\"$1\"}" | jget key)"
+}
 jget() {  # a string field of a one-line JSON answer (which has no final newline), printed as a line
   local v; v=$(sed -n "s/.*\"$1\":\"\([^\"]*\)\".*/\1/p"); printf '%s\n' "${v%%$'\n'*}"
 }

@@ -20,6 +20,7 @@ PG="psql -h 127.0.0.1 -U postgres -v ON_ERROR_STOP=1 -qAt"
 FAKE_PORT=${BENCH_FAKE_PORT:-9101}
 PORTKEY_PORT=${BENCH_PORTKEY_PORT:-9102}
 TG_PORT=${BENCH_TOLLGATE_PORT:-9103}
+ADMIN_PORT=$TG_PORT   # the Tollgate that admin (bench/lib.sh) talks to
 GW_CPU=${BENCH_GW_CPU:-0}
 LOAD_CPU=${BENCH_LOAD_CPU:-1}
 # PostgreSQL's CPUs during the run, e.g. the load CPU, so that the gateway has its core to itself as
@@ -80,10 +81,6 @@ cat "$OUT/machine.txt" >&2
 total_ticks() { awk '/^cpu /{print $2+$3+$4+$6+$7+$8}' /proc/stat; }   # whole machine, busy only
 reset_hwm() { echo 5 > "/proc/$1/clear_refs" 2>/dev/null || true; }
 hwm_kb() { awk '/VmHWM/{print $2}' "/proc/$1/status"; }
-admin() {  # method path [body] [extra curl args]
-  curl -sf -X "$1" -H "Authorization: Bearer $ADMIN_TOKEN" -H 'content-type: application/json' \
-    ${4:+$4} ${3:+-d "$3"} "http://127.0.0.1:$TG_PORT$2"
-}
 
 # run CASE TARGET GWPID TOOL...: runs one load on CPU $LOAD_CPU, records throughput, latency,
 # CPU per request (gateway, fake, PostgreSQL backends of $DB) and peak RSS of the gateway.
@@ -156,12 +153,8 @@ echo "{\"tollgate_ready_ms\":$TG_READY_MS,\"portkey_ready_ms\":$PK_READY_MS,\"to
 
 # ---- accounts and keys (admin API) -----------------------------------------------------------
 log "creating the hot account and $MANY_ACCOUNTS x $KEYS_PER_ACCOUNT accounts/keys"
-HOT=$(admin POST /admin/v1/accounts '{"name":"hot"}' | jget id)
-admin POST "/admin/v1/accounts/$HOT/topups" '{"amount_usd":"1000000","note":"bench"}' "-H Idempotency-Key:hot" > /dev/null
-HOT_KEY=$(admin POST "/admin/v1/accounts/$HOT/keys" '{"name":"hot"}' | jget key)
-WARM=$(admin POST /admin/v1/accounts '{"name":"warm-up"}' | jget id)
-admin POST "/admin/v1/accounts/$WARM/topups" '{"amount_usd":"1000000"}' "-H Idempotency-Key:warm" > /dev/null
-WARM_KEY=$(admin POST "/admin/v1/accounts/$WARM/keys" '{"name":"warm"}' | jget key)
+read -r HOT HOT_KEY <<< "$(funded_key hot 1000000)"
+read -r _ WARM_KEY <<< "$(funded_key warm-up 1000000)"
 : > "$OUT/many-keys.txt"
 for a in $(seq 1 "$MANY_ACCOUNTS"); do
   A=$(admin POST /admin/v1/accounts "{\"name\":\"many-$a\"}" | jget id)
