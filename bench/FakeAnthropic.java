@@ -48,7 +48,10 @@ public class FakeAnthropic {
         delayMs = args.length > 1 ? Long.parseLong(args[1]) : 0;
         gapMs = args.length > 2 ? Long.parseLong(args[2]) : 0;
         HttpServer server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), port), 4096);
-        server.setExecutor(Executors.newVirtualThreadPerTaskExecutor());
+        // Without delays each exchange is answered on the server's own dispatcher thread: handing it
+        // to another thread cost a wake-up per call, which on the benchmark's shared load CPU made the
+        // fake the largest user of that core. Delays need a thread per exchange so that calls overlap.
+        server.setExecutor(delayMs == 0 && gapMs == 0 ? null : Executors.newVirtualThreadPerTaskExecutor());
         server.createContext("/v1/messages", FakeAnthropic::messages);
         server.createContext("/stats", ex -> {
             byte[] b = ("{\"served\":" + SERVED.get() + "}").getBytes(StandardCharsets.UTF_8);

@@ -13,19 +13,20 @@
 #   JAR=DIR             run it from another build's quarkus-app directory
 #   DB=NAME             its own database (when its schema differs); default BENCH_DB, tollgate_ab
 #   PG_CPU=LIST         PostgreSQL pinned to these CPUs during its trials
-#   PG_SHARES=N         PostgreSQL moved into a cpu cgroup (v1) of this weight during its trials
+#   PG_SHARES=N|idle    PostgreSQL moved into a cpu cgroup (v1) of this weight, or an idle one (cpu.idle:
+#                       any other task preempts it at once), during its trials
 #   SLICE_US=N          its event loops get a scheduler slice of N µs (bench/sched_slice.py)
 #   AUTOGROUP=0|1       the kernel's autogroup scheduling during its trials (restored afterwards)
 # Knobs: AB_TRIALS (5), AB_CONNECTIONS (1), AB_SECONDS (8), AB_WARMUP (30 s at 16 connections per
 # variant), AB_PACE_MS (each connection waits this long between calls: a paced moderate load),
 # AB_SQL (run once the first Tollgate has migrated its database: a schema experiment).
 # Reports req/s, p50/p99, added latency (median over trials of each trial's difference to direct),
-# gateway and PostgreSQL CPU per call, and how many calls the access log timed at 1, 2-4, 5-9, 10+
+# gateway, PostgreSQL and fake upstream CPU per call, and how many calls the access log timed at 1, 2-4, 5-9, 10+
 # ms inside the gateway. Results: bench/results/ab-<UTC time>/ (results.jsonl, summary.md).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . bench/lib.sh
-[ $# -ge 1 ] || { sed -n 2,23p "$0"; exit 2; }
+[ $# -ge 1 ] || { sed -n 2,24p "$0"; exit 2; }
 
 DB=${BENCH_DB:-tollgate_ab}
 refuse_db "$DB"
@@ -52,7 +53,10 @@ autogroup() { [ -n "$AUTOGROUP_WAS" ] && echo "${1:-$AUTOGROUP_WAS}" > "$AUTOGRO
 PG_CGROUP=/sys/fs/cgroup/cpu/tollgate-bench-postgres
 pg_shares() {  # weight, or "" to put PostgreSQL back in the root group
   local procs=/sys/fs/cgroup/cpu/cgroup.procs
-  if [ -n "$1" ]; then mkdir -p "$PG_CGROUP"; echo "$1" > "$PG_CGROUP/cpu.shares"; procs=$PG_CGROUP/cgroup.procs; fi
+  if [ -n "$1" ]; then
+    mkdir -p "$PG_CGROUP"; procs=$PG_CGROUP/cgroup.procs
+    if [ "$1" = idle ]; then echo 1 > "$PG_CGROUP/cpu.idle"; else echo 0 > "$PG_CGROUP/cpu.idle"; echo "$1" > "$PG_CGROUP/cpu.shares"; fi
+  fi
   [ -n "$1" ] || [ -d "$PG_CGROUP" ] || return 0
   for p in $(pg_server_pids); do echo "$p" > "$procs" 2>/dev/null || true; done
 }
@@ -121,19 +125,20 @@ only() {  # pid, or 0 for none
   return 0
 }
 one() {  # trial name url pid key [postgres CPUs] [postgres cgroup weight] [database] [autogroup]
-  local g0 g1 p0=0 p1=0 out line logf=$OUT/tollgate-$2.log o0=0 slow="{}" s0 steal
+  local g0 g1 p0=0 p1=0 f0 f1 out line logf=$OUT/tollgate-$2.log o0=0 slow="{}" s0 steal
   only "$4"
   pin_postgres "${6:-$ALL_CPUS}"; pg_shares "${7:-}"; autogroup "${9:-}"
   [ -f "$logf" ] && o0=$(stat -c %s "$logf")
-  g0=$([ "$4" != 0 ] && cpu_ticks "$4" || echo 0); [ -n "${8:-}" ] && p0=$(pg_ticks "$8"); s0=$(cpu_steal)
+  g0=$([ "$4" != 0 ] && cpu_ticks "$4" || echo 0); [ -n "${8:-}" ] && p0=$(pg_ticks "$8"); s0=$(cpu_steal); f0=$(cpu_ticks "$FAKE_PID")
   out=$(BENCH_KEY=$5 BENCH_PACE_MS=$PACE taskset -c "$LOAD_CPU" wrk -t1 -c"$CONNS" -d"$SECS"s --timeout 10s -s bench/messages.lua "$3" 2>&1)
   g1=$([ "$4" != 0 ] && cpu_ticks "$4" || echo 0); [ -n "${8:-}" ] && p1=$(pg_ticks "$8"); steal=$(steal_percent "$s0" "$(cpu_steal)")
+  f1=$(cpu_ticks "$FAKE_PID")
   line=$(grep '^RESULT ' <<<"$out" | sed 's/^RESULT //')
   # Inside the gateway: how many of the trial's calls the access log timed at 1, 2-4, 5-9, 10+ ms.
   [ -f "$logf" ] && slow=$(tail -c +$((o0 + 1)) "$logf" | grep -o ' ms=[0-9]*' | awk -F= \
     '{n[$2 >= 10 ? "10+" : $2 >= 5 ? "5-9" : $2 >= 2 ? "2-4" : $2]++} END {printf "{"; s=""; for (k in n) {printf "%s\"%s\":%d", s, k, n[k]; s=","}; printf "}"}')
-  python3 -c 'import json,sys; r=json.loads(sys.argv[1]); r.update(trial=int(sys.argv[2]), target=sys.argv[3], gw_cpu_us_per_req=round(int(sys.argv[4])*10000/max(r["requests"],1),1), pg_cpu_us_per_req=round(int(sys.argv[6])*10000/max(r["requests"],1),1), gateway_ms=json.loads(sys.argv[5]), steal=sys.argv[7]); print(json.dumps(r))' \
-    "$line" "$1" "$2" $((g1 - g0)) "$slow" $((p1 - p0)) "$steal" >> "$RESULTS"
+  python3 -c 'import json,sys; r=json.loads(sys.argv[1]); r.update(trial=int(sys.argv[2]), target=sys.argv[3], gw_cpu_us_per_req=round(int(sys.argv[4])*10000/max(r["requests"],1),1), pg_cpu_us_per_req=round(int(sys.argv[6])*10000/max(r["requests"],1),1), fake_cpu_us_per_req=round(int(sys.argv[8])*10000/max(r["requests"],1),1), gateway_ms=json.loads(sys.argv[5]), steal=sys.argv[7]); print(json.dumps(r))' \
+    "$line" "$1" "$2" $((g1 - g0)) "$slow" $((p1 - p0)) "$steal" $((f1 - f0)) >> "$RESULTS"
   log "trial $1 $2: $(tail -1 "$RESULTS" | python3 -c 'import sys,json; r=json.load(sys.stdin); print(r["rps"], r["p50_us"], r["p90_us"], r["p99_us"], r["max_us"], r["statuses"], r["gateway_ms"], "steal", r["steal"])')"
 }
 
@@ -157,8 +162,8 @@ import json, statistics, sys
 rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
 direct = {r["trial"]: r for r in rows if r["target"] == "direct"}
 targets = list(dict.fromkeys(r["target"] for r in rows))
-print("| target | req/s | p50 ms | p99 ms | added p50 / p99 ms (median of trials) | p99 per trial ms | gateway CPU µs/call | PostgreSQL CPU µs/call | CPU stolen by the hypervisor per trial |")
-print("|---|---:|---:|---:|---:|---|---:|---:|---|")
+print("| target | req/s | p50 ms | p99 ms | added p50 / p99 ms (median of trials) | p99 per trial ms | gateway CPU µs/call | PostgreSQL CPU µs/call | fake CPU µs/call | CPU stolen by the hypervisor per trial |")
+print("|---|---:|---:|---:|---:|---|---:|---:|---:|---|")
 for t in targets:
     g = [r for r in rows if r["target"] == t]
     med = lambda f: statistics.median(r[f] for r in g)
@@ -168,6 +173,6 @@ for t in targets:
     cpu = "" if t == "direct" else med("gw_cpu_us_per_req")
     pg = "" if t == "direct" else med("pg_cpu_us_per_req")
     stolen = ", ".join(r.get("steal", "") for r in g)
-    print(f'| {t} | {med("rps"):,.0f} | {med("p50_us") / 1000:.2f} | {med("p99_us") / 1000:.2f} | {added} | {per} | {cpu} | {pg} | {stolen} |')
+    print(f'| {t} | {med("rps"):,.0f} | {med("p50_us") / 1000:.2f} | {med("p99_us") / 1000:.2f} | {added} | {per} | {cpu} | {pg} | {med("fake_cpu_us_per_req")} | {stolen} |')
 EOF
 log "done: $OUT"
