@@ -115,7 +115,8 @@ def verdict(ok):
 
 
 for case, label in (("json-c1", "1 connection: one call in flight, the gateway's core partly idle"),
-                    ("json-c4", "4 connections: a closed loop that keeps the gateway's one core busy")):
+                    ("json-c4", "4 connections: a closed loop that keeps the gateway's one core busy"),
+                    ("json-paced", "4 connections paced (each waits BENCH_PACED_MS after every response): a steady moderate rate")):
     a50, a99 = paired(case, "tollgate", "p50_us"), paired(case, "tollgate", "p99_us")
     if a50:
         m50, m99 = statistics.median(a50) / 1000, statistics.median(a99) / 1000

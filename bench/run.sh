@@ -33,6 +33,9 @@ SHORT=${BENCH_SHORT_DURATION:-8}   # seconds per latency / streaming run
 # each time; the report takes the median of each trial's paired difference to direct, so that one
 # stall of the VM (this host has shown 100-800 ms ones, on the fake alone too) cannot decide a p99.
 TRIALS=${BENCH_TRIALS:-5}
+# The paced case (in the same trials): 4 connections, each waiting this long after every response,
+# a steady moderate rate rather than a closed loop (wrk's delay(), see bench/common.lua).
+PACED_MS=${BENCH_PACED_MS:-4}
 WARMUP=${BENCH_WARMUP:-30}        # seconds per warm-up run (a JIT on one core needs about a minute)
 SAT_CONNS=${BENCH_SAT_CONNECTIONS:-64}
 MANY_ACCOUNTS=${BENCH_MANY_ACCOUNTS:-200}
@@ -74,6 +77,7 @@ STEAL0=$(cpu_steal)
   echo "loadavg at start: $(cat /proc/loadavg)"
   echo "host speed at start: $(host_speed "$GW_CPU")"
   echo "cpus: gateway $GW_CPU, load $LOAD_CPU, postgres ${PG_CPU:-not pinned}"
+  echo "latency trials: $TRIALS; the paced case: 4 connections, each waiting $PACED_MS ms after every response"
 } > "$OUT/machine.txt"
 cat "$OUT/machine.txt" >&2
 
@@ -184,10 +188,11 @@ done
 BENCH_KEYS_FILE=$OUT/many-keys.txt taskset -c "$LOAD_CPU" wrk -t1 -c16 -d3s -s bench/messages.lua "$T" > /dev/null
 
 # ---- cases -----------------------------------------------------------------------------------
-log "case: non-streaming latency at 1 and 4 connections, $TRIALS interleaved trials"
+log "case: non-streaming latency at 1 and 4 connections and paced, $TRIALS interleaved trials"
 for trial in $(seq 1 "$TRIALS"); do
   BENCH_TRIAL=$trial three json-c1 1 "$SHORT" bench/messages.lua
   BENCH_TRIAL=$trial three json-c4 4 "$SHORT" bench/messages.lua
+  BENCH_TRIAL=$trial BENCH_PACE_MS=$PACED_MS three json-paced 4 "$SHORT" bench/messages.lua
 done
 
 log "case: saturated, non-streaming, one hot account ($SAT_CONNS connections)"
