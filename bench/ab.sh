@@ -124,7 +124,7 @@ only() {  # pid, or 0 for none
   for p in "${TPIDS[@]}"; do [ "$p" != "$1" ] && kill -STOP "$p"; done
   return 0
 }
-one() {  # trial name url pid key [postgres CPUs] [postgres cgroup weight] [database] [autogroup]
+one() {  # trial name url pid key [postgres CPUs] [postgres cgroup weight or idle] [database] [autogroup]
   local g0 g1 p0=0 p1=0 f0 f1 out line logf=$OUT/tollgate-$2.log o0=0 slow="{}" s0 steal
   only "$4"
   pin_postgres "${6:-$ALL_CPUS}"; pg_shares "${7:-}"; autogroup "${9:-}"

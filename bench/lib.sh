@@ -63,9 +63,13 @@ admin() {  # method path [body] [extra curl args]: the admin API of the Tollgate
   curl -sf -X "$1" -H "Authorization: Bearer $ADMIN_TOKEN" -H 'content-type: application/json' \
     ${4:+$4} ${3:+-d "$3"} "http://127.0.0.1:$ADMIN_PORT$2"
 }
-funded_key() {  # NAME USD: a new account NAME topped up with USD, and one key of it; prints "ACCOUNT_ID KEY"
+funded_account() {  # NAME USD: a new account NAME topped up with USD; prints its id
   local a; a=$(admin POST /admin/v1/accounts "{\"name\":\"$1\"}" | jget id)
   admin POST "/admin/v1/accounts/$a/topups" "{\"amount_usd\":\"$2\"}" "-H Idempotency-Key:$1" > /dev/null
+  echo "$a"
+}
+funded_key() {  # NAME USD: funded_account and one key of it; prints "ACCOUNT_ID KEY"
+  local a; a=$(funded_account "$1" "$2")
   echo "$a $(admin POST "/admin/v1/accounts/$a/keys" "{\"name\":\"$1\"}" | jget key)"
 }
 jget() {  # a string field of a one-line JSON answer (which has no final newline), printed as a line

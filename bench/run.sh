@@ -161,8 +161,7 @@ read -r HOT HOT_KEY <<< "$(funded_key hot 1000000)"
 read -r _ WARM_KEY <<< "$(funded_key warm-up 1000000)"
 : > "$OUT/many-keys.txt"
 for a in $(seq 1 "$MANY_ACCOUNTS"); do
-  A=$(admin POST /admin/v1/accounts "{\"name\":\"many-$a\"}" | jget id)
-  admin POST "/admin/v1/accounts/$A/topups" '{"amount_usd":"10000"}' "-H Idempotency-Key:many-$a" > /dev/null
+  A=$(funded_account "many-$a" 10000)
   for k in $(seq 1 "$KEYS_PER_ACCOUNT"); do
     admin POST "/admin/v1/accounts/$A/keys" "{\"name\":\"k$k\"}" | jget key >> "$OUT/many-keys.txt"
   done
