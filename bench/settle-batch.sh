@@ -8,6 +8,11 @@
 #   SETTLE_UPTO=5 bench/settle-batch.sh    # only V1..V5: the schema before V6
 #   SETTLE_COMPARE=5 bench/settle-batch.sh # both, alternating, SETTLE_ROUNDS (3) times
 #
+# SETTLE_IDS: the shape of the request ids the batches insert: "time" (default; the gateway's, time
+# first), "random" (the gateway's before session 8) or "both" (alternating, SETTLE_ROUNDS times).
+# SETTLE_ROWS: usage records written before measuring (default 0), with random ids as before session
+# 8, so that the request-id index is as large as a real deployment's.
+#
 # Needs PostgreSQL on 127.0.0.1:5432 (user postgres, trust) and its pgbench. Uses its own databases
 # (tollgate_settle_*), dropped and recreated. SETTLE_SECONDS (4) per measurement; SETTLE_SIZES.
 set -euo pipefail
@@ -18,6 +23,8 @@ PGBENCH=$(command -v pgbench || ls /usr/lib/postgresql/*/bin/pgbench | sort -V |
 SECONDS_EACH=${SETTLE_SECONDS:-4}
 SIZES=${SETTLE_SIZES:-1 8 25 64}
 ROUNDS=${SETTLE_ROUNDS:-3}
+IDS=${SETTLE_IDS:-time}
+ROWS=${SETTLE_ROWS:-0}
 ACCOUNT=00000000-0000-0000-0000-00000000acc1
 KEY=00000000-0000-0000-0000-00000000cee1
 RESERVE=00000000-0000-0000-0000-00000000beef
@@ -38,15 +45,34 @@ INSERT INTO holds (id, account_id, key_id, request_id, model, endpoint, stream, 
 VALUES ('$RESERVE', '$ACCOUNT', '$KEY', 'reserve', 'claude-sonnet-4-5', '/v1/messages', false, 10000000000000000,
         now() + interval '1 day', true);
 EOF
+  if [ "$ROWS" -gt 0 ]; then
+    $PG -d "$1" -c "INSERT INTO usage_records (request_id, account_id, key_id, model, cost, status, http_status, stream,
+                                                endpoint, latency_ms, created_at)
+                     SELECT 'req_' || substr(md5(g || ':' || random()), 1, 24), '$ACCOUNT', '$KEY', 'claude-sonnet-4-5',
+                            1000, 'ok', 200, false, '/v1/messages', 1, now() - interval '1 day'
+                     FROM generate_series(1, $ROWS) g" -c "VACUUM ANALYZE usage_records" -c CHECKPOINT
+  fi
 }
 
-# measure DB LABEL: pgbench's average latency per batch size (one client, prepared statements).
+# request_ids SHAPE N: SQL for an array of N request ids: "time" as RequestIds.newId (the time in
+# milliseconds, then random digits; here in hex), "random" as before session 8.
+request_ids() {
+  case $1 in
+    time) echo "(SELECT array_agg('req_' || lpad(to_hex((extract(epoch FROM clock_timestamp()) * 1000)::bigint), 12, '0') || substr(md5(random()::text), 1, 12)) FROM generate_series(1, $2))" ;;
+    random) echo "(SELECT array_agg('req_' || substr(md5(random()::text), 1, 24)) FROM generate_series(1, $2))" ;;
+    *) echo "SETTLE_IDS must be time, random or both" >&2; exit 2 ;;
+  esac
+}
+
+# measure DB LABEL [SHAPE]: pgbench's average latency per batch size (one client, prepared statements).
 measure() {
+  local shape=${3:-$IDS}
   for n in $SIZES; do
-    sed "s/@N@/$n/g; s/@ACCOUNT@/$ACCOUNT/; s/@KEY@/$KEY/; s/@RESERVE@/$RESERVE/" > /tmp/settle-batch-$$.pgb <<'EOF'
+    sed "s/@N@/$n/g; s/@ACCOUNT@/$ACCOUNT/; s/@KEY@/$KEY/; s/@RESERVE@/$RESERVE/; s#@IDS@#$(request_ids "$shape" "$n")#" \
+      > /tmp/settle-batch-$$.pgb <<'EOF'
 SELECT tg_settle_batch(array_fill('@RESERVE@'::uuid, ARRAY[@N@]), array_fill('@ACCOUNT@'::uuid, ARRAY[@N@]),
   array_fill(1431000::bigint, ARRAY[@N@]), array_fill(1431000::bigint, ARRAY[@N@]), array_fill(129::bigint, ARRAY[@N@]),
-  (SELECT array_agg(gen_random_uuid()::text) FROM generate_series(1, @N@)), array_fill('@KEY@'::uuid, ARRAY[@N@]),
+  @IDS@, array_fill('@KEY@'::uuid, ARRAY[@N@]),
   array_fill('claude-sonnet-4-5-20250929'::text, ARRAY[@N@]), array_fill(42::bigint, ARRAY[@N@]),
   array_fill(87::bigint, ARRAY[@N@]), array_fill(0::bigint, ARRAY[@N@]), array_fill(0::bigint, ARRAY[@N@]),
   array_fill(0::bigint, ARRAY[@N@]), array_fill(0::bigint, ARRAY[@N@]), array_fill('ok'::text, ARRAY[@N@]),
@@ -56,7 +82,7 @@ SELECT tg_settle_batch(array_fill('@RESERVE@'::uuid, ARRAY[@N@]), array_fill('@A
 EOF
     ms=$("$PGBENCH" -h 127.0.0.1 -U postgres -n -M prepared -T "$SECONDS_EACH" -f /tmp/settle-batch-$$.pgb "$1" 2>&1 \
       | sed -n 's/^latency average = \([0-9.]*\) ms/\1/p')
-    echo "$2 batch=$n ms_per_batch=$ms us_per_call=$(awk -v m="$ms" -v n="$n" 'BEGIN {printf "%.1f", m * 1000 / n}')"
+    echo "$2 ids=$shape batch=$n ms_per_batch=$ms us_per_call=$(awk -v m="$ms" -v n="$n" 'BEGIN {printf "%.1f", m * 1000 / n}')"
   done
   rm -f /tmp/settle-batch-$$.pgb
 }
@@ -67,6 +93,12 @@ if [ -n "${SETTLE_COMPARE:-}" ]; then
   for r in $(seq 1 "$ROUNDS"); do
     measure tollgate_settle_before "round=$r V1..V$SETTLE_COMPARE"
     measure tollgate_settle_now "round=$r all"
+  done
+elif [ "$IDS" = both ]; then
+  prepare tollgate_settle_now "${SETTLE_UPTO:-}"
+  for r in $(seq 1 "$ROUNDS"); do
+    measure tollgate_settle_now "round=$r" random
+    measure tollgate_settle_now "round=$r" time
   done
 else
   prepare tollgate_settle_now "${SETTLE_UPTO:-}"
