@@ -160,7 +160,7 @@ public class LedgerStore {
                 return new Admission(fromReserve, null);
             }
         }
-        HoldRequest request = new HoldRequest(UUID.randomUUID(), accountId, amount, estimatedTokens, call,
+        HoldRequest request = new HoldRequest(HoldIds.next(), accountId, amount, estimatedTokens, call,
                 (int) ttl.toSeconds());
         HoldOutcome outcome = await(holds.submit(request), "hold of " + call.requestId());
         return switch (outcome.outcome()) {

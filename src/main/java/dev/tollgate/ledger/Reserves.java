@@ -286,7 +286,7 @@ final class Reserves {
     private static final class Reserve {
         final UUID accountId;
         final ReentrantLock lock = new ReentrantLock();
-        UUID id = UUID.randomUUID();
+        UUID id = HoldIds.next();
         boolean open;
         /** A background renewal is running. */
         boolean refreshing;
@@ -310,7 +310,7 @@ final class Reserves {
 
         /** A fresh reserve; the old one's calls in flight keep its id and settle against it. */
         void restart() {
-            id = UUID.randomUUID();
+            id = HoldIds.next();
             amount = 0;
             inflight = 0;
             unsettled = 0;
