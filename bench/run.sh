@@ -301,9 +301,28 @@ SCALE_S=$((SECONDS - S0))
 $PG -d "$DB" -c "select pg_size_pretty(pg_total_relation_size('usage_records')), (select count(*) from usage_records), (select count(*) from api_keys)" > "$OUT/scale-size.txt"
 echo "{\"usage_records\":$DONE_ROWS,\"keys\":$SCALE_KEYS,\"key_gen_s\":$KEYGEN_S,\"total_gen_s\":$SCALE_S}" > "$OUT/scale.json"
 
+# totals_explain LABEL ACCOUNT FROM TO: EXPLAIN of MeResource.totals over [FROM, TO): the hourly
+# roll-ups for the whole hours, the records for the partial hour at either edge, bounded as it
+# bounds them (literal bounds, as the first executions of its prepared statement see them).
+totals_explain() {
+  local b whole_from whole_to head_end tail_start
+  b=$($PG -d "$DB" -F ' ' -c "SELECT wf, wt, least(wf, t), greatest(wt, wf, f) FROM (SELECT f, t,
+        CASE WHEN date_trunc('hour', f, 'UTC') = f THEN f ELSE date_trunc('hour', f, 'UTC') + interval '1 hour' END AS wf,
+        date_trunc('hour', t, 'UTC') AS wt FROM (SELECT timestamptz '$3' AS f, timestamptz '$4' AS t) x) y" \
+      | sed 's/ \([0-9][0-9]:\)/T\1/g')
+  read -r whole_from whole_to head_end tail_start <<< "$b"
+  echo "\\echo == /v1/me/usage totals, $1"
+  echo "EXPLAIN (ANALYZE, BUFFERS) SELECT sum(requests), sum(input_tokens), sum(cost) FROM (
+    SELECT requests, input_tokens, cost FROM usage_hourly WHERE account_id = $2 AND hour >= '$whole_from' AND hour < '$whole_to'
+    UNION ALL SELECT 1, input_tokens, cost FROM usage_records WHERE account_id = $2 AND created_at >= '$3' AND created_at < '$head_end'
+    UNION ALL SELECT 1, input_tokens, cost FROM usage_records WHERE account_id = $2 AND created_at >= '$tail_start' AND created_at < '$4') parts;"
+}
+
 # A typical generated account (about 900 records) and the whale (10% of all rows); their keys.
 TYP_KEY=$(sed -n 21p "$OUT/gen-keys.txt")       # gen key 21 -> account 3
 WHALE_KEY=sk-tg-gen$(printf '%037d' 1)          # account 1
+FROM_ALL=$(date -u -d '31 days ago' +%Y-%m-%dT%H:%M:%SZ); DAY_AGO=$(date -u -d '1 day ago' +%Y-%m-%dT%H:%M:%SZ)
+NOW=$(date -u +%Y-%m-%dT%H:%M:%SZ); FAR=9999-12-31T00:00:00Z
 $PG -d "$DB" > "$OUT/explain.txt" <<EOF
 \echo == key lookup (ApiKeyService.load)
 EXPLAIN (ANALYZE, BUFFERS) SELECT k.id, k.account_id, k.name, k.prefix, k.expires_at, k.allowed_models, k.allowed_cidrs, k.requests_per_minute, k.tokens_per_minute,
@@ -311,24 +330,23 @@ EXPLAIN (ANALYZE, BUFFERS) SELECT k.id, k.account_id, k.name, k.prefix, k.expire
        OR tg_has_limits(a.requests_per_minute, a.tokens_per_minute, a.max_concurrent, a.daily_spend_limit, a.monthly_spend_limit, a.lifetime_spend_limit)
 FROM api_keys k JOIN accounts a ON a.id = k.account_id
 WHERE k.revoked_at IS NULL AND (k.key_hash = hmac('$TYP_KEY', '$PEPPER', 'sha256') OR (k.previous_key_hash = hmac('$TYP_KEY', '$PEPPER', 'sha256') AND k.previous_expires_at > now()));
-\echo == /v1/me/usage page, typical account (MeResource: account, this month, newest first, limit 50)
-EXPLAIN (ANALYZE, BUFFERS) SELECT * FROM usage_records WHERE account_id = md5('acct3')::uuid AND created_at >= date_trunc('month', now()) AND created_at < '9999-12-31' ORDER BY created_at DESC, id DESC LIMIT 50;
-\echo == /v1/me/usage totals, typical account (this month)
-EXPLAIN (ANALYZE, BUFFERS) SELECT count(*), sum(input_tokens), sum(output_tokens), sum(cost) FROM usage_records WHERE account_id = md5('acct3')::uuid AND created_at >= date_trunc('month', now()) AND created_at < '9999-12-31';
-\echo == /v1/me/usage page, whale account (this month, newest first)
-EXPLAIN (ANALYZE, BUFFERS) SELECT * FROM usage_records WHERE account_id = md5('acct1')::uuid AND created_at >= date_trunc('month', now()) AND created_at < '9999-12-31' ORDER BY created_at DESC, id DESC LIMIT 50;
-\echo == /v1/me/usage totals, whale account (all time: from= far in the past)
-EXPLAIN (ANALYZE, BUFFERS) SELECT count(*), sum(input_tokens), sum(output_tokens), sum(cost) FROM usage_records WHERE account_id = md5('acct1')::uuid AND created_at >= 'epoch' AND created_at < '9999-12-31';
-\echo == /v1/me/usage totals, whale account, last day
-EXPLAIN (ANALYZE, BUFFERS) SELECT count(*), sum(cost) FROM usage_records WHERE account_id = md5('acct1')::uuid AND created_at >= now() - interval '1 day' AND created_at < '9999-12-31';
+\echo == /v1/me/usage page, typical account (MeResource: account, the last 31 days, newest first, limit 50)
+EXPLAIN (ANALYZE, BUFFERS) SELECT * FROM usage_records WHERE account_id = md5('acct3')::uuid AND created_at >= '$FROM_ALL' AND created_at < '$FAR' ORDER BY created_at DESC, id DESC LIMIT 50;
+$(totals_explain "typical account (the last 31 days)" "md5('acct3')::uuid" "$FROM_ALL" "$FAR")
+\echo == /v1/me/usage page, whale account (the last 31 days, newest first)
+EXPLAIN (ANALYZE, BUFFERS) SELECT * FROM usage_records WHERE account_id = md5('acct1')::uuid AND created_at >= '$FROM_ALL' AND created_at < '$FAR' ORDER BY created_at DESC, id DESC LIMIT 50;
+$(totals_explain "whale account (all time: from= far in the past)" "md5('acct1')::uuid" 1970-01-01T00:00:00Z "$FAR")
+$(totals_explain "whale account, the last day (from=, not on an hour)" "md5('acct1')::uuid" "$DAY_AGO" "$FAR")
+$(totals_explain "whale account, the last 31 days up to now (to=)" "md5('acct1')::uuid" "$FROM_ALL" "$NOW")
 EOF
 
 log "case: data scale (after)"
 BENCH_KEY=$HOT_KEY run usage-scaled-hot tollgate "$TG_PID" $(wrk_cmd 4 "$SHORT" bench/usage.lua "$T")
-BENCH_KEY=$TYP_KEY run usage-scaled-typical tollgate "$TG_PID" $(wrk_cmd 4 "$SHORT" bench/usage.lua "$T")
-BENCH_KEY=$WHALE_KEY run usage-scaled-whale tollgate "$TG_PID" $(wrk_cmd 4 "$SHORT" bench/usage.lua "$T")
-FROM_DAY=$(date -u -d '1 day ago' +%Y-%m-%dT%H:%M:%SZ)
-BENCH_KEY=$WHALE_KEY BENCH_PATH="/v1/me/usage?from=$FROM_DAY" run usage-scaled-whale-1d tollgate "$TG_PID" $(wrk_cmd 4 "$SHORT" bench/usage.lua "$T")
+# The generated records span the 30 days before now, so the default range (this month) holds anything
+# from none of them (on the 1st) to all; from= 31 days ago (FROM_ALL) reads them all, whatever the date.
+BENCH_KEY=$TYP_KEY BENCH_PATH="/v1/me/usage?from=$FROM_ALL" run usage-scaled-typical tollgate "$TG_PID" $(wrk_cmd 4 "$SHORT" bench/usage.lua "$T")
+BENCH_KEY=$WHALE_KEY BENCH_PATH="/v1/me/usage?from=$FROM_ALL" run usage-scaled-whale tollgate "$TG_PID" $(wrk_cmd 4 "$SHORT" bench/usage.lua "$T")
+BENCH_KEY=$WHALE_KEY BENCH_PATH="/v1/me/usage?from=$DAY_AGO" run usage-scaled-whale-1d tollgate "$TG_PID" $(wrk_cmd 4 "$SHORT" bench/usage.lua "$T")
 # Key lookups that miss the in-memory cache: the generated keys in turn (each used about once).
 run json-scaled-keys direct 0 $(wrk_cmd 16 "$SHORT" bench/messages.lua "$D")
 BENCH_KEYS_FILE=$ROOT/$OUT/gen-keys.txt run json-scaled-keys tollgate "$TG_PID" $(wrk_cmd 16 "$SHORT" bench/messages.lua "$T")
