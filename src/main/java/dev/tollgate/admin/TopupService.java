@@ -56,7 +56,7 @@ public class TopupService {
                         return replay;
                     }
                 }
-                long[] result = ledger.credit(c, accountId, amount, kind, note);
+                LedgerStore.Credit result = ledger.credit(c, accountId, amount, kind, note);
                 if (result == null) {
                     c.rollback();
                     throw ApiException.notFound("Account " + accountId + " not found");
@@ -65,10 +65,12 @@ public class TopupService {
                     low.setObject(1, accountId);
                     low.execute();
                 }
-                Views.TopupView view = new Views.TopupView(result[0], accountId, Money.format(amount),
-                        Money.format(result[1]));
+                Views.TopupView view = new Views.TopupView(result.entryId(), accountId, Money.format(amount),
+                        Money.format(result.balance()), Money.format(result.balance() - result.held()),
+                        result.reservesRevoked());
                 audit.record(c, "account." + kind, accountId.toString(), java.util.Map.of("amount_usd",
-                        Money.format(amount), "entry_id", result[0], "note", note == null ? "" : note));
+                        Money.format(amount), "entry_id", result.entryId(), "note", note == null ? "" : note,
+                        "reserves_revoked", result.reservesRevoked()));
                 if (idempotencyKey != null) {
                     try (PreparedStatement ps = c.prepareStatement(
                             "UPDATE idempotency_keys SET response_status = 201, response_body = ? WHERE scope = ? AND key = ?")) {

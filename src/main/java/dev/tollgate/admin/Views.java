@@ -47,7 +47,8 @@ public final class Views {
         }
     }
 
-    record TopupView(long entryId, UUID accountId, String amountUsd, String balanceUsd) {
+    record TopupView(long entryId, UUID accountId, String amountUsd, String balanceUsd, String availableUsd,
+                     int reservesRevoked) {
     }
 
     record KeyView(UUID id, UUID accountId, String name, String prefix, List<String> allowedModels,

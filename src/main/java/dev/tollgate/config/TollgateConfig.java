@@ -117,6 +117,17 @@ public interface TollgateConfig {
         Duration reaperInterval();
 
         /**
+         * How often an instance renews the holds of its calls in progress (each renewal sets their
+         * expiry to now + ttl), so that only the holds of a dead instance expire. Well under ttl.
+         */
+        @WithDefault("1m")
+        Duration renewInterval();
+
+        /** A call open longer than this (a bug, or a stuck connection) stops renewing its hold. */
+        @WithDefault("6h")
+        Duration maxCallDuration();
+
+        /**
          * Size of an instance's reserve for a busy account without limits, in worst-case calls: the
          * instance holds that much of the balance at once and admits the account's calls from it
          * without a database round trip. A reserve used up within a second of its last top-up

@@ -21,9 +21,15 @@ import java.sql.Types;
 import java.time.Duration;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.function.Consumer;
 import java.util.function.Function;
 
 /**
@@ -45,7 +51,7 @@ public class LedgerStore {
     private static final String HOLD = "SELECT * FROM tg_hold(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
     private static final String HOLD_BATCH = "SELECT * FROM tg_hold_batch(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
     private static final String SETTLE_BATCH =
-            "SELECT tg_settle_batch(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+            "SELECT tg_settle_batch(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
     private static final String REAP = "SELECT tg_reap(?)";
     /**
      * The smallest transaction that writes WAL of its own (a transactional logical message; works at
@@ -54,21 +60,33 @@ public class LedgerStore {
      */
     private static final String FLUSH_WAL = "SELECT pg_logical_emit_message(true, 'tollgate', 'flush')";
     private static final int MAX_BATCH = 256;
+    /**
+     * How long a call refused for balance first waits for its account's settlements still queued on
+     * this instance: a previous call's settlement returns the unspent part of its hold.
+     */
+    private static final Duration SETTLED_BALANCE_WAIT = Duration.ofSeconds(2);
 
     private final AgroalDataSource dataSource;
     private final GroupCommit<HoldRequest, HoldOutcome> holds;
     private final GroupCommit<Settlement, Boolean> settlements;
     private final Reserves reserves;
+    private final HoldHeartbeat heartbeat;
+    /** Each account's newest settlement queued on this instance and not yet written (settlements are written in order). */
+    private final Map<UUID, CompletableFuture<Boolean>> lastSettlement = new ConcurrentHashMap<>();
+    /** Test seam: runs between a settlement batch's commit and its flush (fault injection). */
+    static volatile Consumer<Connection> beforeFlush = c -> { };
     private final boolean settlesBeforeResponse;
     private final Duration holdTtl;
     private final Duration reserveValidity;
 
-    public LedgerStore(AgroalDataSource dataSource, TollgateConfig config) {
+    public LedgerStore(AgroalDataSource dataSource, TollgateConfig config, HoldHeartbeat heartbeat) {
         this.dataSource = dataSource;
+        this.heartbeat = heartbeat;
         this.settlesBeforeResponse = config.settlement().beforeResponse() || LambdaBufferedResponses.LAMBDA_BUILD;
-        this.holds = new GroupCommit<>("holds", MAX_BATCH, Duration.ZERO, this::writeHolds);
+        this.holds = new GroupCommit<>("holds", MAX_BATCH, Duration.ZERO, false, (items, recheck) -> writeHolds(items));
+        // Settlements are never given up on: a call served is a call billed (see GroupCommit).
         this.settlements = new GroupCommit<>("settlements", MAX_BATCH,
-                settlesBeforeResponse ? Duration.ZERO : config.settlement().linger(), this::writeSettlements);
+                settlesBeforeResponse ? Duration.ZERO : config.settlement().linger(), true, this::writeSettlements);
         this.holdTtl = config.holds().ttl();
         this.reserveValidity = config.keys().cacheTtl();
         this.reserves = new Reserves(new Reserves.Store() {
@@ -154,6 +172,20 @@ public class LedgerStore {
      */
     public Admission hold(UUID accountId, long amount, long estimatedTokens, CallInfo call, Duration ttl,
                           boolean unlimited) {
+        try {
+            return holdOnce(accountId, amount, estimatedTokens, call, ttl, unlimited);
+        } catch (InsufficientBalanceException shortNow) {
+            // A refusal must be true: the account's previous calls may still hold their worst case
+            // until their settlements, queued here, are written. Wait for those, then decide again.
+            if (!awaitQueuedSettlements(accountId)) {
+                throw shortNow;
+            }
+            return holdOnce(accountId, amount, estimatedTokens, call, ttl, unlimited);
+        }
+    }
+
+    private Admission holdOnce(UUID accountId, long amount, long estimatedTokens, CallInfo call, Duration ttl,
+                               boolean unlimited) {
         if (unlimited && reserves.enabled()) {
             Hold fromReserve = reserves.admit(accountId, amount);
             if (fromReserve != null) {
@@ -163,12 +195,30 @@ public class LedgerStore {
         HoldRequest request = new HoldRequest(HoldIds.next(), accountId, amount, estimatedTokens, call,
                 (int) ttl.toSeconds());
         HoldOutcome outcome = await(holds.submit(request), "hold of " + call.requestId());
-        return switch (outcome.outcome()) {
+        Admission admission = switch (outcome.outcome()) {
             case "held" -> new Admission(new Hold(request.holdId(), accountId, amount), null);
             case "short" -> throw new InsufficientBalanceException(amount, outcome.available(), outcome.fitMaxTokens(),
                     outcome.fitMinTokens());
             default -> holdWithLimits(request);
         };
+        heartbeat.started(request.holdId());
+        return admission;
+    }
+
+    /** Waits (bounded) for the account's settlements queued on this instance; false when there were none. */
+    private boolean awaitQueuedSettlements(UUID accountId) {
+        CompletableFuture<Boolean> last = lastSettlement.get(accountId);
+        if (last == null) {
+            return false;
+        }
+        try {
+            last.get(SETTLED_BALANCE_WAIT.toMillis(), TimeUnit.MILLISECONDS);
+        } catch (ExecutionException | TimeoutException e) {
+            // Decide on the database's numbers as they are now.
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        return true;
     }
 
     private List<HoldOutcome> writeHolds(List<HoldRequest> items) throws SQLException {
@@ -241,9 +291,16 @@ public class LedgerStore {
             reserves.settling(hold, draw);
         }
         CompletableFuture<Boolean> written = settlements.submit(new Settlement(hold, record, usedTokens, draw));
-        if (hold.reserve()) {
-            written.whenComplete((onTime, failure) -> reserves.settled(hold));
-        }
+        UUID accountId = hold.accountId();
+        lastSettlement.put(accountId, written);
+        written.whenComplete((onTime, failure) -> {
+            lastSettlement.remove(accountId, written);
+            if (hold.reserve()) {
+                reserves.settled(hold);
+            } else {
+                heartbeat.ended(hold.id());
+            }
+        });
         return written.thenAccept(onTime -> {
             if (!onTime) {
                 Log.warnf("Hold %s of %s had expired; settled %s USD without it", hold.id(), record.requestId(),
@@ -252,7 +309,7 @@ public class LedgerStore {
         });
     }
 
-    private List<Boolean> writeSettlements(List<Settlement> items) throws SQLException {
+    private List<Boolean> writeSettlements(List<Settlement> items, boolean recheck) throws SQLException {
         String[] types = {"uuid", "uuid", "bigint", "bigint", "bigint", "text", "uuid", "text", "bigint", "bigint", "bigint",
                 "bigint", "bigint", "bigint", "text", "int", "boolean", "text", "int", "text", "text", "text"};
         Boolean[] onTime = new Boolean[items.size()];
@@ -268,6 +325,7 @@ public class LedgerStore {
                             r.httpStatus(), r.stream(), r.endpoint(), (int) Math.min(Integer.MAX_VALUE, r.latencyMs()),
                             r.upstreamRequestId(), r.referer(), r.title()};
                 });
+                ps.setBoolean(types.length + 1, recheck);
                 try (ResultSet rs = ps.executeQuery()) {
                     rs.next();
                     for (Integer late : (Integer[]) rs.getArray(1).getArray()) {
@@ -275,6 +333,7 @@ public class LedgerStore {
                     }
                 }
             }
+            beforeFlush.accept(c);
             flushWal(c);
         }
         return Arrays.asList(onTime);
@@ -295,6 +354,16 @@ public class LedgerStore {
     /** Settlements waiting for the settlements writer. */
     public int queuedSettlements() {
         return settlements.queued();
+    }
+
+    /** Settlements not yet written, the batch being written or retried included (the backlog an outage builds). */
+    public int settlementBacklog() {
+        return settlements.backlog();
+    }
+
+    /** How long the oldest settlement not yet written has waited. */
+    public Duration oldestUnwrittenSettlement() {
+        return settlements.oldestWaiting();
     }
 
     private Long callReserve(UUID reserveId, UUID accountId, long want) {
@@ -386,24 +455,31 @@ public class LedgerStore {
         }
     }
 
-    /** Credits a top-up inside the caller's transaction; returns {entry id, new balance}, or null if no such account. */
-    public long[] credit(Connection c, UUID accountId, long amount, String kind, String note) throws SQLException {
-        try (PreparedStatement ps = c.prepareStatement("""
-                WITH acct AS (
-                    UPDATE accounts SET balance = balance + ? WHERE id = ? RETURNING id, balance
-                ), entry AS (
-                    INSERT INTO ledger_entries (account_id, kind, balance_delta, held_delta, note)
-                    SELECT id, ?, ?, 0, ? FROM acct RETURNING id
-                )
-                SELECT entry.id, acct.balance FROM entry, acct
-                """)) {
-            ps.setLong(1, amount);
-            ps.setObject(2, accountId);
+    /** A credit's ledger entry, the account's totals after it, and how many reserves a debit revoked. */
+    public record Credit(long entryId, long balance, long held, int reservesRevoked) {
+    }
+
+    /**
+     * Credits (or, for a negative amount, debits) an account inside the caller's transaction;
+     * null if no such account. A debit that leaves the balance short of what is held revokes the
+     * account's reserves (tg_credit): this instance stops admitting calls from its own at once, the
+     * others at their next renewal.
+     */
+    public Credit credit(Connection c, UUID accountId, long amount, String kind, String note) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("SELECT * FROM tg_credit(?, ?, ?, ?)")) {
+            ps.setObject(1, accountId);
+            ps.setLong(2, amount);
             ps.setString(3, kind);
-            ps.setLong(4, amount);
-            setNullableString(ps, 5, note);
+            setNullableString(ps, 4, note);
             try (ResultSet rs = ps.executeQuery()) {
-                return rs.next() ? new long[] {rs.getLong(1), rs.getLong(2)} : null;
+                if (!rs.next()) {
+                    return null;
+                }
+                Credit credit = new Credit(rs.getLong(1), rs.getLong(2), rs.getLong(3), rs.getInt(4));
+                if (credit.reservesRevoked() > 0) {
+                    reserves.revoke(accountId);
+                }
+                return credit;
             }
         }
     }

@@ -220,6 +220,27 @@ final class Reserves {
         return false;
     }
 
+    /**
+     * The database revoked the account's reserve (a debit left its balance short of what it holds):
+     * admit no more calls from it. Its calls in flight settle without it (late, charged in full).
+     */
+    void revoke(UUID accountId) {
+        Reserve reserve = byAccount.get(accountId);
+        if (reserve == null) {
+            return;
+        }
+        reserve.lock.lock();
+        try {
+            if (reserve.open) {
+                Log.infof("Reserve %s of account %s revoked: the account's balance no longer covers it", reserve.id,
+                        accountId);
+            }
+            reserve.open = false;
+        } finally {
+            reserve.lock.unlock();
+        }
+    }
+
     /** The call is over and its settlement queued, drawing {@code draw} (at most the call's hold). */
     void settling(Hold hold, long draw) {
         onReserveOf(hold, reserve -> {

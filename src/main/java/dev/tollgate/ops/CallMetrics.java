@@ -46,6 +46,11 @@ public class CallMetrics {
         registry.gauge("tollgate.holds.open", openHolds);
         registry.gauge("tollgate.holds.open.usd", openHoldsNanos, n -> n.get() / 1e9);
         registry.gauge("tollgate.settlements.queued", ledger, LedgerStore::queuedSettlements);
+        // A backlog that grows and ages means the database is not taking settlements (an outage): they
+        // are retried until written, and each hold stays until its settlement lands.
+        registry.gauge("tollgate.settlements.backlog", ledger, LedgerStore::settlementBacklog);
+        registry.gauge("tollgate.settlements.oldest.seconds", ledger,
+                l -> l.oldestUnwrittenSettlement().toMillis() / 1000.0);
     }
 
     /**

@@ -10,7 +10,9 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
@@ -25,7 +27,7 @@ class GroupCommitTest {
         CountDownLatch firstBatchStarted = new CountDownLatch(1);
         CountDownLatch releaseFirstBatch = new CountDownLatch(1);
         List<List<Integer>> batches = new CopyOnWriteArrayList<>();
-        GroupCommit<Integer, Integer> commit = new GroupCommit<>("test", 100, Duration.ZERO, items -> {
+        GroupCommit<Integer, Integer> commit = new GroupCommit<>("test", 100, Duration.ZERO, false, (items, recheck) -> {
             batches.add(List.copyOf(items));
             firstBatchStarted.countDown();
             await(releaseFirstBatch);
@@ -53,7 +55,7 @@ class GroupCommitTest {
     void batchesNeverExceedTheirMaximum() throws Exception {
         CountDownLatch release = new CountDownLatch(1);
         List<Integer> sizes = new CopyOnWriteArrayList<>();
-        GroupCommit<Integer, Integer> commit = new GroupCommit<>("test", 4, Duration.ZERO, items -> {
+        GroupCommit<Integer, Integer> commit = new GroupCommit<>("test", 4, Duration.ZERO, false, (items, recheck) -> {
             sizes.add(items.size());
             await(release);
             return items;
@@ -75,7 +77,7 @@ class GroupCommitTest {
     @Test
     void aBadItemFailsOnlyItsOwnCall() throws Exception {
         CountDownLatch release = new CountDownLatch(1);
-        GroupCommit<Integer, Integer> commit = new GroupCommit<>("test", 100, Duration.ZERO, items -> {
+        GroupCommit<Integer, Integer> commit = new GroupCommit<>("test", 100, Duration.ZERO, false, (items, recheck) -> {
             await(release);
             if (items.contains(13)) {
                 throw new SQLException("check constraint violated", "23514");
@@ -107,7 +109,7 @@ class GroupCommitTest {
     @Test
     void aDeadlockedBatchIsRetriedWhole() throws Exception {
         List<List<Integer>> attempts = new CopyOnWriteArrayList<>();
-        GroupCommit<Integer, Integer> commit = new GroupCommit<>("test", 100, Duration.ZERO, items -> {
+        GroupCommit<Integer, Integer> commit = new GroupCommit<>("test", 100, Duration.ZERO, false, (items, recheck) -> {
             attempts.add(List.copyOf(items));
             if (attempts.size() == 1) {
                 throw new SQLException("deadlock detected", "40P01");
@@ -124,7 +126,7 @@ class GroupCommitTest {
 
     @Test
     void aStoppedWriterFinishesWhatWasQueuedAndRefusesMore() throws Exception {
-        GroupCommit<Integer, Integer> commit = new GroupCommit<>("test", 100, Duration.ZERO, items -> items);
+        GroupCommit<Integer, Integer> commit = new GroupCommit<>("test", 100, Duration.ZERO, false, (items, recheck) -> items);
         CompletableFuture<Integer> queued = commit.submit(1);
         commit.stop(5000);
         assertEquals(1, queued.get(1, TimeUnit.SECONDS));
@@ -168,7 +170,7 @@ class GroupCommitTest {
 
     @Test
     void stoppingDoesNotWaitOutTheLinger() throws Exception {
-        GroupCommit<Integer, Integer> commit = new GroupCommit<>("test", 100, Duration.ofSeconds(30), items -> items);
+        GroupCommit<Integer, Integer> commit = new GroupCommit<>("test", 100, Duration.ofSeconds(30), false, (items, recheck) -> items);
         CompletableFuture<Integer> queued = commit.submit(1);
         Thread.sleep(100); // the writer has taken 1 and lingers
         long started = System.nanoTime();
@@ -178,9 +180,60 @@ class GroupCommitTest {
                 "stop waited its whole timeout: the writer slept through it");
     }
 
+    @Test
+    void aWriterThatMustNotLoseItemsRetriesThroughAnOutageInOrderAndRechecks() throws Exception {
+        List<String> attempts = new CopyOnWriteArrayList<>();
+        AtomicInteger outage = new AtomicInteger(4);
+        GroupCommit<Integer, Integer> commit = new GroupCommit<>("test", 100, Duration.ZERO, true, (items, recheck) -> {
+            attempts.add(items + (recheck ? " recheck" : ""));
+            if (outage.getAndDecrement() > 0) {
+                throw new SQLException("Connection to 127.0.0.1:5432 refused", "08001");
+            }
+            return items;
+        });
+        try {
+            CompletableFuture<Integer> first = commit.submit(1);
+            Thread.sleep(100); // 1 is being retried; 2 queues behind it
+            CompletableFuture<Integer> second = commit.submit(2);
+            assertEquals(1, first.get(10, TimeUnit.SECONDS));
+            assertEquals(2, second.get(10, TimeUnit.SECONDS));
+            assertEquals("[1]", attempts.get(0), "a first attempt does not recheck");
+            assertTrue(attempts.subList(1, 5).stream().allMatch(a -> a.equals("[1] recheck")), attempts::toString);
+            assertEquals("[2]", attempts.get(5), "later items wait for the earlier ones: " + attempts);
+            assertEquals(0, commit.backlog());
+        } finally {
+            commit.stop(1000);
+        }
+    }
+
+    @Test
+    void anItemsOwnFaultIsNotRetriedForeverEvenByAWriterThatMustNotLoseItems() throws Exception {
+        GroupCommit<Integer, Integer> commit = new GroupCommit<>("test", 100, Duration.ZERO, true, (items, recheck) -> {
+            throw new SQLException("duplicate key value violates unique constraint", "23505");
+        });
+        try {
+            ExecutionException failed = assertThrows(ExecutionException.class, () -> commit.submit(1).get(5, TimeUnit.SECONDS));
+            assertInstanceOf(SQLException.class, failed.getCause());
+        } finally {
+            commit.stop(1000);
+        }
+    }
+
+    @Test
+    void anOrdinaryWriterFailsItsItemsWhenTheDatabaseIsUnreachable() throws Exception {
+        GroupCommit<Integer, Integer> commit = new GroupCommit<>("test", 100, Duration.ZERO, false, (items, recheck) -> {
+            throw new SQLException("Connection refused", "08001");
+        });
+        try {
+            assertThrows(ExecutionException.class, () -> commit.submit(1).get(5, TimeUnit.SECONDS));
+        } finally {
+            commit.stop(1000);
+        }
+    }
+
     /** A lingering writer that answers each item with itself and records every batch it writes. */
     private static GroupCommit<Integer, Integer> recording(List<List<Integer>> batches, int maxBatch, Duration linger) {
-        return new GroupCommit<>("test", maxBatch, linger, items -> {
+        return new GroupCommit<>("test", maxBatch, linger, false, (items, recheck) -> {
             batches.add(List.copyOf(items));
             return items;
         });

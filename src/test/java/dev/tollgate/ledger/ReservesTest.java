@@ -138,6 +138,25 @@ class ReservesTest {
     }
 
     @Test
+    void aDebitThatLeavesTheReserveUncoveredRevokesIt() throws Exception {
+        String[] acct = Tollgate.fundedAccount("10");
+        for (int i = 0; i < 5; i++) {
+            client(acct[1]).body(BODY).post("/v1/messages").then().statusCode(200);
+        }
+        assertEquals(List.of("reserve pending"), holds(acct[0]));
+        BigDecimal balance = balance(acct[0]);
+        Tollgate.admin().body(Map.of("amount_usd", balance.negate().toPlainString(), "note", "refund"))
+                .post("/admin/v1/accounts/" + acct[0] + "/adjustments").then().statusCode(201)
+                .body("reserves_revoked", org.hamcrest.Matchers.equalTo(1))
+                .body("balance_usd", org.hamcrest.Matchers.equalTo("0.000000000"));
+        // This instance admits nothing more from it, at once; the database holds nothing for it.
+        client(acct[1]).body(BODY).post("/v1/messages").then().statusCode(402);
+        assertEquals(List.of("reserve released"), holds(acct[0]));
+        assertEquals(0, balance(acct[0]).signum(), "nothing was spent after the debit");
+        assertReconciled(acct[0]);
+    }
+
+    @Test
     void aReservesReapedByTheReaperIsReplacedAndNothingIsLost() throws Exception {
         String[] acct = Tollgate.fundedAccount("10");
         client(acct[1]).body(BODY).post("/v1/messages").then().statusCode(200);
