@@ -16,7 +16,7 @@ import java.util.concurrent.atomic.AtomicLong;
  *   java bench/FakeAnthropic.java PORT [DELAY_MS] [GAP_MS]
  *
  * POST /v1/messages answers a Message (JSON) or, when the body has "stream":true, the SSE event
- * sequence of anthropic-api.md §3 (message_start, content_block_start, ping, 13 text deltas,
+ * sequence of the Messages API (message_start, content_block_start, ping, 13 text deltas,
  * content_block_stop, message_delta with the full cumulative usage, message_stop). DELAY_MS is a
  * fixed wait before the response starts (a model's time to first token); GAP_MS a wait between
  * stream events. The message id carries System.nanoTime() at the moment message_start is written
@@ -35,7 +35,7 @@ public class FakeAnthropic {
             + "before it reaches the model, then settles the exact price from the usage once the reply is complete.";
     static final String[] DELTAS = splitWords(TEXT, 3);
 
-    // Full 2026 usage shape (§2.1, §2.3): cache fields, breakdown, tier, geo.
+    // The full usage object of a Message: cache fields, breakdown, tier, geo.
     static final String USAGE = "{\"input_tokens\":42,\"cache_creation_input_tokens\":0,\"cache_read_input_tokens\":0,"
             + "\"cache_creation\":{\"ephemeral_5m_input_tokens\":0,\"ephemeral_1h_input_tokens\":0},"
             + "\"output_tokens\":87,\"service_tier\":\"standard\",\"inference_geo\":\"global\"}";

@@ -25,7 +25,7 @@ GW_CPU=${BENCH_GW_CPU:-0}
 LOAD_CPU=${BENCH_LOAD_CPU:-1}
 # PostgreSQL's CPUs during the run, e.g. the load CPU, so that the gateway has its core to itself as
 # with a database on another host (restored when the run ends). Default: not pinned (it floats over
-# both cores); pinning it to CPU 1 measured no better at 1 and 4 connections (run 11).
+# both cores); pinning it to CPU 1 measured no better at 1 and 4 connections (docs/benchmarks.md).
 PG_CPU=${BENCH_PG_CPU:-}
 DUR=${BENCH_DURATION:-12}          # seconds per measured run
 SHORT=${BENCH_SHORT_DURATION:-8}   # seconds per latency / streaming run

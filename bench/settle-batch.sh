@@ -9,9 +9,9 @@
 #   SETTLE_COMPARE=5 bench/settle-batch.sh # both, alternating, SETTLE_ROUNDS (3) times
 #
 # SETTLE_IDS: the shape of the request ids the batches insert: "time" (default; the gateway's, time
-# first), "random" (the gateway's before session 8) or "both" (alternating, SETTLE_ROUNDS times).
-# SETTLE_ROWS: usage records written before measuring (default 0), with random ids as before session
-# 8, so that the request-id index is as large as a real deployment's.
+# first), "random" (all random, as the gateway's once were) or "both" (alternating, SETTLE_ROUNDS times).
+# SETTLE_ROWS: usage records written before measuring (default 0), with random ids, so that the
+# request-id index is as large as a real deployment's.
 #
 # Needs PostgreSQL on 127.0.0.1:5432 (user postgres, trust) and its pgbench. Uses its own databases
 # (tollgate_settle_*), dropped and recreated. SETTLE_SECONDS (4) per measurement; SETTLE_SIZES.
@@ -55,7 +55,7 @@ EOF
 }
 
 # request_ids SHAPE N: SQL for an array of N request ids: "time" as RequestIds.newId (the time in
-# milliseconds, then random digits; here in hex), "random" as before session 8.
+# milliseconds, then random digits; here in hex), "random" all random.
 request_ids() {
   case $1 in
     time) echo "(SELECT array_agg('req_' || lpad(to_hex((extract(epoch FROM clock_timestamp()) * 1000)::bigint), 12, '0') || substr(md5(random()::text), 1, 12)) FROM generate_series(1, $2))" ;;
