@@ -203,11 +203,6 @@ public class PriceTable {
         return Optional.empty();
     }
 
-    /** Every model of the table, retired ones included, in the table's order. */
-    public List<ModelPrice> models() {
-        return models;
-    }
-
     /** The models served today: those not yet retired (deprecated ones included). */
     public List<ModelPrice> available() {
         Instant now = clock.instant();
