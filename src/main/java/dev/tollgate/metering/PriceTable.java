@@ -178,7 +178,7 @@ public class PriceTable {
 
     /**
      * Resolves a requested model: an id or alias is sent upstream as is; an OpenRouter-style name
-     * ("anthropic/claude-sonnet-4.5") is sent as the priced model's id.
+     * ("anthropic/claude-sonnet-5.5") is sent as the priced model's id.
      */
     public Optional<Resolved> resolve(String requested) {
         if (requested == null) {
