@@ -121,6 +121,14 @@ public class PriceTable {
         }
         this.byName = names;
         this.calculator = new CostCalculator(webSearch, batchDiscount);
+        for (ModelPrice p : models) {
+            String replacement = p.retirement() == null ? null : p.retirement().replacement();
+            // A 404 that names a model the table does not know would send the customer nowhere.
+            if (replacement != null && !names.containsKey(replacement.toLowerCase(Locale.ROOT))) {
+                throw new IllegalStateException("prices: model " + p.id() + ": replacement " + replacement
+                        + " is not a model of the table");
+            }
+        }
     }
 
     private static ModelPrice parseModel(JsonNode m, String source, BigDecimal usInferenceMultiplier) {

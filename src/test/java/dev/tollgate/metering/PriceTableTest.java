@@ -103,4 +103,16 @@ class PriceTableTest {
         assertTrue(table.retired(table.resolve("claude-opus-4-6").orElseThrow().price()));
         assertFalse(availableIds(table).contains("claude-opus-4-6"));
     }
+
+    @Test
+    void aReplacementMustBeAModelOfTheTable() throws Exception {
+        java.nio.file.Path file = java.nio.file.Files.createTempFile("prices", ".json");
+        java.nio.file.Files.writeString(file, """
+                {"models": [{"id": "claude-opus-4-6", "input": "5", "output": "25",
+                             "retires_on": "2026-12-01", "replacement": "claude-opus-9"}]}
+                """);
+        IllegalStateException e = org.junit.jupiter.api.Assertions.assertThrows(IllegalStateException.class,
+                () -> PriceTable.load(Optional.of(file.toString())));
+        assertEquals("prices: model claude-opus-4-6: replacement claude-opus-9 is not a model of the table", e.getMessage());
+    }
 }
