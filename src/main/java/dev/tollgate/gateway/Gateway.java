@@ -15,6 +15,7 @@ import dev.tollgate.limits.LimitExceededException;
 import dev.tollgate.limits.RateWindow;
 import dev.tollgate.metering.CallRecord;
 import dev.tollgate.metering.HoldEstimator;
+import dev.tollgate.metering.ModelPrice;
 import dev.tollgate.metering.PriceTable;
 import dev.tollgate.metering.TokenUsage;
 import dev.tollgate.ops.CallMetrics;
@@ -126,14 +127,45 @@ public class Gateway {
         return key;
     }
 
-    /** @throws ApiException 404 for a model that is not priced, 403 for one the key may not use */
+    /** @throws ApiException 404 for a model that is not priced or is retired, 403 for one the key may not use */
     public PriceTable.Resolved resolveModel(String requested, AuthenticatedKey key) {
-        PriceTable.Resolved resolved = prices.resolve(requested)
-                .orElseThrow(() -> ApiException.notFound("model: " + requested));
+        PriceTable.Resolved resolved = servedModel(requested);
         if (!key.allows(resolved.price().id())) {
             throw ApiException.permission("This API key may not use model " + requested);
         }
         return resolved;
+    }
+
+    /**
+     * A model this gateway serves today.
+     *
+     * @throws ApiException 404 saying where the served models are listed, or, for a retired model,
+     *                      when it was retired and what replaces it
+     */
+    PriceTable.Resolved servedModel(String requested) {
+        PriceTable.Resolved resolved = prices.resolve(requested).orElseThrow(() -> ApiException.notFound(
+                "model: " + requested + " is not a model this gateway serves; GET /v1/models lists the models available"));
+        ModelPrice.Retirement retirement = resolved.price().retirement();
+        if (prices.retired(resolved.price())) {
+            throw ApiException.notFound("model: " + requested + " was retired on " + retirement.on()
+                    + (retirement.replacement() == null ? "" : "; use " + retirement.replacement() + " instead")
+                    + " (GET /v1/models lists the models available)");
+        }
+        return resolved;
+    }
+
+    /**
+     * Fast mode is billed at the model's fast rates; a model the table has none for is refused
+     * before anything is held, rather than served at a price nobody set.
+     *
+     * @throws ApiException 400 invalid_request_error naming the models that offer it
+     */
+    private void requireOfferedSpeed(PriceTable.Resolved model, MessagesRequest request) {
+        if (request.requestedModifiers().fast() && model.price().fast() == null) {
+            throw ApiException.invalidRequest("speed: fast mode is not available for " + model.price().id()
+                    + "; it is offered for " + String.join(", ", prices.available().stream()
+                    .filter(m -> m.fast() != null).map(ModelPrice::id).toList()));
+        }
     }
 
     /** What was admitted: the hold, the key's rate counters, and the request as it will be sent. */
@@ -151,6 +183,7 @@ public class Gateway {
      */
     public Admitted hold(AuthenticatedKey key, PriceTable.Resolved model, MessagesRequest request, byte[] upstreamBody,
                          MultiMap clientHeaders, LedgerStore.CallInfo call) {
+        requireOfferedSpeed(model, request);
         var webSearch = prices.calculator().webSearchUsdPerRequest();
         try {
             HoldEstimator.Bound cheap = estimator.cheapBound(model.price(), request, webSearch);
@@ -184,6 +217,7 @@ public class Gateway {
         if (key.limited()) {
             return null;
         }
+        requireOfferedSpeed(model, request);
         HoldEstimator.Bound cheap = estimator.cheapBound(model.price(), request,
                 prices.calculator().webSearchUsdPerRequest());
         Hold hold = ledger.holdInMemory(key.accountId(), cheap.nanos());
@@ -294,7 +328,8 @@ public class Gateway {
         return ledger.settle(hold, record, u.input() + u.cacheWrite5m() + u.cacheWrite1h() + u.output());
     }
 
-    public long cost(PriceTable.Resolved model, TokenUsage usage) {
-        return prices.calculator().costNanos(model.price(), usage);
+    /** The call's price: at the modifiers the upstream reported applying, else at those the request asked for. */
+    public long cost(PriceTable.Resolved model, MessagesRequest request, TokenUsage usage) {
+        return prices.calculator().costNanos(model.price(), usage.withRequested(request.requestedModifiers()));
     }
 }

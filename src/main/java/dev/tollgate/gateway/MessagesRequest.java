@@ -8,6 +8,7 @@ import com.fasterxml.jackson.core.StreamReadConstraints;
 import com.fasterxml.jackson.core.exc.StreamConstraintsException;
 import dev.tollgate.api.ApiException;
 import dev.tollgate.metering.HoldEstimator;
+import dev.tollgate.metering.PriceModifiers;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -45,6 +46,8 @@ public final class MessagesRequest implements HoldEstimator.Facts {
     private boolean ttl5m;
     private boolean tools;
     private boolean serverTools;
+    private String speed;
+    private String inferenceGeo;
 
     private MessagesRequest(byte[] body) {
         this.body = body;
@@ -133,9 +136,26 @@ public final class MessagesRequest implements HoldEstimator.Facts {
                     cacheControl = true;
                     scan(p, value, "cache_control");
                 }
+                case "speed" -> {
+                    speed = nullableString(p, value, "speed");
+                    if (speed != null && !speed.equals("standard") && !speed.equals("fast")) {
+                        throw ApiException.invalidRequest("speed: Input should be 'standard' or 'fast'");
+                    }
+                }
+                case "inference_geo" -> inferenceGeo = nullableString(p, value, "inference_geo");
                 default -> scan(p, value, null);
             }
         }
+    }
+
+    private static String nullableString(JsonParser p, JsonToken value, String field) throws IOException {
+        if (value == JsonToken.VALUE_NULL) {
+            return null;
+        }
+        if (value != JsonToken.VALUE_STRING) {
+            throw ApiException.invalidRequest(field + ": Input should be a valid string");
+        }
+        return p.getText();
     }
 
     private void readTools(JsonParser p) throws IOException {
@@ -267,5 +287,11 @@ public final class MessagesRequest implements HoldEstimator.Facts {
     @Override
     public boolean serverTools() {
         return serverTools;
+    }
+
+    /** speed and inference_geo as asked; the service tier is the upstream's to report, never the request's. */
+    @Override
+    public PriceModifiers requestedModifiers() {
+        return new PriceModifiers(null, inferenceGeo, speed);
     }
 }

@@ -326,7 +326,7 @@ final class RelayCall {
             return;
         }
         finished = true;
-        long cost = status == Status.UPSTREAM_ERROR ? 0 : gateway.cost(model, usage);
+        long cost = status == Status.UPSTREAM_ERROR ? 0 : gateway.cost(model, request, usage);
         CallRecord record = new CallRecord(requestId, key.accountId(), key.id(), model.price().id(),
                 status == Status.UPSTREAM_ERROR ? TokenUsage.NONE : usage, cost, status, httpStatus, streaming,
                 surface.endpoint(), (System.nanoTime() - startNanos) / 1_000_000, upstreamRequestId,

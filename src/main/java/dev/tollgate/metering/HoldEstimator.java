@@ -19,7 +19,8 @@ import java.math.BigDecimal;
  * </ul>
  * Server tools (web search/fetch, code execution) add results to the input that no request
  * shows; a configured allowance and ten searches' fees are added for them.
- * Over the long-context threshold the premium rates apply to both sides.
+ * Over the long-context threshold the premium rates apply to both sides, and the request's fast
+ * mode or US-only inference raise every rate.
  */
 @ApplicationScoped
 public class HoldEstimator {
@@ -43,6 +44,9 @@ public class HoldEstimator {
         boolean tools();
 
         boolean serverTools();
+
+        /** Fast mode or US-only inference asked for: the bound is at those rates. */
+        PriceModifiers requestedModifiers();
     }
 
     /**
@@ -82,7 +86,7 @@ public class HoldEstimator {
             inputTokens += config.serverToolInputAllowance();
             serverToolFees = webSearchUsd.multiply(BigDecimal.TEN).movePointRight(9).longValue();
         }
-        ModelPrice.Rates rates = model.rates(inputTokens);
+        ModelPrice.Rates rates = model.rates(inputTokens, facts.requestedModifiers());
         long input = CostCalculator.boundNanos(rates.worstInput(facts.cacheControl()), inputTokens) + serverToolFees;
         return new Bound(input + CostCalculator.boundNanos(rates.output(), facts.maxTokens()),
                 inputTokens + facts.maxTokens(), input, rates.output());

@@ -102,7 +102,7 @@ public final class FakeUpstream implements AutoCloseable {
                 // §7.4
                 "claude-opus-5", "claude-sonnet-5", "claude-fable-5", "claude-mythos-5", "claude-fable-5-1",
                 "claude-mythos-5-1", "claude-opus-5-5", "claude-sonnet-5-5", "claude-haiku-5-5",
-                "claude-mythos-preview"));
+                "claude-fable-5-2", "claude-mythos-5-2", "claude-mythos-preview"));
         KNOWN_MODELS = Collections.unmodifiableSet(known);
     }
 
@@ -514,6 +514,8 @@ public final class FakeUpstream implements AutoCloseable {
         String stopSequence;
         int input, output, cacheWrite5m, cacheWrite1h, cacheRead, webSearch, webFetch;
         String serviceTier;
+        String inferenceGeo;             // null = not asked for: reported as "global" only with the newer fields
+        String speed;                    // null = not asked for: not reported
         boolean legacy, omitBreakdown, newerFields;
         Scenario scenario;
 
@@ -550,7 +552,8 @@ public final class FakeUpstream implements AutoCloseable {
             u.put("output_tokens", outputTokens);
             if (withServerToolUse) addServerToolUse(u);
             u.put("service_tier", serviceTier);
-            if (newerFields) u.put("inference_geo", "global");
+            if (newerFields || inferenceGeo != null) u.put("inference_geo", inferenceGeo != null ? inferenceGeo : "global");
+            if (speed != null) u.put("speed", speed);
             return u;
         }
 
@@ -666,6 +669,9 @@ public final class FakeUpstream implements AutoCloseable {
         p.legacy = sc.legacyUsage;
         p.omitBreakdown = sc.omitCacheCreationBreakdown;
         p.newerFields = sc.newerFields;
+        p.inferenceGeo = request.path("inference_geo").textValue();
+        String requestedSpeed = request.path("speed").textValue();
+        p.speed = requestedSpeed == null ? null : sc.appliedSpeed != null ? sc.appliedSpeed : requestedSpeed;
         return p;
     }
 

@@ -282,6 +282,20 @@ class FakeUpstreamTest {
         assertFalse(md.get("usage").has("inference_geo"));
     }
 
+    /** usage reports where inference ran and, for a request that set speed, the speed it ran at (§2.3). */
+    @Test
+    void usageReportsTheModifiersApplied() throws Exception {
+        String asked = body("claude-opus-4-6", 100, false).replaceFirst("\\{", "{\"inference_geo\":\"us\",\"speed\":\"fast\",");
+        JsonNode m = json(send(authed("/v1/messages", asked)));
+        assertEquals("us", m.at("/usage/inference_geo").asText());
+        assertEquals("fast", m.at("/usage/speed").asText());
+        fake.enqueue(Scenario.reply("Hi").appliedSpeed("standard"));
+        List<Ev> evs = parseSse(send(authed("/v1/messages", asked.replace("\"max_tokens\"", "\"stream\":true,\"max_tokens\""))).body());
+        assertEquals("standard", evs.get(0).data().at("/message/usage/speed").asText());
+        JsonNode plain = json(send(authed("/v1/messages", body("claude-opus-4-6", 100, false))));
+        assertFalse(plain.get("usage").has("speed") || plain.get("usage").has("inference_geo"));
+    }
+
     // ------------------------------------------------------------------ streaming
 
     @Test
