@@ -105,10 +105,6 @@ public interface TollgateConfig {
         @WithDefault("1000")
         long toolOverheadTokens();
 
-        /** Input tokens a server tool (web search, web fetch, code execution) may add to one call. */
-        @WithDefault("100000")
-        long serverToolInputAllowance();
-
         /** Safety margin added to the upstream's count_tokens estimate, in percent. */
         @WithDefault("2")
         int countTokensMarginPercent();

@@ -34,6 +34,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Function;
 
 /**
  * What every metered surface does before and after the upstream call: authenticate the key,
@@ -142,9 +143,12 @@ public class Gateway {
     }
 
     /**
-     * Admits the call against the key's and account's limits and holds its worst-case cost: the
-     * cheap bound first, and only when that does not fit the balance, the bound from the
-     * upstream's exact count_tokens. An account that opted in gets max_tokens lowered to what its
+     * Admits the call against the key's and account's limits and holds its worst-case cost, bounded
+     * as the request's input allows (see {@link HoldEstimator.InputBound}): for a body that holds
+     * all its input, the cheap bound first, and only when that does not fit the balance, the bound
+     * from the upstream's exact count_tokens; for documents by file_id, count_tokens at once; for
+     * input that enters the context during the call, the model's context window. An account that
+     * opted in, or a call whose client set no output limit, gets max_tokens lowered to what its
      * balance pays for instead of a 402.
      *
      * @throws ApiException 402 billing_error, or 429 rate_limit_error from a limit
@@ -153,24 +157,51 @@ public class Gateway {
                          MultiMap clientHeaders, LedgerStore.CallInfo call) {
         var webSearch = prices.calculator().webSearchUsdPerRequest();
         try {
-            HoldEstimator.Bound cheap = estimator.cheapBound(model.price(), request, webSearch);
-            try {
-                return admitted(key, cheap, call, request, upstreamBody, null);
-            } catch (InsufficientBalanceException cheapMiss) {
-                Long counted = countTokens(upstreamBody, clientHeaders);
-                HoldEstimator.Bound exact = counted == null ? cheap
-                        : estimator.exactBound(model.price(), request, counted, webSearch);
-                if (exact.nanos() < cheap.nanos()) {
-                    try {
-                        return admitted(key, exact, call, request, upstreamBody, null);
-                    } catch (InsufficientBalanceException exactMiss) {
-                        return fitOrRefuse(exactMiss, exact, counted, key, model, request, call);
-                    }
+            return switch (request.inputBound()) {
+                case BODY -> holdFromBody(key, model, request, upstreamBody, clientHeaders, call);
+                case COUNT_TOKENS -> {
+                    // Without a count nothing short of the context window bounds a stored file.
+                    Long counted = countTokens(upstreamBody, clientHeaders);
+                    Function<MessagesRequest, HoldEstimator.Bound> boundOf = counted == null
+                            ? r -> estimator.contextWindowBound(model.price(), r, webSearch)
+                            : r -> estimator.exactBound(model.price(), r, counted, webSearch);
+                    yield holdOrFit(boundOf, key, model, request, upstreamBody, call);
                 }
-                return fitOrRefuse(cheapMiss, exact, counted, key, model, request, call);
-            }
+                case CONTEXT_WINDOW -> holdOrFit(r -> estimator.contextWindowBound(model.price(), r, webSearch),
+                        key, model, request, upstreamBody, call);
+            };
         } catch (LimitExceededException e) {
             throw limitError(e);
+        }
+    }
+
+    private Admitted holdFromBody(AuthenticatedKey key, PriceTable.Resolved model, MessagesRequest request,
+                                  byte[] upstreamBody, MultiMap clientHeaders, LedgerStore.CallInfo call) {
+        var webSearch = prices.calculator().webSearchUsdPerRequest();
+        HoldEstimator.Bound cheap = estimator.cheapBound(model.price(), request, webSearch);
+        try {
+            return admitted(key, cheap, call, request, upstreamBody, null);
+        } catch (InsufficientBalanceException cheapMiss) {
+            Long counted = countTokens(upstreamBody, clientHeaders);
+            Function<MessagesRequest, HoldEstimator.Bound> boundOf = counted == null
+                    ? r -> estimator.cheapBound(model.price(), r, webSearch)
+                    : r -> estimator.exactBound(model.price(), r, counted, webSearch);
+            HoldEstimator.Bound exact = boundOf.apply(request);
+            if (exact.nanos() < cheap.nanos()) {
+                return holdOrFit(boundOf, key, model, request, upstreamBody, call);
+            }
+            return fitOrRefuse(cheapMiss, boundOf, key, model, request, call);
+        }
+    }
+
+    /** Holds {@code boundOf(request)}, or, when the balance cannot cover it, fits max_tokens or refuses. */
+    private Admitted holdOrFit(Function<MessagesRequest, HoldEstimator.Bound> boundOf, AuthenticatedKey key,
+                               PriceTable.Resolved model, MessagesRequest request, byte[] upstreamBody,
+                               LedgerStore.CallInfo call) {
+        try {
+            return admitted(key, boundOf.apply(request), call, request, upstreamBody, null);
+        } catch (InsufficientBalanceException miss) {
+            return fitOrRefuse(miss, boundOf, key, model, request, call);
         }
     }
 
@@ -181,12 +212,16 @@ public class Gateway {
      */
     Admitted admitInMemory(AuthenticatedKey key, PriceTable.Resolved model, MessagesRequest request,
                            byte[] upstreamBody) {
-        if (key.limited()) {
+        var webSearch = prices.calculator().webSearchUsdPerRequest();
+        HoldEstimator.Bound bound = switch (request.inputBound()) {
+            case BODY -> estimator.cheapBound(model.price(), request, webSearch);
+            case COUNT_TOKENS -> null; // count_tokens is a round trip: not on the event loop
+            case CONTEXT_WINDOW -> estimator.contextWindowBound(model.price(), request, webSearch);
+        };
+        if (key.limited() || bound == null) {
             return null;
         }
-        HoldEstimator.Bound cheap = estimator.cheapBound(model.price(), request,
-                prices.calculator().webSearchUsdPerRequest());
-        Hold hold = ledger.holdInMemory(key.accountId(), cheap.nanos());
+        Hold hold = ledger.holdInMemory(key.accountId(), bound.nanos());
         return hold == null ? null : new Admitted(hold, null, request, upstreamBody, null);
     }
 
@@ -197,28 +232,35 @@ public class Gateway {
         return new Admitted(admission.hold(), admission.keyWindow(), request, upstreamBody, lowered);
     }
 
-    private Admitted fitOrRefuse(InsufficientBalanceException miss, HoldEstimator.Bound bound, Long counted,
-                                 AuthenticatedKey key, PriceTable.Resolved model, MessagesRequest request,
-                                 LedgerStore.CallInfo call) {
-        long affordable = bound.affordableMaxTokens(miss.availableNanos());
-        if (!miss.fitMaxTokens() || affordable < miss.fitMinTokens() || affordable >= request.maxTokens()) {
+    /**
+     * Lowers max_tokens to what the available balance pays for (at least the account's
+     * fit_min_tokens) when the account opted in or the client set no output limit; else 402.
+     */
+    private Admitted fitOrRefuse(InsufficientBalanceException miss,
+                                 Function<MessagesRequest, HoldEstimator.Bound> boundOf, AuthenticatedKey key,
+                                 PriceTable.Resolved model, MessagesRequest request, LedgerStore.CallInfo call) {
+        long affordable = boundOf.apply(request).affordableMaxTokens(miss.availableNanos());
+        boolean mayFit = miss.fitMaxTokens() || request.fitsMaxTokensToBalance();
+        if (!mayFit || affordable < miss.fitMinTokens() || affordable >= request.maxTokens()) {
             throw billingError(miss, request);
         }
         MessagesRequest lowered = request.withMaxTokens(affordable);
-        var webSearch = prices.calculator().webSearchUsdPerRequest();
-        HoldEstimator.Bound fitted = counted == null ? estimator.cheapBound(model.price(), lowered, webSearch)
-                : estimator.exactBound(model.price(), lowered, counted, webSearch);
         try {
-            return admitted(key, fitted, call, lowered, lowered.bodyWithModel(model.upstreamModel()), affordable);
+            return admitted(key, boundOf.apply(lowered), call, lowered, lowered.bodyWithModel(model.upstreamModel()),
+                    affordable);
         } catch (InsufficientBalanceException stillShort) {
             throw billingError(stillShort, request);
         }
     }
 
     private static ApiException billingError(InsufficientBalanceException e, MessagesRequest request) {
+        String input = request.inputBound() == HoldEstimator.InputBound.CONTEXT_WINDOW
+                ? "the model's whole context window as input, because documents by URL, container uploads,"
+                + " MCP servers and server tools add input while the call runs"
+                : "the input at most";
         return new ApiException(402, "billing_error", "Insufficient balance: this request needs "
                 + Money.format(e.neededNanos()) + " USD held (max_tokens " + request.maxTokens()
-                + " at the output price plus the input at most), and "
+                + " at the output price plus " + input + "), and "
                 + Money.format(Math.max(0, e.availableNanos())) + " USD is available."
                 + " Top up the account or lower max_tokens.");
     }
