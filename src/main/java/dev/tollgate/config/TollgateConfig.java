@@ -77,7 +77,8 @@ public interface TollgateConfig {
 
         /**
          * Longest wait for the upstream's count_tokens when sizing a hold exactly; past it the
-         * cheap bound stands (the call is then refused only if that does not fit either).
+         * cheap bound stands (the call is then refused only if that does not fit either), or, for
+         * a document by file_id that only a count bounds, the model's context window.
          */
         @WithDefault("5s")
         Duration countTokensTimeout();
