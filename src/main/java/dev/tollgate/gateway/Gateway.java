@@ -235,13 +235,15 @@ public class Gateway {
     /**
      * Lowers max_tokens to what the available balance pays for (at least the account's
      * fit_min_tokens) when the account opted in or the client set no output limit; else 402.
+     * Extended thinking needs max_tokens above its budget: a lower one would only be refused upstream.
      */
     private Admitted fitOrRefuse(InsufficientBalanceException miss,
                                  Function<MessagesRequest, HoldEstimator.Bound> boundOf, AuthenticatedKey key,
                                  PriceTable.Resolved model, MessagesRequest request, LedgerStore.CallInfo call) {
         long affordable = boundOf.apply(request).affordableMaxTokens(miss.availableNanos());
         boolean mayFit = miss.fitMaxTokens() || request.fitsMaxTokensToBalance();
-        if (!mayFit || affordable < miss.fitMinTokens() || affordable >= request.maxTokens()) {
+        long smallest = Math.max(miss.fitMinTokens(), request.thinkingBudgetTokens() + 1);
+        if (!mayFit || affordable < smallest || affordable >= request.maxTokens()) {
             throw billingError(miss, request);
         }
         MessagesRequest lowered = request.withMaxTokens(affordable);

@@ -48,6 +48,7 @@ public final class MessagesRequest implements HoldEstimator.Facts {
     private boolean documentFromFile;
     private boolean inputAddedDuringCall;
     private boolean maxTokensChosenByGateway;
+    private long thinkingBudgetTokens;
 
     private MessagesRequest(byte[] body) {
         this.body = body;
@@ -134,6 +135,7 @@ public final class MessagesRequest implements HoldEstimator.Facts {
                 }
                 case "cache_control" -> scan(p, value, "cache_control");
                 case "mcp_servers" -> readMcpServers(p, value);
+                case "thinking" -> readThinking(p, value);
                 default -> scan(p, value, null);
             }
         }
@@ -153,6 +155,22 @@ public final class MessagesRequest implements HoldEstimator.Facts {
                 if ("type".equals(field) && v == JsonToken.VALUE_STRING && isServerTool(p.getText())) {
                     serverTools = true;
                 }
+                scan(p, v, field);
+            }
+        }
+    }
+
+    private void readThinking(JsonParser p, JsonToken value) throws IOException {
+        if (value != JsonToken.START_OBJECT) {
+            scan(p, value, null);
+            return;
+        }
+        while (p.nextToken() == JsonToken.FIELD_NAME) {
+            String field = p.currentName();
+            JsonToken v = p.nextToken();
+            if ("budget_tokens".equals(field) && v == JsonToken.VALUE_NUMBER_INT) {
+                thinkingBudgetTokens = p.getValueAsLong(0);
+            } else {
                 scan(p, v, field);
             }
         }
@@ -266,6 +284,11 @@ public final class MessagesRequest implements HoldEstimator.Facts {
     public MessagesRequest maxTokensChosenByGateway() {
         maxTokensChosenByGateway = true;
         return this;
+    }
+
+    /** {@code thinking.budget_tokens}, which max_tokens must exceed; 0 without a budget. */
+    public long thinkingBudgetTokens() {
+        return thinkingBudgetTokens;
     }
 
     /** The client set no output limit: max_tokens is the model's maximum, lowered to fit the balance. */

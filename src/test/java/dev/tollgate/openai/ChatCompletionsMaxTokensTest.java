@@ -115,6 +115,21 @@ class ChatCompletionsMaxTokensTest {
         assertReconciled(acct[0]);
     }
 
+    /** max_tokens must exceed thinking.budget_tokens upstream: a fit at or below the budget would only fail there. */
+    @Test
+    void aFitNeverGoesBelowTheThinkingBudget() {
+        String[] acct = Tollgate.fundedAccount("0.05");
+        String thinking = "{\"thinking\":{\"type\":\"enabled\",\"budget_tokens\":%d},\"model\"";
+        openAi(acct[1]).body(NO_LIMIT.replace("{\"model\"", thinking.formatted(5000))).post("/v1/chat/completions")
+                .then().statusCode(402);
+        assertEquals(0, fake.messageCalls());
+
+        Response r = openAi(acct[1]).body(NO_LIMIT.replace("{\"model\"", thinking.formatted(2000))).post("/v1/chat/completions");
+        r.then().statusCode(200);
+        assertTrue(assertLowered(r.header("tollgate-max-tokens-lowered-to")) > 2000);
+        assertReconciled(acct[0]);
+    }
+
     @Test
     void theOfficialSdkWithoutALimitIsServed() {
         String[] acct = Tollgate.fundedAccount("0.05");
