@@ -241,7 +241,7 @@ public class Gateway {
                                  Function<MessagesRequest, HoldEstimator.Bound> boundOf, AuthenticatedKey key,
                                  PriceTable.Resolved model, MessagesRequest request, LedgerStore.CallInfo call) {
         long affordable = boundOf.apply(request).affordableMaxTokens(miss.availableNanos());
-        boolean mayFit = miss.fitMaxTokens() || request.fitsMaxTokensToBalance();
+        boolean mayFit = miss.fitMaxTokens() || request.maxTokensDefaulted();
         long smallest = Math.max(miss.fitMinTokens(), request.thinkingBudgetTokens() + 1);
         if (!mayFit || affordable < smallest || affordable >= request.maxTokens()) {
             throw billingError(miss, request);

@@ -47,7 +47,7 @@ public final class MessagesRequest implements HoldEstimator.Facts {
     private boolean serverTools;
     private boolean documentFromFile;
     private boolean inputAddedDuringCall;
-    private boolean maxTokensChosenByGateway;
+    private boolean maxTokensDefaulted;
     private long thinkingBudgetTokens;
 
     private MessagesRequest(byte[] body) {
@@ -281,8 +281,8 @@ public final class MessagesRequest implements HoldEstimator.Facts {
      * Marks max_tokens as the gateway's default rather than the client's limit (a translated request
      * that asked for none), so it may be lowered to what the balance pays for.
      */
-    public MessagesRequest maxTokensChosenByGateway() {
-        maxTokensChosenByGateway = true;
+    public MessagesRequest markMaxTokensDefaulted() {
+        maxTokensDefaulted = true;
         return this;
     }
 
@@ -291,9 +291,9 @@ public final class MessagesRequest implements HoldEstimator.Facts {
         return thinkingBudgetTokens;
     }
 
-    /** The client set no output limit: max_tokens is the model's maximum, lowered to fit the balance. */
-    public boolean fitsMaxTokensToBalance() {
-        return maxTokensChosenByGateway;
+    /** The client set no output limit: max_tokens is the model's maximum, to be fitted to the balance. */
+    public boolean maxTokensDefaulted() {
+        return maxTokensDefaulted;
     }
 
     private static byte[] splice(byte[] body, int start, int end, String replacement) {
