@@ -78,7 +78,7 @@ public interface TollgateConfig {
         /**
          * Longest wait for the upstream's count_tokens when sizing a hold exactly; past it the
          * cheap bound stands (the call is then refused only if that does not fit either), or, for
-         * a document by file_id that only a count bounds, the model's context window.
+         * a document by file_id, the context window.
          */
         @WithDefault("5s")
         Duration countTokensTimeout();

@@ -143,55 +143,60 @@ public class Gateway {
     }
 
     /**
-     * Admits the call against the key's and account's limits and holds its worst-case cost, bounded
-     * as the request's input allows (see {@link HoldEstimator.InputBound}): for a body that holds
-     * all its input, the cheap bound first, and only when that does not fit the balance, the bound
-     * from the upstream's exact count_tokens; for documents by file_id, count_tokens at once; for
-     * input that enters the context during the call, the model's context window. An account that
-     * opted in, or a call whose client set no output limit, gets max_tokens lowered to what its
-     * balance pays for instead of a 402.
+     * Admits the call against the key's and account's limits and holds its worst-case cost: the
+     * bound that needs no round trip first ({@link #boundWithoutCounting}), and only when that does
+     * not fit the balance and a count can bound the input, the bound from the upstream's exact
+     * count_tokens. An account that opted in, or a call whose client set no output limit, gets
+     * max_tokens lowered to what its balance pays for instead of a 402.
      *
      * @throws ApiException 402 billing_error, or 429 rate_limit_error from a limit
      */
     public Admitted hold(AuthenticatedKey key, PriceTable.Resolved model, MessagesRequest request, byte[] upstreamBody,
                          MultiMap clientHeaders, LedgerStore.CallInfo call) {
-        var webSearch = prices.calculator().webSearchUsdPerRequest();
+        Function<MessagesRequest, HoldEstimator.Bound> uncounted = r -> boundWithoutCounting(model, r);
+        HoldEstimator.InputBound inputBound = request.inputBound();
         try {
-            return switch (request.inputBound()) {
-                case BODY -> holdFromBody(key, model, request, upstreamBody, clientHeaders, call);
-                case COUNT_TOKENS -> {
-                    // Without a count nothing short of the context window bounds a stored file.
-                    Long counted = countTokens(upstreamBody, clientHeaders);
-                    Function<MessagesRequest, HoldEstimator.Bound> boundOf = counted == null
-                            ? r -> estimator.contextWindowBound(model.price(), r, webSearch)
-                            : r -> estimator.exactBound(model.price(), r, counted, webSearch);
-                    yield holdOrFit(boundOf, key, model, request, upstreamBody, call);
+            if (inputBound == HoldEstimator.InputBound.COUNT_TOKENS && key.limited()) {
+                // Token limits and spend caps count a hold too: a context-window hold would use them up for nothing.
+                return holdOrFit(countedOr(uncounted, model, upstreamBody, clientHeaders), key, model, request,
+                        upstreamBody, call);
+            }
+            HoldEstimator.Bound first = uncounted.apply(request);
+            try {
+                return admitted(key, first, call, request, upstreamBody, null);
+            } catch (InsufficientBalanceException firstMiss) {
+                // No count made before the call bounds what enters its context while it runs.
+                Function<MessagesRequest, HoldEstimator.Bound> boundOf = inputBound == HoldEstimator.InputBound.CONTEXT_WINDOW
+                        ? uncounted : countedOr(uncounted, model, upstreamBody, clientHeaders);
+                if (boundOf.apply(request).nanos() < first.nanos()) {
+                    return holdOrFit(boundOf, key, model, request, upstreamBody, call);
                 }
-                case CONTEXT_WINDOW -> holdOrFit(r -> estimator.contextWindowBound(model.price(), r, webSearch),
-                        key, model, request, upstreamBody, call);
-            };
+                return fitOrRefuse(firstMiss, boundOf, key, model, request, call);
+            }
         } catch (LimitExceededException e) {
             throw limitError(e);
         }
     }
 
-    private Admitted holdFromBody(AuthenticatedKey key, PriceTable.Resolved model, MessagesRequest request,
-                                  byte[] upstreamBody, MultiMap clientHeaders, LedgerStore.CallInfo call) {
+    /** The bound from the upstream's count_tokens, or {@code otherwise} when no count could be had. */
+    private Function<MessagesRequest, HoldEstimator.Bound> countedOr(Function<MessagesRequest, HoldEstimator.Bound> otherwise,
+                                                                     PriceTable.Resolved model, byte[] upstreamBody,
+                                                                     MultiMap clientHeaders) {
+        Long counted = countTokens(upstreamBody, clientHeaders);
         var webSearch = prices.calculator().webSearchUsdPerRequest();
-        HoldEstimator.Bound cheap = estimator.cheapBound(model.price(), request, webSearch);
-        try {
-            return admitted(key, cheap, call, request, upstreamBody, null);
-        } catch (InsufficientBalanceException cheapMiss) {
-            Long counted = countTokens(upstreamBody, clientHeaders);
-            Function<MessagesRequest, HoldEstimator.Bound> boundOf = counted == null
-                    ? r -> estimator.cheapBound(model.price(), r, webSearch)
-                    : r -> estimator.exactBound(model.price(), r, counted, webSearch);
-            HoldEstimator.Bound exact = boundOf.apply(request);
-            if (exact.nanos() < cheap.nanos()) {
-                return holdOrFit(boundOf, key, model, request, upstreamBody, call);
-            }
-            return fitOrRefuse(cheapMiss, boundOf, key, model, request, call);
-        }
+        return counted == null ? otherwise : r -> estimator.exactBound(model.price(), r, counted, webSearch);
+    }
+
+    /**
+     * A bound without a round trip: the body's bytes when the body holds all the input, else the
+     * model's whole context window (documents by file_id are then counted only if that does not
+     * fit, or at once for a key or account with limits).
+     */
+    private HoldEstimator.Bound boundWithoutCounting(PriceTable.Resolved model, MessagesRequest request) {
+        var webSearch = prices.calculator().webSearchUsdPerRequest();
+        return request.inputBound() == HoldEstimator.InputBound.BODY
+                ? estimator.cheapBound(model.price(), request, webSearch)
+                : estimator.contextWindowBound(model.price(), request, webSearch);
     }
 
     /** Holds {@code boundOf(request)}, or, when the balance cannot cover it, fits max_tokens or refuses. */
@@ -212,16 +217,10 @@ public class Gateway {
      */
     Admitted admitInMemory(AuthenticatedKey key, PriceTable.Resolved model, MessagesRequest request,
                            byte[] upstreamBody) {
-        var webSearch = prices.calculator().webSearchUsdPerRequest();
-        HoldEstimator.Bound bound = switch (request.inputBound()) {
-            case BODY -> estimator.cheapBound(model.price(), request, webSearch);
-            case COUNT_TOKENS -> null; // count_tokens is a round trip: not on the event loop
-            case CONTEXT_WINDOW -> estimator.contextWindowBound(model.price(), request, webSearch);
-        };
-        if (key.limited() || bound == null) {
+        if (key.limited()) {
             return null;
         }
-        Hold hold = ledger.holdInMemory(key.accountId(), bound.nanos());
+        Hold hold = ledger.holdInMemory(key.accountId(), boundWithoutCounting(model, request).nanos());
         return hold == null ? null : new Admitted(hold, null, request, upstreamBody, null);
     }
 

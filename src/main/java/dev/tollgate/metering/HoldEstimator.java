@@ -41,8 +41,9 @@ public class HoldEstimator {
         /** Everything the model reads is in the body (images at their allowance). */
         BODY,
         /**
-         * Documents by file_id: count_tokens reads the same stored file the call will (a file never
-         * changes), so its count bounds them; the cheap bound does not.
+         * Documents by file_id: the body's bytes do not bound them, but count_tokens reads the same
+         * stored file the call will (a file never changes), so its count does. The context window
+         * bounds them too, without a round trip: held when the balance covers it.
          */
         COUNT_TOKENS,
         /**

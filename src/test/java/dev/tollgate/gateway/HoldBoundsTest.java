@@ -15,6 +15,7 @@ import org.junit.jupiter.api.Test;
 import java.math.BigDecimal;
 import java.util.Collections;
 import java.util.List;
+import java.util.Map;
 
 import static dev.tollgate.support.Tollgate.assertReconciled;
 import static dev.tollgate.support.Tollgate.balance;
@@ -67,6 +68,29 @@ class HoldBoundsTest {
         assertTrue(fake.countTokensCalls() >= 4, "every call is counted before it is held");
         assertNeverBelowZero(acct[0]);
         assertTrue(balance(acct[0]).compareTo(new BigDecimal("0.03")) < 0, "three document-sized calls were billed");
+    }
+
+    @Test
+    void aBalanceThatCoversTheContextWindowNeedsNoCount() throws Exception {
+        fake.hostDocument("file_011CNha8iCJcU1wXNR6q4V8w", 60_000);
+        String[] acct = Tollgate.fundedAccount("1");
+        client(acct[1]).body(documentCall("{\"type\":\"file\",\"file_id\":\"file_011CNha8iCJcU1wXNR6q4V8w\"}"))
+                .post("/v1/messages").then().statusCode(200);
+        assertEquals(0, fake.countTokensCalls());
+        assertNeverBelowZero(acct[0]);
+    }
+
+    /** A limit counts a hold's tokens: a key under the context window is held at the counted size at once. */
+    @Test
+    void aKeyWithATokenLimitIsHeldAtTheCountedSize() throws Exception {
+        fake.hostDocument("file_011CNha8iCJcU1wXNR6q4V8w", 60_000);
+        String[] acct = Tollgate.fundedAccount("1");
+        String key = Tollgate.admin().body(Map.of("name", "limited", "tokens_per_minute", 100_000))
+                .post("/admin/v1/accounts/" + acct[0] + "/keys").then().statusCode(201).extract().path("key");
+        client(key).body(documentCall("{\"type\":\"file\",\"file_id\":\"file_011CNha8iCJcU1wXNR6q4V8w\"}"))
+                .post("/v1/messages").then().statusCode(200);
+        assertEquals(1, fake.countTokensCalls());
+        assertNeverBelowZero(acct[0]);
     }
 
     /**
