@@ -17,8 +17,8 @@ import java.math.BigDecimal;
  *       bytes can decode to many tokens), plus the tool-use system prompt when tools are present;</li>
  *   <li>exact bound: the upstream's free count_tokens plus a small margin, when the cheap one does
  *       not fit the balance (so a customer can spend nearly all of it) or cannot bound the input;</li>
- *   <li>context-window bound: the model's whole context window, for input that enters the context
- *       only while the call runs.</li>
+ *   <li>context-window bound: the model's whole context window, for input the body does not
+ *       contain (for documents by file_id, a count refines it when it does not fit).</li>
  * </ul>
  * Web search also costs a fee per search: ten searches' fees are added when it may run.
  * Over the long-context threshold the premium rates apply to both sides.
