@@ -77,7 +77,8 @@ public interface TollgateConfig {
 
         /**
          * Longest wait for the upstream's count_tokens when sizing a hold exactly; past it the
-         * cheap bound stands (the call is then refused only if that does not fit either).
+         * cheap bound stands (the call is then refused only if that does not fit either), or, for
+         * a document by file_id, the context window.
          */
         @WithDefault("5s")
         Duration countTokensTimeout();
@@ -104,10 +105,6 @@ public interface TollgateConfig {
         /** Tool-use system prompt overhead (digest §1.4 lists at most 530) plus per-tool extras such as bash. */
         @WithDefault("1000")
         long toolOverheadTokens();
-
-        /** Input tokens a server tool (web search, web fetch, code execution) may add to one call. */
-        @WithDefault("100000")
-        long serverToolInputAllowance();
 
         /** Safety margin added to the upstream's count_tokens estimate, in percent. */
         @WithDefault("2")

@@ -35,6 +35,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Function;
 
 /**
  * What every metered surface does before and after the upstream call: authenticate the key,
@@ -175,35 +176,70 @@ public class Gateway {
 
     /**
      * Admits the call against the key's and account's limits and holds its worst-case cost: the
-     * cheap bound first, and only when that does not fit the balance, the bound from the
-     * upstream's exact count_tokens. An account that opted in gets max_tokens lowered to what its
-     * balance pays for instead of a 402.
+     * bound that needs no round trip first ({@link #boundWithoutCounting}), and only when that does
+     * not fit the balance and a count can bound the input, the bound from the upstream's exact
+     * count_tokens. An account that opted in, or a call whose client set no output limit, gets
+     * max_tokens lowered to what its balance pays for instead of a 402.
      *
      * @throws ApiException 402 billing_error, or 429 rate_limit_error from a limit
      */
     public Admitted hold(AuthenticatedKey key, PriceTable.Resolved model, MessagesRequest request, byte[] upstreamBody,
                          MultiMap clientHeaders, LedgerStore.CallInfo call) {
         requireOfferedSpeed(model, request);
-        var webSearch = prices.calculator().webSearchUsdPerRequest();
+        Function<MessagesRequest, HoldEstimator.Bound> uncounted = r -> boundWithoutCounting(model, r);
+        HoldEstimator.InputBound inputBound = request.inputBound();
         try {
-            HoldEstimator.Bound cheap = estimator.cheapBound(model.price(), request, webSearch);
+            if (inputBound == HoldEstimator.InputBound.COUNT_TOKENS && key.limited()) {
+                // Token limits and spend caps count a hold too: a context-window hold would use them up for nothing.
+                return holdOrFit(countedOr(uncounted, model, upstreamBody, clientHeaders), key, model, request,
+                        upstreamBody, call);
+            }
+            HoldEstimator.Bound first = uncounted.apply(request);
             try {
-                return admitted(key, cheap, call, request, upstreamBody, null);
-            } catch (InsufficientBalanceException cheapMiss) {
-                Long counted = countTokens(upstreamBody, clientHeaders);
-                HoldEstimator.Bound exact = counted == null ? cheap
-                        : estimator.exactBound(model.price(), request, counted, webSearch);
-                if (exact.nanos() < cheap.nanos()) {
-                    try {
-                        return admitted(key, exact, call, request, upstreamBody, null);
-                    } catch (InsufficientBalanceException exactMiss) {
-                        return fitOrRefuse(exactMiss, exact, counted, key, model, request, call);
-                    }
+                return admitted(key, first, call, request, upstreamBody, null);
+            } catch (InsufficientBalanceException firstMiss) {
+                // No count made before the call bounds what enters its context while it runs.
+                Function<MessagesRequest, HoldEstimator.Bound> boundOf = inputBound == HoldEstimator.InputBound.CONTEXT_WINDOW
+                        ? uncounted : countedOr(uncounted, model, upstreamBody, clientHeaders);
+                if (boundOf.apply(request).nanos() < first.nanos()) {
+                    return holdOrFit(boundOf, key, model, request, upstreamBody, call);
                 }
-                return fitOrRefuse(cheapMiss, exact, counted, key, model, request, call);
+                return fitOrRefuse(firstMiss, boundOf, key, model, request, call);
             }
         } catch (LimitExceededException e) {
             throw limitError(e);
+        }
+    }
+
+    /** The bound from the upstream's count_tokens, or {@code otherwise} when no count could be had. */
+    private Function<MessagesRequest, HoldEstimator.Bound> countedOr(Function<MessagesRequest, HoldEstimator.Bound> otherwise,
+                                                                     PriceTable.Resolved model, byte[] upstreamBody,
+                                                                     MultiMap clientHeaders) {
+        Long counted = countTokens(upstreamBody, clientHeaders);
+        var webSearch = prices.calculator().webSearchUsdPerRequest();
+        return counted == null ? otherwise : r -> estimator.exactBound(model.price(), r, counted, webSearch);
+    }
+
+    /**
+     * A bound without a round trip: the body's bytes when the body holds all the input, else the
+     * model's whole context window (documents by file_id are then counted only if that does not
+     * fit, or at once for a key or account with limits).
+     */
+    private HoldEstimator.Bound boundWithoutCounting(PriceTable.Resolved model, MessagesRequest request) {
+        var webSearch = prices.calculator().webSearchUsdPerRequest();
+        return request.inputBound() == HoldEstimator.InputBound.BODY
+                ? estimator.cheapBound(model.price(), request, webSearch)
+                : estimator.contextWindowBound(model.price(), request, webSearch);
+    }
+
+    /** Holds {@code boundOf(request)}, or, when the balance cannot cover it, fits max_tokens or refuses. */
+    private Admitted holdOrFit(Function<MessagesRequest, HoldEstimator.Bound> boundOf, AuthenticatedKey key,
+                               PriceTable.Resolved model, MessagesRequest request, byte[] upstreamBody,
+                               LedgerStore.CallInfo call) {
+        try {
+            return admitted(key, boundOf.apply(request), call, request, upstreamBody, null);
+        } catch (InsufficientBalanceException miss) {
+            return fitOrRefuse(miss, boundOf, key, model, request, call);
         }
     }
 
@@ -218,9 +254,7 @@ public class Gateway {
             return null;
         }
         requireOfferedSpeed(model, request);
-        HoldEstimator.Bound cheap = estimator.cheapBound(model.price(), request,
-                prices.calculator().webSearchUsdPerRequest());
-        Hold hold = ledger.holdInMemory(key.accountId(), cheap.nanos());
+        Hold hold = ledger.holdInMemory(key.accountId(), boundWithoutCounting(model, request).nanos());
         return hold == null ? null : new Admitted(hold, null, request, upstreamBody, null);
     }
 
@@ -231,28 +265,37 @@ public class Gateway {
         return new Admitted(admission.hold(), admission.keyWindow(), request, upstreamBody, lowered);
     }
 
-    private Admitted fitOrRefuse(InsufficientBalanceException miss, HoldEstimator.Bound bound, Long counted,
-                                 AuthenticatedKey key, PriceTable.Resolved model, MessagesRequest request,
-                                 LedgerStore.CallInfo call) {
-        long affordable = bound.affordableMaxTokens(miss.availableNanos());
-        if (!miss.fitMaxTokens() || affordable < miss.fitMinTokens() || affordable >= request.maxTokens()) {
+    /**
+     * Lowers max_tokens to what the available balance pays for (at least the account's
+     * fit_min_tokens) when the account opted in or the client set no output limit; else 402.
+     * Extended thinking needs max_tokens above its budget: a lower one would only be refused upstream.
+     */
+    private Admitted fitOrRefuse(InsufficientBalanceException miss,
+                                 Function<MessagesRequest, HoldEstimator.Bound> boundOf, AuthenticatedKey key,
+                                 PriceTable.Resolved model, MessagesRequest request, LedgerStore.CallInfo call) {
+        long affordable = boundOf.apply(request).affordableMaxTokens(miss.availableNanos());
+        boolean mayFit = miss.fitMaxTokens() || request.maxTokensDefaulted();
+        long smallest = Math.max(miss.fitMinTokens(), request.thinkingBudgetTokens() + 1);
+        if (!mayFit || affordable < smallest || affordable >= request.maxTokens()) {
             throw billingError(miss, request);
         }
         MessagesRequest lowered = request.withMaxTokens(affordable);
-        var webSearch = prices.calculator().webSearchUsdPerRequest();
-        HoldEstimator.Bound fitted = counted == null ? estimator.cheapBound(model.price(), lowered, webSearch)
-                : estimator.exactBound(model.price(), lowered, counted, webSearch);
         try {
-            return admitted(key, fitted, call, lowered, lowered.bodyWithModel(model.upstreamModel()), affordable);
+            return admitted(key, boundOf.apply(lowered), call, lowered, lowered.bodyWithModel(model.upstreamModel()),
+                    affordable);
         } catch (InsufficientBalanceException stillShort) {
             throw billingError(stillShort, request);
         }
     }
 
     private static ApiException billingError(InsufficientBalanceException e, MessagesRequest request) {
+        String input = request.inputBound() == HoldEstimator.InputBound.CONTEXT_WINDOW
+                ? "the model's whole context window as input, because documents by URL, container uploads,"
+                + " MCP servers and server tools add input while the call runs"
+                : "the input at most";
         return new ApiException(402, "billing_error", "Insufficient balance: this request needs "
                 + Money.format(e.neededNanos()) + " USD held (max_tokens " + request.maxTokens()
-                + " at the output price plus the input at most), and "
+                + " at the output price plus " + input + "), and "
                 + Money.format(Math.max(0, e.availableNanos())) + " USD is available."
                 + " Top up the account or lower max_tokens.");
     }

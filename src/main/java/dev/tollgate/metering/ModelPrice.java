@@ -98,9 +98,16 @@ public record ModelPrice(
     public record Rates(BigDecimal input, BigDecimal output, BigDecimal cacheWrite5m, BigDecimal cacheWrite1h,
                         BigDecimal cacheRead) {
 
-        /** The dearest price one input token can be billed at (a cache write, when the request asks for caching). */
-        public BigDecimal worstInput(boolean caching) {
-            return caching ? input.max(cacheWrite5m).max(cacheWrite1h) : input;
+        /**
+         * The dearest price one input token can be billed at: the dearest cache write the request
+         * asks for (1h writes happen only at 1h breakpoints), else the input price.
+         */
+        public BigDecimal worstInput(boolean caching, boolean oneHourTtl) {
+            if (!caching) {
+                return input;
+            }
+            BigDecimal write = input.max(cacheWrite5m);
+            return oneHourTtl ? write.max(cacheWrite1h) : write;
         }
 
         Rates times(BigDecimal factor) {

@@ -61,7 +61,9 @@ public final class OpenAiSurface implements Surface {
         }
         includeUsage = translated.stream() && translated.includeUsage();
         try {
-            return MessagesRequest.parse(JSON.writeValueAsBytes(translated.anthropicBody()), true);
+            MessagesRequest request = MessagesRequest.parse(JSON.writeValueAsBytes(translated.anthropicBody()), true);
+            // The OpenAI SDKs send no limit by default: the model's maximum output is then ours to fit, not the client's.
+            return translated.maxTokensDefaulted() ? request.markMaxTokensDefaulted() : request;
         } catch (JsonProcessingException e) {
             throw new IllegalStateException("A translated request could not be serialised", e);
         }

@@ -90,7 +90,7 @@ class CostCalculatorTest {
         ModelPrice.Rates rates = opus.rates(1000, new PriceModifiers(null, "us", "fast"));
         assertEquals(0, new java.math.BigDecimal("33").compareTo(rates.input()));
         assertEquals(0, new java.math.BigDecimal("165").compareTo(rates.output()));
-        assertEquals(0, new java.math.BigDecimal("66").compareTo(rates.worstInput(true)));
+        assertEquals(0, new java.math.BigDecimal("66").compareTo(rates.worstInput(true, true)));
     }
 
     @ParameterizedTest

@@ -60,7 +60,8 @@ import java.util.regex.Pattern;
  * carry the same id in {@code request_id}.
  *
  * <h2>Default behaviour (no scenario queued)</h2>
- * {@code input_tokens = countInputTokens(request)}, text {@link #DEFAULT_REPLY}, output tokens = its word count,
+ * {@code input_tokens = countInputTokens(request)} plus the tokens of the {@link #hostDocument hosted documents}
+ * it names (count_tokens counts the same), text {@link #DEFAULT_REPLY}, output tokens = its word count,
  * truncated word-wise to {@code max_tokens} (then {@code stop_reason:"max_tokens"}); {@code max_tokens:0} gives
  * empty content and 0 output tokens. No cache tokens.
  */
@@ -120,6 +121,7 @@ public final class FakeUpstream implements AutoCloseable {
     private final List<RecordedRequest> recorded = Collections.synchronizedList(new ArrayList<>());
     private final AtomicInteger messageCalls = new AtomicInteger();
     private final AtomicInteger countTokensCalls = new AtomicInteger();
+    private final HostedDocuments hostedDocuments = new HostedDocuments();
 
     private FakeUpstream(Vertx vertx, HttpServer server) {
         this.vertx = vertx;
@@ -168,8 +170,19 @@ public final class FakeUpstream implements AutoCloseable {
         return queue.size();
     }
 
-    /** Clears the scenario queue, the recorded requests and the call counters. */
+    /**
+     * A document the upstream can read by reference: {@code urlOrFileId} is a URL it fetches (a
+     * {@code "url"} source) or a Files API id it stores (a {@code "file"} source), read as
+     * {@code tokens} input tokens by both count_tokens and the call's default usage. A request naming
+     * a file that is not hosted gets 404 {@code File not found}; a URL, 400.
+     */
+    public void hostDocument(String urlOrFileId, int tokens) {
+        hostedDocuments.put(urlOrFileId, tokens);
+    }
+
+    /** Clears the scenario queue, the hosted documents, the recorded requests and the call counters. */
     public void reset() {
+        hostedDocuments.clear();
         queue.clear();
         recorded.clear();
         messageCalls.set(0);
@@ -440,9 +453,19 @@ public final class FakeUpstream implements AutoCloseable {
             ex.error(404, "not_found_error", "model: " + model);
             return;
         }
+        HostedDocuments.Named named = hostedDocuments.named(request);
+        if (named.missingFileId != null) {
+            ex.error(404, "not_found_error", "File not found: " + named.missingFileId);
+            return;
+        }
+        if (named.missingUrl != null) {
+            // The real wording for an unreachable URL is not in the digest; the status and type are the API's for bad input.
+            ex.error(400, "invalid_request_error", "Unable to download the file at " + named.missingUrl);
+            return;
+        }
         if (isCount) {
             ObjectNode out = NODES.objectNode();
-            out.put("input_tokens", countInputTokens(request));
+            out.put("input_tokens", countInputTokens(request) + named.tokens);
             ex.json(200, out);
             return;
         }
@@ -450,7 +473,7 @@ public final class FakeUpstream implements AutoCloseable {
             ex.error(sc.errorStatus, sc.errorType, sc.errorMessage);
             return;
         }
-        Plan plan = plan(sc == null ? Scenario.defaultReply() : sc, request);
+        Plan plan = plan(sc == null ? Scenario.defaultReply() : sc, request, named.tokens);
         if (request.path("stream").asBoolean(false)) {
             stream(ex, plan);
         } else {
@@ -599,7 +622,7 @@ public final class FakeUpstream implements AutoCloseable {
         }
     }
 
-    private Plan plan(Scenario sc, JsonNode request) {
+    private Plan plan(Scenario sc, JsonNode request, long hostedTokens) {
         Plan p = new Plan();
         p.scenario = sc;
         String requestedModel = request.get("model").asText();
@@ -651,7 +674,8 @@ public final class FakeUpstream implements AutoCloseable {
         } else {
             p.output = (int) Math.max(1, consumed);
         }
-        p.input = u != null && u.inputTokens() != null ? u.inputTokens() : countInputTokens(request);
+        p.input = u != null && u.inputTokens() != null ? u.inputTokens()
+                : (int) Math.min(Integer.MAX_VALUE, countInputTokens(request) + hostedTokens);
         if (u != null) {
             p.cacheWrite5m = u.cacheWrite5m();
             p.cacheWrite1h = u.cacheWrite1h();

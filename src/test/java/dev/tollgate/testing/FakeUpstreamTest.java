@@ -189,6 +189,26 @@ class FakeUpstreamTest {
     }
 
     @Test
+    void hostedDocumentsAreCountedByCountTokensAndUsageAndUnknownOnesRefused() throws Exception {
+        String prompt = "{\"model\":\"claude-haiku-4-5\",\"max_tokens\":64,\"messages\":[{\"role\":\"user\",\"content\":["
+                + "{\"type\":\"text\",\"text\":\"Summarise.\"},";
+        String byFile = prompt + "{\"type\":\"document\",\"source\":{\"type\":\"file\",\"file_id\":\"file_011big\"}}]}]}";
+        String byUrl = prompt + "{\"type\":\"document\",\"source\":{\"type\":\"url\",\"url\":\"https://example.com/a.pdf\"}}]}]}";
+        int withoutDocument = FakeUpstream.countInputTokens(M.readTree(byFile));
+        fake.hostDocument("file_011big", 300_000);
+        fake.hostDocument("https://example.com/a.pdf", 50_000);
+
+        assertEquals(withoutDocument + 300_000, json(send(authed("/v1/messages/count_tokens", byFile))).get("input_tokens").asInt());
+        assertEquals(withoutDocument + 300_000, json(send(authed("/v1/messages", byFile))).at("/usage/input_tokens").asInt());
+        assertEquals(withoutDocument + 50_000, json(send(authed("/v1/messages", byUrl))).at("/usage/input_tokens").asInt());
+
+        HttpResponse<String> missingFile = send(authed("/v1/messages", byFile.replace("file_011big", "file_011gone")));
+        assertEquals(404, missingFile.statusCode());
+        assertEquals("File not found: file_011gone", json(missingFile).at("/error/message").asText());
+        assertEquals(400, send(authed("/v1/messages/count_tokens", byUrl.replace("a.pdf", "b.pdf"))).statusCode());
+    }
+
+    @Test
     void countInputTokensFormulaAndUpperBound() throws Exception {
         // chars: system 8 + "hello" 5 + tool_result "abcd" 4 + tool JSON
         String tool = "{\"name\":\"t\",\"input_schema\":{\"type\":\"object\"}}";
