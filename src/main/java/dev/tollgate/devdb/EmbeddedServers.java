@@ -66,6 +66,7 @@ final class EmbeddedServers {
                     .setOutputRedirector(ProcessBuilder.Redirect.appendTo(purpose.logFile.toFile()));
             if (purpose.dataDirectory != null) {
                 File data = purpose.dataDirectory.toAbsolutePath().toFile();
+                stopOrphan(data.toPath());
                 builder.setDataDirectory(data).setCleanDataDirectory(false);
             }
             EmbeddedPostgres server = builder.start();
@@ -79,6 +80,25 @@ final class EmbeddedServers {
             throw new IllegalStateException("Could not start the embedded PostgreSQL (see " + purpose.logFile
                     + "); or set QUARKUS_DATASOURCE_JDBC_URL to use a server", e);
         }
+    }
+
+    /**
+     * A dev JVM killed outright (an IDE's stop button) leaves its server running on the kept data,
+     * which would refuse to start a second one there; that orphan is stopped first.
+     */
+    private static void stopOrphan(Path dataDirectory) throws IOException {
+        Path pidFile = dataDirectory.resolve("postmaster.pid");
+        if (!Files.exists(pidFile)) {
+            return;
+        }
+        long pid = Long.parseLong(Files.readAllLines(pidFile).get(0).trim());
+        ProcessHandle.of(pid)
+                .filter(p -> p.info().command().map(c -> c.endsWith("postgres")).orElse(false))
+                .ifPresent(orphan -> {
+                    LOG.infof("Stopping the embedded PostgreSQL (pid %d) left running by an earlier dev JVM", pid);
+                    orphan.destroy();
+                    orphan.onExit().orTimeout(30, java.util.concurrent.TimeUnit.SECONDS).join();
+                });
     }
 
     private static void createDatabase(EmbeddedPostgres server) throws SQLException {
