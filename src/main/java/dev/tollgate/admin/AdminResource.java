@@ -12,7 +12,7 @@ import dev.tollgate.ledger.LedgerEntry;
 import dev.tollgate.ledger.LedgerStore;
 import dev.tollgate.ledger.Money;
 import dev.tollgate.metering.PriceTable;
-import dev.tollgate.metering.UsageRecord;
+import dev.tollgate.ledger.UsageRecord;
 import io.quarkus.panache.common.Page;
 import io.quarkus.panache.common.Sort;
 import jakarta.transaction.Transactional;

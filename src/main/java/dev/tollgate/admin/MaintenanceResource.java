@@ -16,15 +16,19 @@ import jakarta.ws.rs.core.MediaType;
 public class MaintenanceResource {
 
     private final HoldReaper reaper;
+    private final TopupService topups;
 
-    public MaintenanceResource(HoldReaper reaper) {
+    public MaintenanceResource(HoldReaper reaper, TopupService topups) {
         this.reaper = reaper;
+        this.topups = topups;
     }
 
     /** Releases expired holds (recording their calls as abandoned) and forgets old idempotency keys. */
     @POST
     @Path("/reap")
     public Views.ReapView reap() {
-        return new Views.ReapView(reaper.run());
+        int released = reaper.run();
+        topups.expireKeys();
+        return new Views.ReapView(released);
     }
 }
