@@ -189,7 +189,7 @@ public class AdminResource {
         key.id = UUID.randomUUID();
         key.accountId = account.id;
         key.name = name;
-        key.keyHash = keys.hash(secret);
+        key.keyHash = keys.hashNewSecret(secret);
         key.prefix = ApiKeyService.displayPrefix(secret);
         key.expiresAt = expiresAt;
         key.createdAt = Instant.now().truncatedTo(ChronoUnit.MICROS);
@@ -249,7 +249,7 @@ public class AdminResource {
         String secret = ApiKeyService.newSecret();
         key.previousKeyHash = key.keyHash;
         key.previousExpiresAt = Instant.now().plusSeconds(grace).truncatedTo(ChronoUnit.MICROS);
-        key.keyHash = keys.hash(secret);
+        key.keyHash = keys.hashNewSecret(secret);
         key.prefix = ApiKeyService.displayPrefix(secret);
         keys.invalidate(key.id);
         audit.record("key.rotate", key.id.toString(), Map.of("grace_seconds", grace));

@@ -1,10 +1,12 @@
 package dev.tollgate.ops;
 
+import dev.tollgate.keys.ApiKeyService;
 import dev.tollgate.ledger.LedgerStore;
 import dev.tollgate.ledger.Money;
 import dev.tollgate.metering.CallRecord;
 import dev.tollgate.metering.TokenUsage;
 import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
 import io.quarkus.logging.Log;
@@ -40,12 +42,16 @@ public class CallMetrics {
     private final AtomicLong openHolds = new AtomicLong();
     private final AtomicLong openHoldsNanos = new AtomicLong();
 
-    public CallMetrics(MeterRegistry registry, LedgerStore ledger) {
+    public CallMetrics(MeterRegistry registry, LedgerStore ledger, ApiKeyService keys) {
         this.registry = registry;
         this.ledger = ledger;
         registry.gauge("tollgate.holds.open", openHolds);
         registry.gauge("tollgate.holds.open.usd", openHoldsNanos, n -> n.get() / 1e9);
         registry.gauge("tollgate.settlements.queued", ledger, LedgerStore::queuedSettlements);
+        // Keys looked up in the database (not known in memory) and addresses refused for failing
+        // too often: a surge of either means clients sending keys that do not exist.
+        FunctionCounter.builder("tollgate.keys.lookups", keys, ApiKeyService::databaseLookups).register(registry);
+        FunctionCounter.builder("tollgate.auth.refused", keys, ApiKeyService::refusedAddresses).register(registry);
     }
 
     /**
