@@ -154,11 +154,10 @@ public class ApiKeyService {
             refreshInBackground(hash, cached);
         }
         AuthenticatedKey key = cached.key();
-        Instant wallClock = Instant.now();
-        if (key.expiresAt() != null && !wallClock.isBefore(key.expiresAt())) {
+        if (key.expiresAt() != null && !Instant.now().isBefore(key.expiresAt())) {
             throw failed(clientAddress, "This API key expired at " + key.expiresAt());
         }
-        if (cached.retiresAt() != null && !wallClock.isBefore(cached.retiresAt())) {
+        if (cached.retiresAt() != null && !Instant.now().isBefore(cached.retiresAt())) {
             // The grace period ended while the entry was cached: the old secret stops now, not at the TTL.
             cache.remove(hash, cached);
             unknown.add(hash, now);
