@@ -22,7 +22,8 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
- * Prometheus metrics of the metered calls (served at /q/metrics). Labels are only bounded,
+ * Prometheus metrics of the metered calls and of key lookups (served at /q/metrics on the
+ * management port, never the public one: they show revenue per model). Labels are only bounded,
  * non-secret values: endpoint, outcome, HTTP status, canonical model id (from the price table)
  * and token kind. Never a key, account, request id or anything a client typed freely.
  * The ledger stays the source of truth for money; these counters are for dashboards and alerts.

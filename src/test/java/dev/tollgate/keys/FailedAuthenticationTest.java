@@ -62,6 +62,9 @@ class FailedAuthenticationTest {
             assertEquals(401, e.status(), "known to be unknown: refused from memory, on the event loop too");
         }
         assertEquals(1, keys.databaseLookups() - before);
+        String scrape = Tollgate.management().get("/metrics").then().statusCode(200).extract().asString();
+        assertTrue(scrape.contains("\ntollgate_keys_lookups_total ") && scrape.contains("\ntollgate_auth_refused_total "),
+                "lookups and refusals are metrics");
     }
 
     @Test
