@@ -13,6 +13,14 @@ import java.util.regex.Pattern;
 /** Strict readers for admin request fields: every wrong input gets a 400 that names the field. */
 final class Json {
 
+    /**
+     * A decimal of ASCII digits: BigDecimal alone also reads other scripts' digits ("١٢" and
+     * "１２" are 12), exponents and a plus sign. The length bound keeps parsing cheap.
+     */
+    private static final Pattern PLAIN_DECIMAL = Pattern.compile("-?[0-9]{1,20}(\\.[0-9]{1,20})?");
+    /** Beyond these a JSON number is no amount, and writing it out digit by digit would be huge (1e999999999). */
+    private static final int MAX_NUMBER_DIGITS = 40;
+
     private Json() {
     }
 
@@ -60,14 +68,6 @@ final class Json {
         }
         return v.asText();
     }
-
-    /**
-     * A decimal of ASCII digits: BigDecimal alone also reads other scripts' digits ("١٢" and
-     * "１２" are 12), exponents and a plus sign. The length bound keeps parsing cheap.
-     */
-    private static final Pattern PLAIN_DECIMAL = Pattern.compile("-?[0-9]{1,20}(\\.[0-9]{1,20})?");
-    /** Beyond these a JSON number is no amount, and writing it out digit by digit would be huge (1e999999999). */
-    private static final int MAX_NUMBER_DIGITS = 40;
 
     /**
      * A positive USD amount (at most 9 decimals) from a JSON string ("10.50") or number (10.5),
