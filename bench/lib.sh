@@ -87,9 +87,11 @@ start_fake() {  # port: the fake upstream on the load CPU; sets FAKE_PID
   FAKE_PID=$!
   wait_http "http://127.0.0.1:$1/stats" 30
 }
-# tollgate_env PORT DB: the environment of a benchmarked Tollgate in production mode, one per line.
+# tollgate_env PORT DB: the environment of a benchmarked Tollgate in production mode, one per line;
+# its management interface (health, metrics) listens on PORT + 1000.
 tollgate_env() {
   printf '%s\n' "TOLLGATE_UPSTREAM_BASE_URL=http://127.0.0.1:$FAKE_PORT" TOLLGATE_UPSTREAM_API_KEY=sk-ant-bench-fake \
     "TOLLGATE_ADMIN_TOKEN=$ADMIN_TOKEN" "TOLLGATE_KEY_PEPPER=$PEPPER" \
-    "QUARKUS_DATASOURCE_JDBC_URL=jdbc:postgresql://127.0.0.1:5432/$2" QUARKUS_HTTP_HOST=127.0.0.1 "QUARKUS_HTTP_PORT=$1"
+    "QUARKUS_DATASOURCE_JDBC_URL=jdbc:postgresql://127.0.0.1:5432/$2" QUARKUS_HTTP_HOST=127.0.0.1 "QUARKUS_HTTP_PORT=$1" \
+    QUARKUS_MANAGEMENT_HOST=127.0.0.1 "QUARKUS_MANAGEMENT_PORT=$(($1 + 1000))"
 }

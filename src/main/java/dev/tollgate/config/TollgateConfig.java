@@ -91,6 +91,25 @@ public interface TollgateConfig {
 
         @WithDefault("100000")
         int cacheMaxEntries();
+
+        /**
+         * How many presented keys that matched nothing are remembered (each for cache-ttl), so the
+         * same wrong key costs one database lookup per TTL. Apart from the known keys, so a flood
+         * of random keys never pushes a real key out of memory.
+         */
+        @WithDefault("10000")
+        int unknownMaxEntries();
+
+        /**
+         * Failed authentications one client address may have per failed-auth-window on this
+         * instance; past them it gets 429 with retry-after instead of further key lookups (keys
+         * this instance already knows still work). The address honours trusted-proxies.
+         */
+        @WithDefault("30")
+        int failedAuthLimit();
+
+        @WithDefault("1m")
+        Duration failedAuthWindow();
     }
 
     interface Holds {

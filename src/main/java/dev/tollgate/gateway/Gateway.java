@@ -117,11 +117,14 @@ public class Gateway {
                 presented = authorization.substring(7).trim();
             }
         }
-        AuthenticatedKey key = cachedOnly ? keys.authenticateCached(presented) : keys.authenticate(presented);
+        // The client's address is worked out only when needed: for a key not known in memory (the
+        // failed-authentication limit is per address) or with an allowlist (most have neither).
+        java.util.function.Supplier<String> clientIp = () -> clientIps.clientIp(request);
+        AuthenticatedKey key = cachedOnly ? keys.authenticateCached(presented, clientIp)
+                : keys.authenticate(presented, clientIp);
         if (key == null) {
             return null;
         }
-        // The client's address is worked out only for keys with an allowlist (most have none).
         if (key.allowedIps() != null && !key.allowsIp(clientIps.clientIp(request))) {
             throw ApiException.permission("This API key may not be used from this IP address");
         }
