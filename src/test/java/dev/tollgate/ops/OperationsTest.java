@@ -56,7 +56,8 @@ class OperationsTest {
     void livenessAndReadinessWhichChecksTheDatabase() {
         Tollgate.management().get("/health/live").then().statusCode(200).body("status", equalTo("UP"));
         Tollgate.management().get("/health/ready").then().statusCode(200).body("status", equalTo("UP"))
-                .body("checks.name", hasItem("Database connections health check"));
+                .body("checks.name", hasItem("Database connections health check"))
+                .body("checks.find { it.name == 'settlements' }.data.backlog", equalTo(0));
     }
 
     @Test
