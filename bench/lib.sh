@@ -35,6 +35,15 @@ wait_http() {  # url, seconds
     sleep 0.05
   done
 }
+wait_tollgate() {  # port, seconds: readiness on the management port (PORT + 1000), or on PORT for a
+  # build from before the management interface existed (ab.sh compares such builds too)
+  local end=$((SECONDS + $2))
+  until curl -sf -o /dev/null "http://127.0.0.1:$(($1 + 1000))/q/health/ready" \
+      || curl -sf -o /dev/null "http://127.0.0.1:$1/q/health/ready"; do
+    [ $SECONDS -ge $end ] && { log "not ready: Tollgate on port $1"; return 1; }
+    sleep 0.05
+  done
+}
 ports_free() {  # a leftover process on one of these ports would be measured instead
   for port in "$@"; do
     if curl -s -o /dev/null "http://127.0.0.1:$port/"; then log "port $port is already in use: stop what listens there"; exit 2; fi
