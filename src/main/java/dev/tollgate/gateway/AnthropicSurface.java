@@ -3,6 +3,7 @@ package dev.tollgate.gateway;
 import dev.tollgate.api.ApiException;
 import dev.tollgate.api.ErrorResponder;
 import dev.tollgate.api.RequestIds;
+import dev.tollgate.upstream.UpstreamRefusals;
 import io.vertx.core.MultiMap;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpServerResponse;
@@ -10,11 +11,8 @@ import io.vertx.ext.web.RoutingContext;
 
 import java.nio.charset.StandardCharsets;
 
-/** The Anthropic Messages API, passed through byte for byte. */
+/** The Anthropic Messages API, passed through byte for byte (refusals: {@link UpstreamRefusals}). */
 public final class AnthropicSurface implements Surface {
-
-    /** Upstream response headers a client may act on (retry policy); nothing that names the operator's account. */
-    static final String[] PASSED_HEADERS = {"retry-after", "retry-after-ms", "x-should-retry"};
 
     @Override
     public String endpoint() {
@@ -33,25 +31,7 @@ public final class AnthropicSurface implements Surface {
 
     @Override
     public void sendUpstreamError(RoutingContext ctx, int status, MultiMap upstreamHeaders, Buffer body) {
-        HttpServerResponse response = ctx.response();
-        if (response.closed()) {
-            return;
-        }
-        response.setStatusCode(status);
-        copyPassedHeaders(upstreamHeaders, response);
-        String type = upstreamHeaders.get("content-type");
-        response.putHeader("content-type", type != null ? type : "application/json");
-        response.end(body != null ? body : Buffer.buffer());
-    }
-
-    /** Shared with translating surfaces, which must keep the same retry hints. */
-    public static void copyPassedHeaders(MultiMap from, HttpServerResponse to) {
-        for (String name : PASSED_HEADERS) {
-            String value = from.get(name);
-            if (value != null) {
-                to.putHeader(name, value);
-            }
-        }
+        ErrorResponder.send(ctx, UpstreamRefusals.refusal(status, upstreamHeaders, body));
     }
 
     @Override
