@@ -109,13 +109,16 @@ public class Gateway {
     private AuthenticatedKey authenticate(HttpServerRequest request, boolean cachedOnly) {
         MultiMap headers = request.headers();
         String presented = headers.get("x-api-key");
+        String header = ApiKeyService.X_API_KEY;
         if (presented == null || !presented.startsWith(ApiKeyService.KEY_PREFIX)) {
             String authorization = headers.get("authorization");
             if (authorization != null && authorization.regionMatches(true, 0, "Bearer ", 0, 7)) {
                 presented = authorization.substring(7).trim();
+                header = ApiKeyService.AUTHORIZATION_BEARER;
             }
         }
-        AuthenticatedKey key = cachedOnly ? keys.authenticateCached(presented) : keys.authenticate(presented);
+        AuthenticatedKey key = cachedOnly ? keys.authenticateCached(presented, header)
+                : keys.authenticate(presented, header);
         if (key == null) {
             return null;
         }

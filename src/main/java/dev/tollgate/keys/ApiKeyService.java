@@ -32,6 +32,10 @@ import java.util.concurrent.atomic.AtomicBoolean;
 @ApplicationScoped
 public class ApiKeyService {
 
+    /** Where a client may send its key, as a 401 names it ("invalid " + this). */
+    public static final String X_API_KEY = "x-api-key";
+    public static final String AUTHORIZATION_BEARER = "API key in Authorization: Bearer";
+
     public static final String KEY_PREFIX = "sk-tg-";
     static final int SECRET_LENGTH = 40;
     private static final int DISPLAY_LENGTH = KEY_PREFIX.length() + 6;
@@ -69,28 +73,40 @@ public class ApiKeyService {
         return hasher.hash(secret);
     }
 
+    /** As {@link #authenticate(String, String)} for a key sent as x-api-key. */
+    public AuthenticatedKey authenticate(String presented) {
+        return authenticate(presented, X_API_KEY, false);
+    }
+
     /**
      * @param presented the key from x-api-key or Authorization: Bearer, or null
+     * @param header    where the key came from ({@link #X_API_KEY}, {@link #AUTHORIZATION_BEARER}), named in
+     *                  the error so that the client knows which to fix
      * @throws ApiException 401 authentication_error when missing, unknown, revoked or expired
      */
-    public AuthenticatedKey authenticate(String presented) {
-        return authenticate(presented, false);
+    public AuthenticatedKey authenticate(String presented, String header) {
+        return authenticate(presented, header, false);
+    }
+
+    /** As {@link #authenticateCached(String, String)} for a key sent as x-api-key. */
+    public AuthenticatedKey authenticateCached(String presented) {
+        return authenticate(presented, X_API_KEY, true);
     }
 
     /**
-     * As {@link #authenticate(String)} but from memory only, so it never blocks: null when the key
+     * As {@link #authenticate(String, String)} but from memory only, so it never blocks: null when the key
      * is not cached (or its entry is stale) and must be looked up.
      */
-    public AuthenticatedKey authenticateCached(String presented) {
-        return authenticate(presented, true);
+    public AuthenticatedKey authenticateCached(String presented, String header) {
+        return authenticate(presented, header, true);
     }
 
-    private AuthenticatedKey authenticate(String presented, boolean cachedOnly) {
+    private AuthenticatedKey authenticate(String presented, String header, boolean cachedOnly) {
         if (presented == null || presented.isBlank()) {
             throw ApiException.authentication("Missing API key: send it as x-api-key or Authorization: Bearer");
         }
         if (!presented.startsWith(KEY_PREFIX) || presented.length() > 200) {
-            throw ApiException.authentication("invalid x-api-key");
+            throw ApiException.authentication("invalid " + header);
         }
         ByteBuffer hash = ByteBuffer.wrap(hasher.hash(presented));
         long now = System.nanoTime();
@@ -109,7 +125,7 @@ public class ApiKeyService {
         }
         AuthenticatedKey key = cached.key();
         if (key == null) {
-            throw ApiException.authentication("invalid x-api-key");
+            throw ApiException.authentication("invalid " + header);
         }
         if (key.expiresAt() != null && !Instant.now().isBefore(key.expiresAt())) {
             throw ApiException.authentication("This API key expired at " + key.expiresAt());
