@@ -3,15 +3,13 @@ package dev.tollgate.gateway;
 import dev.tollgate.api.ApiException;
 import dev.tollgate.api.ErrorResponder;
 import dev.tollgate.api.RequestIds;
-import dev.tollgate.upstream.UpstreamRefusals;
-import io.vertx.core.MultiMap;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpServerResponse;
 import io.vertx.ext.web.RoutingContext;
 
 import java.nio.charset.StandardCharsets;
 
-/** The Anthropic Messages API, passed through byte for byte (refusals: {@link UpstreamRefusals}). */
+/** The Anthropic Messages API, passed through byte for byte. */
 public final class AnthropicSurface implements Surface {
 
     @Override
@@ -27,11 +25,6 @@ public final class AnthropicSurface implements Surface {
     @Override
     public void sendError(RoutingContext ctx, ApiException error) {
         ErrorResponder.send(ctx, error);
-    }
-
-    @Override
-    public void sendUpstreamError(RoutingContext ctx, int status, MultiMap upstreamHeaders, Buffer body) {
-        ErrorResponder.send(ctx, UpstreamRefusals.refusal(status, upstreamHeaders, body));
     }
 
     @Override

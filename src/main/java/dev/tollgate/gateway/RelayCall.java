@@ -15,6 +15,7 @@ import dev.tollgate.metering.SseUsageScanner;
 import dev.tollgate.metering.TokenUsage;
 import dev.tollgate.metering.UsageAccumulator;
 import dev.tollgate.upstream.UpstreamClient;
+import dev.tollgate.upstream.UpstreamRefusals;
 import dev.tollgate.upstream.UpstreamWatch;
 import io.quarkus.logging.Log;
 import io.vertx.core.Context;
@@ -49,7 +50,10 @@ import java.util.concurrent.CompletableFuture;
  * count, and what it produced is billed the same way; the customer never pays for tokens generated
  * for nobody, and a call is never recorded at zero once the upstream has counted its input. A
  * non-streaming call whose client leaves is left to finish, because only its final usage says
- * what it cost.
+ * what it cost (recorded client_disconnected); one whose client left before it was sent is not
+ * sent at all. Timeouts: a stream silent for the idle timeout is cut like a broken connection; a
+ * JSON answer not complete within the response timeout is a 504 billed at nothing, since no usage
+ * came back to bill.
  */
 final class RelayCall {
 
@@ -252,20 +256,13 @@ final class RelayCall {
     private void onUpstreamResponse(HttpClientResponse response) {
         upstreamRequestId = response.getHeader("request-id");
         int status = response.statusCode();
-        if (status == 401) {
-            // The upstream rejected the operator's key, not the client's: a 401 passed through would
-            // tell the customer their own key is invalid.
-            Log.errorf("Upstream rejected the gateway's credentials (401) for %s: check TOLLGATE_UPSTREAM_API_KEY", requestId);
-            response.body().onComplete(ar -> end(Status.UPSTREAM_ERROR, TokenUsage.NONE, 502,
-                    () -> surface.sendError(ctx, ApiException.upstreamUnavailable(
-                            "The upstream Claude API rejected the gateway's credentials; the operator must fix them"))));
-            return;
-        }
         if (status != 200) {
+            if (status == 401) {
+                Log.errorf("Upstream rejected the gateway's credentials (401) for %s: check TOLLGATE_UPSTREAM_API_KEY", requestId);
+            }
             response.body().onComplete(ar -> {
-                Buffer body = ar.succeeded() ? ar.result() : null;
-                end(Status.UPSTREAM_ERROR, TokenUsage.NONE, status,
-                        () -> surface.sendUpstreamError(ctx, status, response.headers(), body));
+                ApiException refusal = UpstreamRefusals.refusal(status, response.headers(), ar.succeeded() ? ar.result() : null);
+                end(Status.UPSTREAM_ERROR, TokenUsage.NONE, refusal.status(), () -> surface.sendError(ctx, refusal));
             });
             return;
         }

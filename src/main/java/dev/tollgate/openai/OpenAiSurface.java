@@ -8,9 +8,7 @@ import dev.tollgate.api.ApiException;
 import dev.tollgate.gateway.MessagesRequest;
 import dev.tollgate.gateway.Surface;
 import dev.tollgate.upstream.SseEventSplitter;
-import dev.tollgate.upstream.UpstreamRefusals;
 import io.quarkus.logging.Log;
-import io.vertx.core.MultiMap;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpServerResponse;
 import io.vertx.ext.web.RoutingContext;
@@ -77,11 +75,6 @@ public final class OpenAiSurface implements Surface {
         String param = error instanceof InvalidParam invalid ? invalid.param : null;
         sendJson(ctx, error.status(), error.headers(),
                 OpenAiErrors.envelope(error.status(), error.type(), error.getMessage(), param));
-    }
-
-    @Override
-    public void sendUpstreamError(RoutingContext ctx, int status, MultiMap upstreamHeaders, Buffer body) {
-        sendError(ctx, UpstreamRefusals.refusal(status, upstreamHeaders, body));
     }
 
     @Override

@@ -19,7 +19,8 @@ import java.util.regex.Pattern;
  *   <li>{@code invalid_request_error}, {@code not_found_error}, {@code request_too_large}: passed
  *       through unless {@link #ABOUT_THE_ACCOUNT} matches (e.g. "Your credit balance is too low",
  *       "You have reached your specified API usage limits");</li>
- *   <li>every other type, and any body that is not the Anthropic envelope: our own text.</li>
+ *   <li>every other type, and any body that is not the Anthropic envelope: our own text;</li>
+ *   <li>a 401 is about the operator's key, never the customer's: a 502.</li>
  * </ul>
  * The retry hints ({@link #PASSED_HEADERS}) are kept; nothing else of the upstream's headers is.
  */
@@ -40,8 +41,14 @@ public final class UpstreamRefusals {
     private UpstreamRefusals() {
     }
 
-    /** The refusal as the error to send, with the upstream's status, error type and retry hints. */
+    /** The refusal as the error to send: the upstream's status (but 401), error type and retry hints. */
     public static ApiException refusal(int status, MultiMap upstreamHeaders, Buffer body) {
+        if (status == 401) {
+            // The upstream rejected the operator's key, not the client's: a 401 passed through would
+            // tell the customer their own key is invalid.
+            return ApiException.upstreamUnavailable(
+                    "The upstream Claude API rejected the gateway's credentials; the operator must fix them");
+        }
         JsonNode error = errorObject(body);
         String type = error != null && error.path("type").isTextual() ? error.path("type").asText() : typeOf(status);
         String message = error != null && error.path("message").isTextual() ? error.path("message").asText() : null;
@@ -64,7 +71,7 @@ public final class UpstreamRefusals {
             return ABOUT_THE_ACCOUNT.matcher(upstreamMessage).find() ? OPERATORS_ACCOUNT : upstreamMessage;
         }
         return switch (type) {
-            case "billing_error", "authentication_error" -> OPERATORS_ACCOUNT;
+            case "billing_error" -> OPERATORS_ACCOUNT;
             case "rate_limit_error" -> "The upstream Claude API is rate limiting this gateway; retry later";
             case "overloaded_error" -> "The upstream Claude API is overloaded; retry later";
             case "api_error" -> "The upstream Claude API had an internal error; retry later";
@@ -90,7 +97,6 @@ public final class UpstreamRefusals {
     /** Anthropic's error type for a status, for bodies that do not carry one (digest §4.1). */
     private static String typeOf(int status) {
         return switch (status) {
-            case 401 -> "authentication_error";
             case 402 -> "billing_error";
             case 403 -> "permission_error";
             case 404 -> "not_found_error";

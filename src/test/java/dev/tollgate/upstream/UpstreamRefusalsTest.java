@@ -60,6 +60,15 @@ class UpstreamRefusalsTest {
     }
 
     @Test
+    void theUpstreamRejectingTheOperatorsKeyIsA502NotTheCustomers401() {
+        ApiException shown = refusal(401, "authentication_error", "invalid x-api-key");
+        assertEquals(502, shown.status());
+        assertEquals("api_error", shown.type());
+        assertEquals("The upstream Claude API rejected the gateway's credentials; the operator must fix them",
+                shown.getMessage());
+    }
+
+    @Test
     void aBodyThatIsNotTheEnvelopeIsDescribedByItsStatus() {
         ApiException shown = UpstreamRefusals.refusal(502, MultiMap.caseInsensitiveMultiMap(),
                 Buffer.buffer("<html>502 Bad Gateway</html>"));
