@@ -111,17 +111,19 @@ public class Gateway {
     private AuthenticatedKey authenticate(HttpServerRequest request, boolean cachedOnly) {
         MultiMap headers = request.headers();
         String presented = headers.get("x-api-key");
+        String header = ApiKeyService.X_API_KEY;
         if (presented == null || !presented.startsWith(ApiKeyService.KEY_PREFIX)) {
             String authorization = headers.get("authorization");
             if (authorization != null && authorization.regionMatches(true, 0, "Bearer ", 0, 7)) {
                 presented = authorization.substring(7).trim();
+                header = ApiKeyService.AUTHORIZATION_BEARER;
             }
         }
         // The client's address is worked out only when needed: for a key not known in memory (the
         // failed-authentication limit is per address) or with an allowlist (most have neither).
         java.util.function.Supplier<String> clientIp = () -> clientIps.clientIp(request);
-        AuthenticatedKey key = cachedOnly ? keys.authenticateCached(presented, clientIp)
-                : keys.authenticate(presented, clientIp);
+        AuthenticatedKey key = cachedOnly ? keys.authenticateCached(presented, header, clientIp)
+                : keys.authenticate(presented, header, clientIp);
         if (key == null) {
             return null;
         }

@@ -36,6 +36,10 @@ import java.util.function.Supplier;
 @ApplicationScoped
 public class ApiKeyService {
 
+    /** Where a client may send its key, as a 401 names it ("invalid " + this). */
+    public static final String X_API_KEY = "x-api-key";
+    public static final String AUTHORIZATION_BEARER = "API key in Authorization: Bearer";
+
     public static final String KEY_PREFIX = "sk-tg-";
     static final int SECRET_LENGTH = 40;
     private static final int DISPLAY_LENGTH = KEY_PREFIX.length() + 6;
@@ -95,20 +99,32 @@ public class ApiKeyService {
 
     /**
      * @param presented     the key from x-api-key or Authorization: Bearer, or null
+     * @param header        where the key came from ({@link #X_API_KEY}, {@link #AUTHORIZATION_BEARER}),
+     *                      named in the error so that the client knows which to fix
      * @param clientAddress the client's address, asked for only when the key is not known here
      * @throws ApiException 401 authentication_error when missing, unknown, revoked or expired;
      *                      429 rate_limit_error when the address has failed too often
      */
+    public AuthenticatedKey authenticate(String presented, String header, Supplier<String> clientAddress) {
+        return authenticate(presented, header, clientAddress, false);
+    }
+
+    /** As {@link #authenticate(String, String, Supplier)} for a key sent as x-api-key. */
     public AuthenticatedKey authenticate(String presented, Supplier<String> clientAddress) {
-        return authenticate(presented, clientAddress, false);
+        return authenticate(presented, X_API_KEY, clientAddress, false);
     }
 
     /**
-     * As {@link #authenticate(String, Supplier)} but from memory only, so it never blocks: null
-     * when the key is not cached (or its entry is stale) and must be looked up.
+     * As {@link #authenticate(String, String, Supplier)} but from memory only, so it never blocks:
+     * null when the key is not cached (or its entry is stale) and must be looked up.
      */
+    public AuthenticatedKey authenticateCached(String presented, String header, Supplier<String> clientAddress) {
+        return authenticate(presented, header, clientAddress, true);
+    }
+
+    /** As {@link #authenticateCached(String, String, Supplier)} for a key sent as x-api-key. */
     public AuthenticatedKey authenticateCached(String presented, Supplier<String> clientAddress) {
-        return authenticate(presented, clientAddress, true);
+        return authenticate(presented, X_API_KEY, clientAddress, true);
     }
 
     /** Database lookups of keys so far (a metric: a surge means clients sending unknown keys). */
@@ -121,12 +137,13 @@ public class ApiKeyService {
         return failures.refused();
     }
 
-    private AuthenticatedKey authenticate(String presented, Supplier<String> clientAddress, boolean cachedOnly) {
+    private AuthenticatedKey authenticate(String presented, String header, Supplier<String> clientAddress,
+                                          boolean cachedOnly) {
         if (presented == null || presented.isBlank()) {
             throw ApiException.authentication("Missing API key: send it as x-api-key or Authorization: Bearer");
         }
         if (!presented.startsWith(KEY_PREFIX) || presented.length() > 200) {
-            throw failed(clientAddress, "invalid x-api-key");
+            throw failed(clientAddress, "invalid " + header);
         }
         ByteBuffer hash = ByteBuffer.wrap(hasher.hash(presented));
         long now = System.nanoTime();
@@ -135,7 +152,7 @@ public class ApiKeyService {
             String address = clientAddress.get();
             failures.refuseIfBlocked(address);
             if (unknown.contains(hash, now)) {
-                throw failed(address, "invalid x-api-key");
+                throw failed(address, "invalid " + header);
             }
             if (cachedOnly) {
                 return null;
@@ -143,7 +160,7 @@ public class ApiKeyService {
             Found found = load(hash.array());
             if (found == null) {
                 unknown.add(hash, now);
-                throw failed(address, "invalid x-api-key");
+                throw failed(address, "invalid " + header);
             }
             cached = new Cached(found, now);
             if (cache.size() >= maxEntries) {

@@ -80,6 +80,25 @@ class MessagesErrorsTest {
     }
 
     @Test
+    void badKeyErrorNamesTheHeaderTheKeyCameIn() {
+        String unknown = "sk-tg-" + "x".repeat(40);
+        assertError(client(unknown).body(messageBody(SONNET, 10, "hi")).post("/v1/messages"), 401,
+                "authentication_error").then().body("error.message", equalTo("invalid x-api-key"));
+        for (String bearer : new String[] {unknown, "not-a-tollgate-key"}) {
+            assertError(RestAssured.given().header("Authorization", "Bearer " + bearer)
+                    .contentType(ContentType.JSON).body(messageBody(SONNET, 10, "hi")).post("/v1/messages"), 401,
+                    "authentication_error")
+                    .then().body("error.message", equalTo("invalid API key in Authorization: Bearer"));
+        }
+        RestAssured.given().header("Authorization", "Bearer " + unknown).contentType(ContentType.JSON)
+                .body("{\"model\":\"claude-sonnet-4-5\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}")
+                .post("/v1/chat/completions").then().statusCode(401)
+                .body("error.code", equalTo("invalid_api_key"))
+                .body("error.message", equalTo("invalid API key in Authorization: Bearer"));
+        assertEquals(0, fake.messageCalls());
+    }
+
+    @Test
     void expiredKeyIs401() throws InterruptedException {
         String account = Tollgate.createAccount("expiring");
         Tollgate.topup(account, "1");

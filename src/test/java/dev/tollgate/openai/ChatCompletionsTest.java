@@ -279,7 +279,7 @@ class ChatCompletionsTest {
                 .header("retry-after", "7")
                 .body("error.type", equalTo("rate_limit_error"))
                 .body("error.code", equalTo("rate_limit_exceeded"))
-                .body("error.message", startsWith("This request would exceed the rate limit"));
+                .body("error.message", startsWith("The upstream Claude API is rate limiting"));
         Response usage = Tollgate.usage(acct[0]);
         assertEquals("0.000000000", usage.path("data[0].cost_usd"));
         assertEquals(429, (int) usage.path("data[0].http_status"));
@@ -293,7 +293,7 @@ class ChatCompletionsTest {
         openAi(acct[1]).body(chatBody("claude-sonnet-4-6", "")).post("/v1/chat/completions")
                 .then().statusCode(529)
                 .body("error.type", equalTo("overloaded_error"))
-                .body("error.message", equalTo("Overloaded"));
+                .body("error.message", equalTo("The upstream Claude API is overloaded; retry later"));
         assertReconciled(acct[0]);
     }
 

@@ -54,7 +54,8 @@ import java.util.regex.Pattern;
  *       {@code x-api-key} and {@code Authorization: Bearer API_KEY}.</li>
  *   <li>400 if {@code anthropic-version} is missing or not one of {@link #SUPPORTED_VERSIONS}.</li>
  *   <li>400 for malformed JSON / missing required fields; 404 {@code model: <id>} for unknown models.</li>
- *   <li>Scenario HTTP error (real status, real envelope), otherwise the reply.</li>
+ *   <li>Scenario HTTP error (real status, real envelope), otherwise the reply (a JSON reply may stall
+ *       mid-body: {@link Scenario#bodyStall}).</li>
  * </ol>
  * Every response carries {@code request-id: req_<24 base62>} and {@code anthropic-organization-id}; error bodies
  * carry the same id in {@code request_id}.
@@ -122,6 +123,7 @@ public final class FakeUpstream implements AutoCloseable {
     private final AtomicInteger messageCalls = new AtomicInteger();
     private final AtomicInteger countTokensCalls = new AtomicInteger();
     private final HostedDocuments hostedDocuments = new HostedDocuments();
+    private final AtomicInteger completedStreams = new AtomicInteger();
 
     private FakeUpstream(Vertx vertx, HttpServer server) {
         this.vertx = vertx;
@@ -187,6 +189,7 @@ public final class FakeUpstream implements AutoCloseable {
         recorded.clear();
         messageCalls.set(0);
         countTokensCalls.set(0);
+        completedStreams.set(0);
     }
 
     /** Every request received, in arrival order (copy). */
@@ -211,6 +214,11 @@ public final class FakeUpstream implements AutoCloseable {
     /** Number of {@code POST /v1/messages/count_tokens} received (whatever the outcome). */
     public int countTokensCalls() {
         return countTokensCalls.get();
+    }
+
+    /** Number of streams whose last event has been written (a reader that stops reading holds this back). */
+    public int completedStreams() {
+        return completedStreams.get();
     }
 
     @Override
@@ -476,9 +484,24 @@ public final class FakeUpstream implements AutoCloseable {
         Plan plan = plan(sc == null ? Scenario.defaultReply() : sc, request, named.tokens);
         if (request.path("stream").asBoolean(false)) {
             stream(ex, plan);
+        } else if (sc != null && !sc.bodyStall.isZero()) {
+            stalledJson(ex, plan.message(), sc.bodyStall.toMillis());
         } else {
             ex.json(200, plan.message());
         }
+    }
+
+    private void stalledJson(Exchange ex, JsonNode message, long stallMillis) {
+        Buffer body = Buffer.buffer(write(message));
+        int half = body.length() / 2;
+        ex.commonHeaders("application/json");
+        ex.resp.setStatusCode(200).putHeader("content-length", Integer.toString(body.length()));
+        ex.resp.write(body.getBuffer(0, half));
+        vertx.setTimer(stallMillis, id -> {
+            if (!ex.clientGone) {
+                ex.resp.end(body.getBuffer(half, body.length()));
+            }
+        });
     }
 
     private static boolean authorized(Map<String, String> headers) {
@@ -897,6 +920,7 @@ public final class FakeUpstream implements AutoCloseable {
     private void run(Exchange ex, List<Item> items, int i, Context ctx) {
         if (ex.clientGone) return;
         if (i == items.size()) {
+            completedStreams.incrementAndGet();
             ex.resp.end();
             return;
         }
