@@ -48,7 +48,7 @@ class ClientDisconnectTest {
         // A key not yet cached: the call is prepared off the event loop (key look-up, hold in the
         // database), and the connection's close is seen meanwhile.
         try (Socket socket = RawClient.open(messagesUrl)) {
-            RawClient.send(socket, acct[1], Tollgate.messageBody("claude-sonnet-4-5", 100, "hi"));
+            RawClient.send(socket, acct[1], Tollgate.messageBody("claude-sonnet-4-6", 100, "hi"));
         }
         Thread.sleep(1500);
         assertEquals(0, fake.messageCalls(), "a call whose client is gone must not be sent upstream");
@@ -67,7 +67,7 @@ class ClientDisconnectTest {
         String[] acct = Tollgate.fundedAccount("5");
         fake.enqueue(Scenario.delayBeforeHeaders(Duration.ofMillis(800)).usage(Usage.of(100, 10)));
         try (Socket socket = RawClient.open(messagesUrl)) {
-            RawClient.send(socket, acct[1], Tollgate.messageBody("claude-sonnet-4-5", 100, "hi"));
+            RawClient.send(socket, acct[1], Tollgate.messageBody("claude-sonnet-4-6", 100, "hi"));
             awaitUpstreamCall();
         }
         Response usage = UpstreamTimeoutsTest.onlyUsage(acct[0]);
@@ -85,7 +85,7 @@ class ClientDisconnectTest {
         fake.enqueue(Scenario.reply(words).usage(Usage.of(300, 200)).deltaDelay(Duration.ofMillis(20))
                 .headersDelay(Duration.ofMillis(800)));
         try (Socket socket = RawClient.open(messagesUrl)) {
-            RawClient.send(socket, acct[1], UpstreamTimeoutsTest.streamBody("claude-sonnet-4-5", 1000));
+            RawClient.send(socket, acct[1], UpstreamTimeoutsTest.streamBody("claude-sonnet-4-6", 1000));
             awaitUpstreamCall();
         }
         Response usage = UpstreamTimeoutsTest.onlyUsage(acct[0]);

@@ -52,7 +52,7 @@ class UpstreamRefusalsRelayTest {
         String[] acct = Tollgate.fundedAccount("1");
         fake.enqueue(Scenario.rateLimited(7));
         Response limited = MessagesErrorsTest.assertError(
-                client(acct[1]).body(messageBody("claude-sonnet-4-5", 10, "hi")).post("/v1/messages"),
+                client(acct[1]).body(messageBody("claude-sonnet-4-6", 10, "hi")).post("/v1/messages"),
                 429, "rate_limit_error");
         assertEquals("7", limited.header("retry-after"));
         assertNull(limited.header("anthropic-organization-id"));
@@ -60,13 +60,13 @@ class UpstreamRefusalsRelayTest {
 
         fake.enqueue(Scenario.error(400, "invalid_request_error", CREDIT_TOO_LOW));
         Response credit = MessagesErrorsTest.assertError(
-                client(acct[1]).body(messageBody("claude-sonnet-4-5", 10, "hi")).post("/v1/messages"),
+                client(acct[1]).body(messageBody("claude-sonnet-4-6", 10, "hi")).post("/v1/messages"),
                 400, "invalid_request_error");
         assertNothingOfTheOperator(credit.path("error.message"));
 
         fake.enqueue(Scenario.error(400, "invalid_request_error", CACHE_BLOCKS));
         MessagesErrorsTest.assertError(
-                client(acct[1]).body(messageBody("claude-sonnet-4-5", 10, "hi")).post("/v1/messages"),
+                client(acct[1]).body(messageBody("claude-sonnet-4-6", 10, "hi")).post("/v1/messages"),
                 400, "invalid_request_error").then().body("error.message", org.hamcrest.Matchers.equalTo(CACHE_BLOCKS));
 
         assertEquals(List.of("0.000000000", "0.000000000", "0.000000000"),
@@ -77,7 +77,7 @@ class UpstreamRefusalsRelayTest {
     @Test
     void chatCompletionsSurfaceDoesTheSameInTheOpenAiEnvelope() {
         String[] acct = Tollgate.fundedAccount("1");
-        String chat = "{\"model\":\"claude-sonnet-4-5\",\"max_completion_tokens\":30,"
+        String chat = "{\"model\":\"claude-sonnet-4-6\",\"max_completion_tokens\":30,"
                 + "\"messages\":[{\"role\":\"user\",\"content\":\"Hello\"}]}";
         fake.enqueue(Scenario.rateLimited(7));
         Response limited = openAi(acct[1]).body(chat).post("/v1/chat/completions");

@@ -68,7 +68,7 @@ class UpstreamTimeoutsTest {
         // One delta, then 8 s of silence before the next.
         fake.enqueue(Scenario.reply("alpha beta gamma delta").usage(Usage.of(100, 4)).deltaDelay(Duration.ofSeconds(8)));
         long started = System.nanoTime();
-        List<Sse.Event> events = stream(acct[1], streamBody("claude-sonnet-4-5", 100));
+        List<Sse.Event> events = stream(acct[1], streamBody("claude-sonnet-4-6", 100));
         long tookMs = (System.nanoTime() - started) / 1_000_000;
 
         assertTrue(tookMs < 5000, "the stream must be cut after about 2 s of silence, took " + tookMs + " ms");
@@ -88,7 +88,7 @@ class UpstreamTimeoutsTest {
         String[] acct = Tollgate.fundedAccount("5");
         // 5 deltas 900 ms apart: 3.6 s in all, longer than either timeout, never 2 s silent.
         fake.enqueue(Scenario.reply("one two three four five").usage(Usage.of(10, 5)).deltaDelay(Duration.ofMillis(900)));
-        List<Sse.Event> events = stream(acct[1], streamBody("claude-sonnet-4-5", 100));
+        List<Sse.Event> events = stream(acct[1], streamBody("claude-sonnet-4-6", 100));
         assertEquals("message_stop", events.get(events.size() - 1).name());
         assertEquals("ok", onlyUsage(acct[0]).path("data[0].status"));
         assertReconciled(acct[0]);
@@ -99,7 +99,7 @@ class UpstreamTimeoutsTest {
         String[] acct = Tollgate.fundedAccount("5");
         fake.enqueue(Scenario.defaultReply().bodyStall(Duration.ofSeconds(8)));
         long started = System.nanoTime();
-        Response r = client(acct[1]).body(Tollgate.messageBody("claude-sonnet-4-5", 100, "hi")).post("/v1/messages");
+        Response r = client(acct[1]).body(Tollgate.messageBody("claude-sonnet-4-6", 100, "hi")).post("/v1/messages");
         long tookMs = (System.nanoTime() - started) / 1_000_000;
 
         MessagesErrorsTest.assertError(r, 504, "timeout_error");
@@ -116,7 +116,7 @@ class UpstreamTimeoutsTest {
     void jsonBodyStalledWithinTheResponseTimeoutIsDelivered() {
         String[] acct = Tollgate.fundedAccount("5");
         fake.enqueue(Scenario.defaultReply().bodyStall(Duration.ofMillis(1000)));
-        client(acct[1]).body(Tollgate.messageBody("claude-sonnet-4-5", 100, "hi")).post("/v1/messages")
+        client(acct[1]).body(Tollgate.messageBody("claude-sonnet-4-6", 100, "hi")).post("/v1/messages")
                 .then().statusCode(200);
         assertEquals("ok", Tollgate.usage(acct[0]).path("data[0].status"));
         assertReconciled(acct[0]);

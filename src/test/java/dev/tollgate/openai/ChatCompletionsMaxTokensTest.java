@@ -34,7 +34,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 @QuarkusTestResource(value = FakeUpstreamResource.class, restrictToAnnotatedClass = false)
 class ChatCompletionsMaxTokensTest {
 
-    static final String NO_LIMIT = "{\"model\":\"claude-sonnet-4-5\",\"messages\":[{\"role\":\"user\",\"content\":\"Hello\"}]}";
+    static final String NO_LIMIT = "{\"model\":\"claude-sonnet-4-6\",\"messages\":[{\"role\":\"user\",\"content\":\"Hello\"}]}";
 
     @TestHTTPResource("/v1")
     URL baseUrl;
@@ -136,7 +136,7 @@ class ChatCompletionsMaxTokensTest {
         var client = OpenAIOkHttpClient.builder().baseUrl(baseUrl.toString()).apiKey(acct[1])
                 .maxRetries(0).timeout(Duration.ofSeconds(20)).build();
         ChatCompletionCreateParams params = ChatCompletionCreateParams.builder()
-                .model("claude-sonnet-4-5").addUserMessage("Say hello").build();
+                .model("claude-sonnet-4-6").addUserMessage("Say hello").build();
         try (HttpResponseFor<ChatCompletion> response = client.chat().completions().withRawResponse().create(params)) {
             assertEquals(200, response.statusCode());
             assertFalse(response.parse().choices().isEmpty());
