@@ -45,6 +45,7 @@ public final class MessagesRequest implements HoldEstimator.Facts {
     private boolean ttl5m;
     private boolean tools;
     private boolean serverTools;
+    private String userId;
 
     private MessagesRequest(byte[] body) {
         this.body = body;
@@ -133,6 +134,7 @@ public final class MessagesRequest implements HoldEstimator.Facts {
                     cacheControl = true;
                     scan(p, value, "cache_control");
                 }
+                case "metadata" -> readMetadata(p, value);
                 default -> scan(p, value, null);
             }
         }
@@ -152,6 +154,23 @@ public final class MessagesRequest implements HoldEstimator.Facts {
                 if ("type".equals(field) && v == JsonToken.VALUE_STRING && isServerTool(p.getText())) {
                     serverTools = true;
                 }
+                scan(p, v, field);
+            }
+        }
+    }
+
+    /** Keeps metadata.user_id (the upstream pool's stickiness key); everything else is only scanned. */
+    private void readMetadata(JsonParser p, JsonToken value) throws IOException {
+        if (value != JsonToken.START_OBJECT) {
+            scan(p, value, null);
+            return;
+        }
+        while (p.nextToken() == JsonToken.FIELD_NAME) {
+            String field = p.currentName();
+            JsonToken v = p.nextToken();
+            if ("user_id".equals(field) && v == JsonToken.VALUE_STRING) {
+                userId = p.getText();
+            } else {
                 scan(p, v, field);
             }
         }
@@ -219,6 +238,11 @@ public final class MessagesRequest implements HoldEstimator.Facts {
         System.arraycopy(bytes, 0, out, start, bytes.length);
         System.arraycopy(body, end, out, start + bytes.length, body.length - end);
         return out;
+    }
+
+    /** {@code metadata.user_id} when the request carries one (Claude Code puts its session id there), else null. */
+    public String userId() {
+        return userId;
     }
 
     public byte[] body() {

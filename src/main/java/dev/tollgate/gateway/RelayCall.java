@@ -15,8 +15,11 @@ import dev.tollgate.metering.SseUsageScanner;
 import dev.tollgate.metering.TokenUsage;
 import dev.tollgate.metering.UsageAccumulator;
 import dev.tollgate.upstream.UpstreamClient;
+import dev.tollgate.upstream.pool.Upstream;
+import dev.tollgate.upstream.pool.UpstreamAttempts;
 import io.quarkus.logging.Log;
 import io.vertx.core.Context;
+import io.vertx.core.MultiMap;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpClientRequest;
@@ -67,6 +70,7 @@ final class RelayCall {
     private MessagesRequest request;
     private byte[] upstreamBody;
     private Hold hold;
+    private UpstreamAttempts route;
     private HttpClientRequest upstreamRequest;
     private String upstreamRequestId;
     private SseUsageScanner scanner;
@@ -184,43 +188,57 @@ final class RelayCall {
 
     private void forward() {
         ctx.response().closeHandler(v -> onClientGone());
+        route = gateway.pool.route(model.price().id(), Gateway.stickinessKey(key, request));
+        if (!route.advance()) {
+            ApiException error = route.unavailable();
+            finish(Status.UPSTREAM_ERROR, TokenUsage.NONE, error.status(), () -> surface.sendError(ctx, error));
+            return;
+        }
+        attempt();
+    }
+
+    /**
+     * One attempt on the route's current upstream. A failed attempt moves to the next upstream only
+     * while nothing reached the client and the model provably did not run (see UpstreamAttempts).
+     */
+    private void attempt() {
         String query = ctx.request().query();
-        gateway.upstream.open(HttpMethod.POST, "/v1/messages" + (query == null ? "" : "?" + query),
-                        ctx.request().headers(), request.stream())
-                .compose(req -> {
-                    upstreamRequest = req;
-                    return gateway.upstream.send(req, upstreamBody);
-                })
-                .onSuccess(this::onUpstreamResponse)
+        gateway.upstream.open(route.current().target(), HttpMethod.POST,
+                        "/v1/messages" + (query == null ? "" : "?" + query), ctx.request().headers(), request.stream())
                 .onFailure(failure -> {
-                    ApiException error = UpstreamClient.classify(failure);
-                    if (!(failure instanceof ApiException)) {
-                        Log.warnf("Upstream call of %s failed: %s", requestId, failure.toString());
+                    // No connection was made, so nothing was sent.
+                    route.connectFailed(failure);
+                    if (!clientGone && route.advance()) {
+                        attempt();
+                    } else {
+                        upstreamFailed(failure);
                     }
-                    finish(Status.UPSTREAM_ERROR, TokenUsage.NONE, error.status(), () -> surface.sendError(ctx, error));
+                })
+                .onSuccess(req -> {
+                    upstreamRequest = req;
+                    gateway.upstream.send(req, upstreamBody)
+                            .onSuccess(this::onUpstreamResponse)
+                            .onFailure(failure -> {
+                                route.failedAfterSend();
+                                upstreamFailed(failure);
+                            });
                 });
+    }
+
+    private void upstreamFailed(Throwable failure) {
+        ApiException error = UpstreamClient.classify(failure);
+        Log.warnf("Upstream call of %s to %s failed: %s", requestId, route.current().name(), failure.toString());
+        finish(Status.UPSTREAM_ERROR, TokenUsage.NONE, error.status(), () -> surface.sendError(ctx, error));
     }
 
     private void onUpstreamResponse(HttpClientResponse response) {
         upstreamRequestId = response.getHeader("request-id");
         int status = response.statusCode();
-        if (status == 401) {
-            // The upstream rejected the operator's key, not the client's: a 401 passed through would
-            // tell the customer their own key is invalid.
-            Log.errorf("Upstream rejected the gateway's credentials (401) for %s: check TOLLGATE_UPSTREAM_API_KEY", requestId);
-            response.body().onComplete(ar -> finish(Status.UPSTREAM_ERROR, TokenUsage.NONE, 502,
-                    () -> surface.sendError(ctx, ApiException.upstreamUnavailable(
-                            "The upstream Claude API rejected the gateway's credentials; the operator must fix them"))));
-            return;
-        }
         if (status != 200) {
-            response.body().onComplete(ar -> {
-                Buffer body = ar.succeeded() ? ar.result() : null;
-                finish(Status.UPSTREAM_ERROR, TokenUsage.NONE, status,
-                        () -> surface.sendUpstreamError(ctx, status, response.headers(), body));
-            });
+            response.body().onComplete(ar -> onUpstreamError(response, ar.succeeded() ? ar.result() : null));
             return;
         }
+        route.answered();
         String contentType = response.getHeader("content-type");
         if (contentType != null && contentType.startsWith("text/event-stream")) {
             relayStream(response, contentType);
@@ -234,6 +252,30 @@ final class RelayCall {
                 }
             });
         }
+    }
+
+    /** An error answer, before anything reached the client: the next upstream, or the answer passed on. */
+    private void onUpstreamError(HttpClientResponse response, Buffer body) {
+        int status = response.statusCode();
+        UpstreamAttempts.Rejection rejection = route.rejected(status, response.headers(), body);
+        if (rejection != UpstreamAttempts.Rejection.FINAL && !clientGone && route.advance()) {
+            attempt();
+            return;
+        }
+        if (rejection == UpstreamAttempts.Rejection.CREDENTIAL) {
+            // The operator's credential or upstream account is at fault, not the customer's: its
+            // 401 would tell them their own key is invalid, and its message is the operator's business.
+            finish(Status.UPSTREAM_ERROR, TokenUsage.NONE, 502, () -> surface.sendError(ctx, ApiException.upstreamUnavailable(
+                    "The upstream Claude API rejected the gateway's credentials; the operator must fix them")));
+            return;
+        }
+        MultiMap headers = response.headers();
+        Long retryAfter = rejection == UpstreamAttempts.Rejection.RETRY ? route.soonestRetryAfterSeconds() : null;
+        if (retryAfter != null) {
+            headers = MultiMap.caseInsensitiveMultiMap().addAll(headers).set("retry-after", retryAfter.toString());
+        }
+        MultiMap passed = headers;
+        finish(Status.UPSTREAM_ERROR, TokenUsage.NONE, status, () -> surface.sendUpstreamError(ctx, status, passed, body));
     }
 
     private void onMessage(Buffer body) {
@@ -326,11 +368,16 @@ final class RelayCall {
             return;
         }
         finished = true;
+        if (route != null) {
+            route.release();
+        }
+        Upstream served = route == null ? null : route.current();
         long cost = status == Status.UPSTREAM_ERROR ? 0 : gateway.cost(model, usage);
         CallRecord record = new CallRecord(requestId, key.accountId(), key.id(), model.price().id(),
                 status == Status.UPSTREAM_ERROR ? TokenUsage.NONE : usage, cost, status, httpStatus, streaming,
                 surface.endpoint(), (System.nanoTime() - startNanos) / 1_000_000, upstreamRequestId,
-                header("http-referer"), header("x-title"));
+                header("http-referer"), header("x-title"), served == null ? null : served.id(),
+                served == null ? null : served.name(), route == null ? 0 : route.attempts());
         gateway.metrics.record(record);
         CompletableFuture<Void> settled = gateway.settle(hold, record).whenComplete((ok, failure) -> {
             if (failure != null) {

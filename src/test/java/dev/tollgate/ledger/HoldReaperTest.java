@@ -66,7 +66,7 @@ class HoldReaperTest {
                 "claude-haiku-4-5-20251001", "/v1/messages", false), Duration.ZERO, false).hold();
         reaper.reap();
         ledger.settle(hold, new CallRecord("req_late", id, null, "claude-haiku-4-5-20251001", TokenUsage.of(100, 10),
-                150_000L, CallRecord.Status.OK, 200, false, "/v1/messages", 5, null, null, null), 110).join();
+                150_000L, CallRecord.Status.OK, 200, false, "/v1/messages", 5, null, null, null, null, null, 1), 110).join();
         assertEquals(0, new BigDecimal("0.99985").compareTo(Tollgate.balance(account)));
         Response usage = Tollgate.usage(account);
         assertEquals(1, usage.jsonPath().getList("data").size());
