@@ -23,14 +23,19 @@ public final class UpstreamAttempts {
     public enum Rejection {
         /** The upstream could not take the call now: another may; if none, the answer is passed on. */
         RETRY,
-        /** The upstream's credential or account is at fault: another may; the answer is never shown. */
+        /** The upstream's credential or account (out of credit, spend cap) is at fault: another may; never shown. */
         CREDENTIAL,
         /** The request itself is at fault (400, 404, 413, ...): passed on as it is. */
         FINAL
     }
 
-    /** The one 400 that is the operator's upstream account's fault, not the request's. */
-    private static final String OUT_OF_CREDIT = "credit balance is too low";
+    /**
+     * Answers that are the operator's upstream account's fault, not the request's (digest §4.1): out
+     * of credit (400), a spend limit the operator set (400), the tier's monthly cap (429 without
+     * retry-after).
+     */
+    private static final List<String> ACCOUNT_EXHAUSTED = List.of("credit balance is too low",
+            "You have reached your specified API usage limits", "enforced_spend_limit_reached");
 
     private final UpstreamPool pool;
     private final List<Upstream> order;
@@ -105,6 +110,12 @@ public final class UpstreamAttempts {
     public Rejection rejected(int status, MultiMap headers, Buffer body) {
         long now = System.currentTimeMillis();
         pool.metrics.answer(current, Integer.toString(status), System.nanoTime() - attemptStart);
+        if (status == 401 || status == 402 || status == 403 || accountExhausted(status, body)) {
+            Log.errorf("Upstream %s refused the call for its credential or account (%d): it sits out %s; fix its"
+                    + " api_key or its Anthropic account", current.name(), status, pool.config.credentialCooldown());
+            currentHealth.credentialRefused(now, pool.config.credentialCooldown());
+            return Rejection.CREDENTIAL;
+        }
         switch (status) {
             case 429, 529, 503 -> {
                 currentHealth.throttled(now, retryAfter(headers.get("retry-after")), pool.config.cooldown(),
@@ -115,23 +126,19 @@ public final class UpstreamAttempts {
                 currentHealth.failed(now);
                 return Rejection.RETRY;
             }
-            case 401, 403 -> {
-                Log.errorf("Upstream %s refused its credential (%d): it sits out %s; fix or replace its api_key",
-                        current.name(), status, pool.config.credentialCooldown());
-                currentHealth.credentialRefused(now, pool.config.credentialCooldown());
-                return Rejection.CREDENTIAL;
-            }
             default -> {
-                if (status == 400 && body != null && body.toString(StandardCharsets.UTF_8).contains(OUT_OF_CREDIT)) {
-                    Log.errorf("Upstream %s is out of credit at Anthropic: it sits out %s; add credit to its account",
-                            current.name(), pool.config.credentialCooldown());
-                    currentHealth.credentialRefused(now, pool.config.credentialCooldown());
-                    return Rejection.CREDENTIAL;
-                }
-                currentHealth.failed(now);
+                currentHealth.answered(now); // alive and well: the request was at fault
                 return Rejection.FINAL;
             }
         }
+    }
+
+    private static boolean accountExhausted(int status, Buffer body) {
+        if ((status != 400 && status != 429) || body == null) {
+            return false;
+        }
+        String text = body.toString(StandardCharsets.UTF_8);
+        return ACCOUNT_EXHAUSTED.stream().anyMatch(text::contains);
     }
 
     /** Frees the current attempt's slot; once when the call ends, and before each next attempt. */
@@ -171,8 +178,8 @@ public final class UpstreamAttempts {
             return null;
         }
         try {
-            long seconds = Long.parseLong(header.trim());
-            return seconds > 0 ? Duration.ofSeconds(seconds) : null;
+            double seconds = Double.parseDouble(header.trim()); // seconds, fractions allowed (digest §4.4)
+            return seconds > 0 && seconds < 86_400 ? Duration.ofMillis((long) Math.ceil(seconds * 1000)) : null;
         } catch (NumberFormatException e) {
             return null; // an HTTP date: the doubling backoff applies
         }
