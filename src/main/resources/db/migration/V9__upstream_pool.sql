@@ -28,7 +28,8 @@ ALTER TABLE usage_records ADD COLUMN upstream_id uuid, ADD COLUMN upstream_name 
 CREATE INDEX usage_records_created_brin ON usage_records USING brin (created_at);
 
 -- tg_settle_batch takes the upstream columns (R__settlement.sql); the old signature goes, so that
--- exactly one definition exists.
-DROP FUNCTION tg_settle_batch(uuid[], uuid[], bigint[], bigint[], bigint[], text[], uuid[], text[], bigint[], bigint[],
+-- exactly one definition exists. It exists only where R__settlement.sql ran before this migration
+-- (an existing database, not a new one, where the repeatable migrations run after every V*).
+DROP FUNCTION IF EXISTS tg_settle_batch(uuid[], uuid[], bigint[], bigint[], bigint[], text[], uuid[], text[], bigint[], bigint[],
                               bigint[], bigint[], bigint[], bigint[], text[], int[], boolean[], text[], int[], text[],
                               text[], text[], boolean);

@@ -28,17 +28,17 @@ public class UpstreamMetrics {
     }
 
     void attempt(Upstream upstream) {
-        counters.computeIfAbsent(upstream.name(), name -> Counter.builder("tollgate.upstream.attempts")
+        counters.computeIfAbsent(upstream.name(), name -> Counter.builder("tollgate.upstreams.attempts")
                 .description("Calls sent to an upstream, failovers included").tag("upstream", name)
                 .register(registry)).increment();
     }
 
     void answer(Upstream upstream, String status, long nanos) {
-        counters.computeIfAbsent(upstream.name() + '\u0000' + status, k -> Counter.builder("tollgate.upstream.answers")
+        counters.computeIfAbsent(upstream.name() + '\u0000' + status, k -> Counter.builder("tollgate.upstreams.answers")
                 .description("Upstream answers by HTTP status").tag("upstream", upstream.name()).tag("status", status)
                 .register(registry)).increment();
         if (nanos >= 0) {
-            latencies.computeIfAbsent(upstream.name(), name -> Timer.builder("tollgate.upstream.latency")
+            latencies.computeIfAbsent(upstream.name(), name -> Timer.builder("tollgate.upstreams.latency")
                     .description("Time to an upstream's response head").tag("upstream", name)
                     .register(registry)).record(nanos, TimeUnit.NANOSECONDS);
         }
@@ -47,7 +47,7 @@ public class UpstreamMetrics {
     /** Registers the upstream's cooling-down gauge once; {@code coolingDown} is 1 while it sits out here. */
     <T> void watch(Upstream upstream, T state, ToDoubleFunction<T> coolingDown) {
         gauges.computeIfAbsent(upstream.name(), name -> {
-            registry.gauge("tollgate.upstream.cooling.down", io.micrometer.core.instrument.Tags.of("upstream", name),
+            registry.gauge("tollgate.upstreams.cooling.down", io.micrometer.core.instrument.Tags.of("upstream", name),
                     state, coolingDown);
             return Boolean.TRUE;
         });
