@@ -56,6 +56,10 @@ public final class UpstreamAttempts {
      * Moves to the next upstream that takes the call, skipping those cooling down, full (their
      * max_concurrent on this instance) or with a probe out; false when none is left, the attempts
      * are used up or the deadline has passed.
+     *
+     * <p>When every candidate is cooling down before the first attempt, the call goes to the one
+     * back soonest instead of being refused here: a cooldown is this instance's estimate, the
+     * upstream's answer is the fact (and a pool of one behaves as a single upstream always did).
      */
     public boolean advance() {
         release();
@@ -65,17 +69,33 @@ public final class UpstreamAttempts {
         long now = System.currentTimeMillis();
         while (next < order.size()) {
             Upstream candidate = order.get(next++);
-            UpstreamHealth h = pool.health(candidate);
-            if (h.tryAcquire(now, candidate.maxConcurrent())) {
-                current = candidate;
-                currentHealth = h;
-                attempts++;
-                attemptStart = System.nanoTime();
-                pool.metrics.attempt(candidate);
+            if (claim(candidate, now, false)) {
                 return true;
             }
         }
+        if (attempts == 0) {
+            List<Upstream> bySoonest = new java.util.ArrayList<>(order);
+            bySoonest.sort(java.util.Comparator.comparingLong(u -> pool.health(u).coolingUntilMillis()));
+            for (Upstream candidate : bySoonest) {
+                if (claim(candidate, now, true)) {
+                    return true;
+                }
+            }
+        }
         return false;
+    }
+
+    private boolean claim(Upstream candidate, long now, boolean evenCooling) {
+        UpstreamHealth h = pool.health(candidate);
+        if (!h.tryAcquire(now, candidate.maxConcurrent(), evenCooling)) {
+            return false;
+        }
+        current = candidate;
+        currentHealth = h;
+        attempts++;
+        attemptStart = System.nanoTime();
+        pool.metrics.attempt(candidate);
+        return true;
     }
 
     /** The upstream of the current attempt; null before the first. */
@@ -162,13 +182,13 @@ public final class UpstreamAttempts {
         return soonest == null ? null : Math.max(1, (soonest.toEpochMilli() - now + 999) / 1000);
     }
 
-    /** The error of a call that no upstream could take before any was tried. */
+    /** The error of a call that no upstream could take before any was tried: none serves it, or all are full. */
     public ApiException unavailable() {
         if (order.isEmpty()) {
             return ApiException.upstreamUnavailable("No upstream is configured for this model; the operator must add one");
         }
         ApiException busy = new ApiException(529, "overloaded_error",
-                "Every upstream is cooling down or busy; retry shortly");
+                "Every upstream is busy (at its concurrency limit); retry shortly");
         Long retryAfter = soonestRetryAfterSeconds();
         return retryAfter == null ? busy : busy.header("retry-after", retryAfter.toString());
     }

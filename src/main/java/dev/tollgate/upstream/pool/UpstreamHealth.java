@@ -27,9 +27,12 @@ final class UpstreamHealth {
 
     enum Count { CALLS, ERRORS, THROTTLED }
 
-    /** Claims one call's slot; false while cooling down, full, or its circuit's single probe is out. */
-    synchronized boolean tryAcquire(long nowMillis, Integer maxConcurrent) {
-        if (nowMillis < coolingUntilMillis || (maxConcurrent != null && inFlight >= maxConcurrent)) {
+    /**
+     * Claims one call's slot; false while cooling down (unless {@code evenCooling}), full, or its
+     * circuit's single probe is out.
+     */
+    synchronized boolean tryAcquire(long nowMillis, Integer maxConcurrent, boolean evenCooling) {
+        if ((!evenCooling && nowMillis < coolingUntilMillis) || (maxConcurrent != null && inFlight >= maxConcurrent)) {
             return false;
         }
         if (circuitOpen) {
@@ -46,8 +49,10 @@ final class UpstreamHealth {
         inFlight--;
     }
 
+    /** It answered (a 200, or an error that is the request's fault): healthy again at once. */
     synchronized void answered(long nowMillis) {
         count(nowMillis, Count.CALLS);
+        coolingUntilMillis = 0;
         backoffSteps = 0;
         circuitOpen = false;
         probing = false;
@@ -126,7 +131,13 @@ final class UpstreamHealth {
         return wait.compareTo(max) > 0 ? max : wait;
     }
 
+    /** The upstream's latest answer decides, longer or shorter than what an earlier one said. */
     private void coolUntil(long untilMillis) {
-        coolingUntilMillis = Math.max(coolingUntilMillis, untilMillis);
+        coolingUntilMillis = untilMillis;
+    }
+
+    /** When it stops cooling down (0 or the past: it is not). */
+    synchronized long coolingUntilMillis() {
+        return coolingUntilMillis;
     }
 }

@@ -17,12 +17,12 @@ class UpstreamHealthTest {
     @Test
     void throttledSitsOutItsRetryAfterThenTakesCallsAgain() {
         UpstreamHealth h = new UpstreamHealth();
-        assertTrue(h.tryAcquire(0, null));
+        assertTrue(h.tryAcquire(0, null, false));
         h.release();
         h.throttled(1_000, Duration.ofSeconds(2), BASE, MAX);
-        assertFalse(h.tryAcquire(2_999, null));
+        assertFalse(h.tryAcquire(2_999, null, false));
         assertEquals(3_000, h.coolingUntil(2_999).toEpochMilli());
-        assertTrue(h.tryAcquire(3_000, null));
+        assertTrue(h.tryAcquire(3_000, null, false));
         assertNull(h.coolingUntil(3_000));
         assertEquals(1, h.recent(3_000, UpstreamHealth.Count.THROTTLED));
     }
@@ -46,34 +46,48 @@ class UpstreamHealthTest {
     @Test
     void aRefusedConnectionOpensTheCircuitUntilOneProbeAnswers() {
         UpstreamHealth h = new UpstreamHealth();
-        assertTrue(h.tryAcquire(0, null));
+        assertTrue(h.tryAcquire(0, null, false));
         h.connectionFailed(0, BASE, MAX);
         h.release();
-        assertFalse(h.tryAcquire(1_999, null), "cooling down");
-        assertTrue(h.tryAcquire(2_000, null), "the probe");
-        assertFalse(h.tryAcquire(2_001, null), "only one probe at a time");
+        assertFalse(h.tryAcquire(1_999, null, false), "cooling down");
+        assertTrue(h.tryAcquire(2_000, null, false), "the probe");
+        assertFalse(h.tryAcquire(2_001, null, false), "only one probe at a time");
         h.answered(2_100);
         h.release();
-        assertTrue(h.tryAcquire(2_200, null));
-        assertTrue(h.tryAcquire(2_200, null));
+        assertTrue(h.tryAcquire(2_200, null, false));
+        assertTrue(h.tryAcquire(2_200, null, false));
+    }
+
+    @Test
+    void anAnswerEndsTheCooldownAndTheLatestAnswerDecidesItsLength() {
+        UpstreamHealth h = new UpstreamHealth();
+        h.credentialRefused(0, Duration.ofMinutes(10));
+        h.throttled(1_000, Duration.ofSeconds(7), BASE, MAX);
+        assertEquals(8_000, h.coolingUntil(1_000).toEpochMilli(), "the upstream's own retry-after, not the older guess");
+        assertTrue(h.tryAcquire(1_000, null, true), "a last resort may still try it");
+        h.answered(1_500);
+        h.release();
+        assertNull(h.coolingUntil(1_500));
+        assertTrue(h.tryAcquire(1_500, null, false));
     }
 
     @Test
     void maxConcurrentIsRespectedPerInstance() {
         UpstreamHealth h = new UpstreamHealth();
-        assertTrue(h.tryAcquire(0, 2));
-        assertTrue(h.tryAcquire(0, 2));
-        assertFalse(h.tryAcquire(0, 2));
+        assertTrue(h.tryAcquire(0, 2, false));
+        assertTrue(h.tryAcquire(0, 2, false));
+        assertFalse(h.tryAcquire(0, 2, false));
+        assertFalse(h.tryAcquire(0, 2, true), "not even as a last resort");
         h.release();
-        assertTrue(h.tryAcquire(0, 2));
+        assertTrue(h.tryAcquire(0, 2, false));
     }
 
     @Test
     void aRefusedCredentialSitsOutTheLongCooldown() {
         UpstreamHealth h = new UpstreamHealth();
         h.credentialRefused(0, Duration.ofMinutes(10));
-        assertFalse(h.tryAcquire(599_999, null));
-        assertTrue(h.tryAcquire(600_000, null));
+        assertFalse(h.tryAcquire(599_999, null, false));
+        assertTrue(h.tryAcquire(600_000, null, false));
         assertEquals(1, h.recent(1_000, UpstreamHealth.Count.ERRORS));
         assertEquals(0, h.recent(600_000, UpstreamHealth.Count.ERRORS), "recent: the last five minutes");
     }
