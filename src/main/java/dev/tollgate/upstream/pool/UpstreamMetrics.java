@@ -44,11 +44,14 @@ public class UpstreamMetrics {
         }
     }
 
-    /** Registers the upstream's cooling-down gauge once; {@code coolingDown} is 1 while it sits out here. */
-    <T> void watch(Upstream upstream, T state, ToDoubleFunction<T> coolingDown) {
-        gauges.computeIfAbsent(upstream.name(), name -> {
-            registry.gauge("tollgate.upstreams.cooling.down", io.micrometer.core.instrument.Tags.of("upstream", name),
-                    state, coolingDown);
+    /**
+     * Registers the cooling-down gauge of an upstream name once; it reads whichever upstream holds
+     * the name now (a name deleted and used again labels the new one).
+     */
+    <T> void watch(String name, T pool, ToDoubleFunction<T> coolingDown) {
+        gauges.computeIfAbsent(name, n -> {
+            registry.gauge("tollgate.upstreams.cooling.down", io.micrometer.core.instrument.Tags.of("upstream", n),
+                    pool, coolingDown);
             return Boolean.TRUE;
         });
     }

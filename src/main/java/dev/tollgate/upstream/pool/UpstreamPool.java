@@ -69,8 +69,21 @@ public class UpstreamPool {
         UpstreamHealth h = health.get(upstream.id());
         if (h == null) {
             h = health.computeIfAbsent(upstream.id(), id -> new UpstreamHealth());
-            metrics.watch(upstream, h, s -> s.coolingUntil(System.currentTimeMillis()) != null ? 1 : 0);
+            String name = upstream.name();
+            metrics.watch(name, this, pool -> pool.coolingDown(name) ? 1 : 0);
         }
         return h;
+    }
+
+    /** Whether the live upstream of that name sits out on this instance now. */
+    private boolean coolingDown(String name) {
+        long now = System.currentTimeMillis();
+        for (Upstream u : registry.all()) {
+            if (u.name().equals(name)) {
+                UpstreamHealth h = health.get(u.id());
+                return h != null && h.coolingUntil(now) != null;
+            }
+        }
+        return false;
     }
 }

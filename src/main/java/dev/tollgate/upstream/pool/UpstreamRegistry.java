@@ -5,7 +5,6 @@ import dev.tollgate.upstream.UpstreamTarget;
 import io.quarkus.logging.Log;
 import io.quarkus.runtime.LaunchMode;
 import io.quarkus.runtime.Startup;
-import io.quarkus.scheduler.Scheduled;
 import jakarta.inject.Singleton;
 
 import java.security.GeneralSecurityException;
@@ -14,12 +13,14 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.UUID;
+import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
  * The upstreams this instance routes to: the configured {@code default} (TOLLGATE_UPSTREAM_API_KEY /
- * _BASE_URL, when set) and those stored in the database, their credentials decrypted. Reloaded every
- * {@code tollgate.keys.cache-ttl} (the propagation rule of keys: a change made on any instance
- * reaches every other within that), and at once on the instance that made it.
+ * _BASE_URL, when set) and those stored in the database, their credentials decrypted. A list older
+ * than {@code tollgate.keys.cache-ttl} is reloaded in the background on its next use (the
+ * propagation rule of keys: a change made on any instance reaches the others within that, timers or
+ * not, so on Lambda too), and at once on the instance that made the change.
  */
 @Singleton
 @Startup
@@ -28,10 +29,14 @@ public class UpstreamRegistry {
     private final UpstreamStore store;
     private final Upstream configured;
     private final CredentialCipher cipher;
+    private final long maxAgeNanos;
+    private final AtomicBoolean reloading = new AtomicBoolean();
     private volatile List<Upstream> upstreams;
+    private volatile long loadedAt;
 
     public UpstreamRegistry(UpstreamStore store, TollgateConfig config) {
         this.store = store;
+        this.maxAgeNanos = config.keys().cacheTtl().toNanos();
         this.cipher = config.secretsKey().filter(k -> !k.isBlank()).map(CredentialCipher::new).orElse(null);
         this.configured = config.upstream().apiKey().filter(k -> !k.isBlank())
                 .map(key -> new Upstream(Upstream.DEFAULT_ID, Upstream.DEFAULT_NAME, Upstream.ANTHROPIC,
@@ -44,24 +49,37 @@ public class UpstreamRegistry {
                     + " their credentials cannot be read. Set it to the key they were stored with.");
         }
         this.upstreams = build(rows);
+        this.loadedAt = System.nanoTime();
         if (upstreams.isEmpty()) {
             Log.warn("No upstream: TOLLGATE_UPSTREAM_API_KEY is not set and none is stored; every call to Claude"
                     + " fails with 502 until one is added");
         }
     }
 
-    /** Every upstream, enabled or not, the configured one first. */
+    /** Every upstream, enabled or not, the configured one first. Never blocks (safe on an event loop). */
     public List<Upstream> all() {
+        if (System.nanoTime() - loadedAt > maxAgeNanos && reloading.compareAndSet(false, true)) {
+            Thread.startVirtualThread(() -> {
+                try {
+                    reload();
+                } catch (RuntimeException e) {
+                    Log.warnf("Reloading the upstreams failed; routing keeps the list it has: %s", e.toString());
+                } finally {
+                    reloading.set(false);
+                }
+            });
+        }
         return upstreams;
     }
 
     public Optional<Upstream> find(UUID id) {
-        return upstreams.stream().filter(u -> u.id().equals(id)).findFirst();
+        return all().stream().filter(u -> u.id().equals(id)).findFirst();
     }
 
-    @Scheduled(every = "${tollgate.keys.cache-ttl:5s}", concurrentExecution = Scheduled.ConcurrentExecution.SKIP)
+    /** Reads the stored upstreams now (blocking). */
     void reload() {
         upstreams = build(store.live());
+        loadedAt = System.nanoTime();
     }
 
     /** Seals a credential for {@link UpstreamStore}; null when no TOLLGATE_SECRETS_KEY is set. */

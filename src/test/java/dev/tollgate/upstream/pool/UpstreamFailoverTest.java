@@ -119,6 +119,37 @@ class UpstreamFailoverTest {
     }
 
     @Test
+    void anUnreachableUpstreamOpensItsCircuitAndTheCallSucceedsElsewhere() {
+        Map<String, Upstream> pool = PoolFixture.register(Map.of("org-a", Map.of("base_url", "http://127.0.0.1:1")));
+        String user = PoolFixture.userRoutedTo(pool, "org-a", "org-b");
+        String[] acct = Tollgate.fundedAccount("10");
+        client(acct[1]).body(body(user, false)).post("/v1/messages").then().statusCode(200);
+        client(acct[1]).body(body(user, true)).post("/v1/messages").then().statusCode(200);
+        Response usage = Tollgate.usage(acct[0]);
+        assertEquals(List.of(1, 2), usage.jsonPath().getList("data.attempts"), "the circuit is open for the second call");
+        assertEquals(List.of("org-b", "org-b"), usage.jsonPath().getList("data.upstream_name"));
+        Tollgate.admin().get("/admin/v1/upstreams/" + pool.get("org-a").id()).then()
+                .body("state", org.hamcrest.Matchers.equalTo("cooling_down"));
+        io.restassured.RestAssured.get("/q/metrics").then().statusCode(200)
+                .body(org.hamcrest.Matchers.containsString(
+                        "tollgate_upstreams_answers_total{status=\"connect_failed\",upstream=\"org-a\"} 1.0"))
+                .body(org.hamcrest.Matchers.containsString("tollgate_upstreams_cooling_down{upstream=\"org-a\"} 1.0"));
+        assertReconciled(acct[0]);
+    }
+
+    @Test
+    void aTimeoutAfterTheRequestWasSentIsNotRetried() {
+        Map<String, Upstream> pool = PoolFixture.register(Map.of());
+        String user = PoolFixture.userRoutedTo(pool, "org-a", null);
+        fake("org-a").enqueue(Scenario.delayBeforeHeaders(java.time.Duration.ofSeconds(5)));
+        String[] acct = Tollgate.fundedAccount("10");
+        client(acct[1]).body(body(user, false)).post("/v1/messages").then().statusCode(504);
+        assertEquals(0, fake("org-b").messageCalls() + fake("org-c").messageCalls(), "it may have run: never twice");
+        assertEquals(1, (int) Tollgate.usage(acct[0]).path("data[0].attempts"));
+        assertReconciled(acct[0]);
+    }
+
+    @Test
     void aBadRequestIsNotRetried() {
         Map<String, Upstream> pool = PoolFixture.register(Map.of());
         String user = PoolFixture.userRoutedTo(pool, "org-a", null);
