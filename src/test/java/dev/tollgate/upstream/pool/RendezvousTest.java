@@ -25,6 +25,10 @@ class RendezvousTest {
         return Rendezvous.order(upstreams, key).stream().filter(u -> !failed.contains(u)).findFirst().orElseThrow();
     }
 
+    /**
+     * What two instances rely on to agree with no shared state. Not yet checked across two real
+     * processes: TwoInstancesIT (packaged jar) does not start a pool.
+     */
     @Test
     void twoRoutersBuiltFromTheSameListPickTheSameUpstream() {
         List<Upstream> one = List.of(upstream("a", 1, 0), upstream("b", 2, 0), upstream("c", 1, 0));
