@@ -225,6 +225,23 @@ class UpstreamFailoverTest {
     }
 
     @Test
+    void theOpenAiUserFieldIsTheStickinessKeyToo() {
+        Map<String, Upstream> pool = PoolFixture.register(Map.of());
+        String[] acct = Tollgate.fundedAccount("10");
+        // Two users of one account on two upstreams: the account alone would send both to one.
+        for (String user : List.of(PoolFixture.userRoutedTo(pool, "org-c", null), PoolFixture.userRoutedTo(pool, "org-a", null))) {
+            io.restassured.RestAssured.given().header("Authorization", "Bearer " + acct[1])
+                    .contentType(io.restassured.http.ContentType.JSON)
+                    .body("{\"model\":\"claude-haiku-4-5\",\"user\":\"" + user
+                            + "\",\"messages\":[{\"role\":\"user\",\"content\":\"Hi\"}]}")
+                    .post("/v1/chat/completions").then().statusCode(200);
+        }
+        assertEquals(1, fake("org-c").messageCalls());
+        assertEquals(1, fake("org-a").messageCalls());
+        assertReconciled(acct[0]);
+    }
+
+    @Test
     void countTokensGoesToTheConversationsUpstream() {
         Map<String, Upstream> pool = PoolFixture.register(Map.of());
         String user = PoolFixture.userRoutedTo(pool, "org-c", null);
