@@ -150,6 +150,29 @@ class UpstreamFailoverTest {
     }
 
     @Test
+    void aFullUpstreamIsSkippedUntilItsCallEnds() throws Exception {
+        Map<String, Upstream> pool = PoolFixture.register(Map.of("org-a", Map.of("max_concurrent", 1)));
+        String user = PoolFixture.userRoutedTo(pool, "org-a", "org-b");
+        java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1);
+        fake("org-a").enqueue(Scenario.reply("held open").pauseAfterMessageStart(release));
+        String[] acct = Tollgate.fundedAccount("10");
+        var running = java.util.concurrent.CompletableFuture.supplyAsync(
+                () -> client(acct[1]).body(body(user, true)).post("/v1/messages").statusCode());
+        long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(20);
+        while (fake("org-a").messageCalls() == 0) {
+            assertTrue(System.nanoTime() < deadline, "the first call never reached org-a");
+            Thread.sleep(20);
+        }
+        client(acct[1]).body(body(user, false)).post("/v1/messages").then().statusCode(200);
+        assertEquals(1, fake("org-b").messageCalls(), "org-a is full: its one slot is taken");
+        release.countDown();
+        assertEquals(200, running.get(20, java.util.concurrent.TimeUnit.SECONDS));
+        client(acct[1]).body(body(user, false)).post("/v1/messages").then().statusCode(200);
+        assertEquals(2, fake("org-a").messageCalls(), "its slot is free again once the stream ended");
+        assertReconciled(acct[0]);
+    }
+
+    @Test
     void aBadRequestIsNotRetried() {
         Map<String, Upstream> pool = PoolFixture.register(Map.of());
         String user = PoolFixture.userRoutedTo(pool, "org-a", null);
