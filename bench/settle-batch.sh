@@ -78,7 +78,8 @@ SELECT tg_settle_batch(array_fill('@RESERVE@'::uuid, ARRAY[@N@]), array_fill('@A
   array_fill(0::bigint, ARRAY[@N@]), array_fill(0::bigint, ARRAY[@N@]), array_fill('ok'::text, ARRAY[@N@]),
   array_fill(200, ARRAY[@N@]), array_fill(false, ARRAY[@N@]), array_fill('/v1/messages'::text, ARRAY[@N@]),
   array_fill(1, ARRAY[@N@]), array_fill('msg_bench'::text, ARRAY[@N@]), array_fill(NULL::text, ARRAY[@N@]),
-  array_fill(NULL::text, ARRAY[@N@]));
+  array_fill(NULL::text, ARRAY[@N@]), array_fill('00000000-0000-0000-0000-000000000000'::uuid, ARRAY[@N@]),
+  array_fill('default'::text, ARRAY[@N@]), array_fill(1, ARRAY[@N@]), false);
 EOF
     ms=$("$PGBENCH" -h 127.0.0.1 -U postgres -n -M prepared -T "$SECONDS_EACH" -f /tmp/settle-batch-$$.pgb "$1" 2>&1 \
       | sed -n 's/^latency average = \([0-9.]*\) ms/\1/p')

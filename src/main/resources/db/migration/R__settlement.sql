@@ -32,7 +32,7 @@ CREATE OR REPLACE FUNCTION tg_settle_batch(p_holds uuid[], p_accounts uuid[], p_
                                 p_write_5m bigint[], p_write_1h bigint[], p_read bigint[], p_web_searches bigint[],
                                 p_status text[], p_http_status int[], p_stream boolean[], p_endpoint text[],
                                 p_latency_ms int[], p_upstream_request text[], p_referer text[], p_title text[],
-                                p_recheck boolean)
+                                p_upstream_ids uuid[], p_upstream_names text[], p_attempts int[], p_recheck boolean)
     RETURNS int[] LANGUAGE plpgsql SET plan_cache_mode = force_generic_plan AS $$
 DECLARE
     r    record;
@@ -99,9 +99,11 @@ BEGIN
     WITH items AS (
         SELECT * FROM unnest(p_holds, p_accounts, p_costs, p_draws, p_requests, p_keys, p_models, p_input, p_output,
                              p_write_5m, p_write_1h, p_read, p_web_searches, p_status, p_http_status, p_stream,
-                             p_endpoint, p_latency_ms, p_upstream_request, p_referer, p_title) WITH ORDINALITY
+                             p_endpoint, p_latency_ms, p_upstream_request, p_referer, p_title, p_upstream_ids,
+                             p_upstream_names, p_attempts) WITH ORDINALITY
             AS t(hold_id, account_id, cost, draw, request_id, key_id, model, input, output, write_5m, write_1h, read,
-                 web_searches, status, http_status, stream, endpoint, latency_ms, upstream_request, referer, title, i)
+                 web_searches, status, http_status, stream, endpoint, latency_ms, upstream_request, referer, title,
+                 upstream_id, upstream_name, attempts, i)
         WHERE NOT (t.i = ANY (skip))
     ), closed AS (
         UPDATE holds SET state = CASE WHEN it.cost > 0 THEN 'settled' ELSE 'released' END, closed_at = now()
@@ -140,10 +142,11 @@ BEGIN
         INSERT INTO usage_records (request_id, account_id, key_id, model, input_tokens, output_tokens,
                                    cache_creation_5m_input_tokens, cache_creation_1h_input_tokens,
                                    cache_read_input_tokens, web_search_requests, cost, status, http_status, stream,
-                                   endpoint, latency_ms, upstream_request_id, referer, title)
+                                   endpoint, latency_ms, upstream_request_id, referer, title, upstream_id,
+                                   upstream_name, attempts)
         SELECT s.request_id, s.account_id, s.key_id, s.model, s.input, s.output, s.write_5m, s.write_1h, s.read,
                s.web_searches, s.cost, s.status, s.http_status, s.stream, s.endpoint, s.latency_ms,
-               s.upstream_request, s.referer, s.title
+               s.upstream_request, s.referer, s.title, s.upstream_id, s.upstream_name, s.attempts
         FROM settled s WHERE s.released IS NOT NULL ORDER BY s.i
     )
     SELECT coalesce(array_agg(s.i::int ORDER BY s.i) FILTER (WHERE s.released IS NULL), '{}') INTO late FROM settled s;
@@ -152,10 +155,12 @@ BEGIN
         INSERT INTO usage_records (request_id, account_id, key_id, model, input_tokens, output_tokens,
                                    cache_creation_5m_input_tokens, cache_creation_1h_input_tokens,
                                    cache_read_input_tokens, web_search_requests, cost, status, http_status, stream,
-                                   endpoint, latency_ms, upstream_request_id, referer, title)
+                                   endpoint, latency_ms, upstream_request_id, referer, title, upstream_id,
+                                   upstream_name, attempts)
         SELECT p_requests[i], p_accounts[i], p_keys[i], p_models[i], p_input[i], p_output[i], p_write_5m[i],
                p_write_1h[i], p_read[i], p_web_searches[i], p_costs[i], p_status[i], p_http_status[i], p_stream[i],
-               p_endpoint[i], p_latency_ms[i], p_upstream_request[i], p_referer[i], p_title[i]
+               p_endpoint[i], p_latency_ms[i], p_upstream_request[i], p_referer[i], p_title[i], p_upstream_ids[i],
+               p_upstream_names[i], p_attempts[i]
         FROM unnest(late) AS i ORDER BY i
         ON CONFLICT (request_id) DO UPDATE SET
             input_tokens = EXCLUDED.input_tokens, output_tokens = EXCLUDED.output_tokens,
@@ -164,7 +169,8 @@ BEGIN
             cache_read_input_tokens = EXCLUDED.cache_read_input_tokens,
             web_search_requests = EXCLUDED.web_search_requests, cost = EXCLUDED.cost, status = EXCLUDED.status,
             http_status = EXCLUDED.http_status, latency_ms = EXCLUDED.latency_ms,
-            upstream_request_id = EXCLUDED.upstream_request_id;
+            upstream_request_id = EXCLUDED.upstream_request_id, upstream_id = EXCLUDED.upstream_id,
+            upstream_name = EXCLUDED.upstream_name, attempts = EXCLUDED.attempts;
     END IF;
     RETURN late;
 END $$;

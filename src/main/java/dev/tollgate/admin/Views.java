@@ -81,12 +81,13 @@ public final class Views {
                      long cacheReadInputTokens,
                      long webSearchRequests, String costUsd, String status, int httpStatus, boolean stream,
                      String endpoint, int latencyMs, String upstreamRequestId, String referer, String title,
-                     Instant createdAt) {
+                     UUID upstreamId, String upstreamName, Integer attempts, Instant createdAt) {
         static UsageView of(UsageRecord u) {
             return new UsageView(u.requestId, u.keyId, u.model, u.inputTokens, u.outputTokens,
                     u.cacheCreation5mInputTokens, u.cacheCreation1hInputTokens, u.cacheReadInputTokens,
                     u.webSearchRequests, Money.format(u.cost), u.status, u.httpStatus, u.stream, u.endpoint,
-                    u.latencyMs, u.upstreamRequestId, u.referer, u.title, u.createdAt);
+                    u.latencyMs, u.upstreamRequestId, u.referer, u.title, u.upstreamId, u.upstreamName, u.attempts,
+                    u.createdAt);
         }
     }
 

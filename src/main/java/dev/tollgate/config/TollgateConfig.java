@@ -21,6 +21,12 @@ public interface TollgateConfig {
     /** Server-side secret of the key hash (HMAC-SHA-256). Required outside dev and test. */
     Optional<String> keyPepper();
 
+    /**
+     * Base64 of 32 random bytes: the AES-256-GCM key of the upstream credentials stored in the
+     * database. Required (outside dev and test) as soon as any upstream is stored.
+     */
+    Optional<String> secretsKey();
+
     Keys keys();
 
     Holds holds();
@@ -82,6 +88,24 @@ public interface TollgateConfig {
          */
         @WithDefault("5s")
         Duration countTokensTimeout();
+
+        /** Upstreams one call may try (failover before the first byte), within responseTimeout. */
+        @WithDefault("3")
+        int maxAttempts();
+
+        /**
+         * How long an upstream that answered 429/529/503 without retry-after sits out, doubled on each
+         * repeat up to maxCooldown; also how long a refused connection keeps its circuit open before a probe.
+         */
+        @WithDefault("2s")
+        Duration cooldown();
+
+        @WithDefault("2m")
+        Duration maxCooldown();
+
+        /** How long an upstream whose credential was refused (401/403, or out of credit) sits out. */
+        @WithDefault("10m")
+        Duration credentialCooldown();
     }
 
     interface Keys {

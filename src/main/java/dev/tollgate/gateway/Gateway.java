@@ -21,6 +21,8 @@ import dev.tollgate.metering.TokenUsage;
 import dev.tollgate.ops.CallMetrics;
 import dev.tollgate.ops.RequestLogContext;
 import dev.tollgate.upstream.UpstreamClient;
+import dev.tollgate.upstream.pool.UpstreamAttempts;
+import dev.tollgate.upstream.pool.UpstreamPool;
 import io.quarkus.logging.Log;
 import io.vertx.core.MultiMap;
 import io.vertx.core.buffer.Buffer;
@@ -59,19 +61,21 @@ public class Gateway {
     final HoldEstimator estimator;
     final LedgerStore ledger;
     final UpstreamClient upstream;
+    final UpstreamPool pool;
     final TollgateConfig config;
     /** Respond only after the settlement commits (config, or the Lambda build); else respond, then settle. */
     final boolean settleBeforeResponse;
     private final ClientIps clientIps;
 
     public Gateway(ApiKeyService keys, PriceTable prices, HoldEstimator estimator, LedgerStore ledger,
-                   UpstreamClient upstream, TollgateConfig config, ClientIps clientIps) {
+                   UpstreamClient upstream, UpstreamPool pool, TollgateConfig config, ClientIps clientIps) {
         this.clientIps = clientIps;
         this.keys = keys;
         this.prices = prices;
         this.estimator = estimator;
         this.ledger = ledger;
         this.upstream = upstream;
+        this.pool = pool;
         this.config = config;
         this.settleBeforeResponse = ledger.settlesBeforeResponse();
     }
@@ -196,7 +200,7 @@ public class Gateway {
         try {
             if (inputBound == HoldEstimator.InputBound.COUNT_TOKENS && key.limited()) {
                 // Token limits and spend caps count a hold too: a context-window hold would use them up for nothing.
-                return holdOrFit(countedOr(uncounted, model, upstreamBody, clientHeaders), key, model, request,
+                return holdOrFit(countedOr(uncounted, model, stickinessKey(key, request), upstreamBody, clientHeaders), key, model, request,
                         upstreamBody, call);
             }
             HoldEstimator.Bound first = uncounted.apply(request);
@@ -205,7 +209,7 @@ public class Gateway {
             } catch (InsufficientBalanceException firstMiss) {
                 // No count made before the call bounds what enters its context while it runs.
                 Function<MessagesRequest, HoldEstimator.Bound> boundOf = inputBound == HoldEstimator.InputBound.CONTEXT_WINDOW
-                        ? uncounted : countedOr(uncounted, model, upstreamBody, clientHeaders);
+                        ? uncounted : countedOr(uncounted, model, stickinessKey(key, request), upstreamBody, clientHeaders);
                 if (boundOf.apply(request).nanos() < first.nanos()) {
                     return holdOrFit(boundOf, key, model, request, upstreamBody, call);
                 }
@@ -218,9 +222,9 @@ public class Gateway {
 
     /** The bound from the upstream's count_tokens, or {@code otherwise} when no count could be had. */
     private Function<MessagesRequest, HoldEstimator.Bound> countedOr(Function<MessagesRequest, HoldEstimator.Bound> otherwise,
-                                                                     PriceTable.Resolved model, byte[] upstreamBody,
-                                                                     MultiMap clientHeaders) {
-        Long counted = countTokens(upstreamBody, clientHeaders);
+                                                                     PriceTable.Resolved model, String stickinessKey,
+                                                                     byte[] upstreamBody, MultiMap clientHeaders) {
+        Long counted = countTokens(model.price().id(), stickinessKey, upstreamBody, clientHeaders);
         var webSearch = prices.calculator().webSearchUsdPerRequest();
         return counted == null ? otherwise : r -> estimator.exactBound(model.price(), r, counted, webSearch);
     }
@@ -335,8 +339,23 @@ public class Gateway {
         return error;
     }
 
-    /** The upstream's count of input tokens, or null if it could not be had (the cheap bound stands). */
-    private Long countTokens(byte[] upstreamBody, MultiMap clientHeaders) {
+    /**
+     * What keeps a conversation on one upstream (and its prompt cache): metadata.user_id when the
+     * request has one (Claude Code's session id), else the account.
+     */
+    static String stickinessKey(AuthenticatedKey key, MessagesRequest request) {
+        return request.userId() != null ? request.userId() : key.accountId().toString();
+    }
+
+    /**
+     * The count of input tokens by the first upstream that takes the call (the one its turns stick
+     * to while healthy), or null if it could not be had (the cheap bound stands).
+     */
+    private Long countTokens(String modelId, String stickinessKey, byte[] upstreamBody, MultiMap clientHeaders) {
+        UpstreamAttempts route = pool.route(modelId, stickinessKey);
+        if (!route.advance()) {
+            return null;
+        }
         try {
             JsonNode full = JSON.readTree(upstreamBody);
             ObjectNode countBody = JSON.createObjectNode();
@@ -346,7 +365,8 @@ public class Gateway {
                 }
             }
             byte[] bytes = JSON.writeValueAsBytes(countBody);
-            Buffer response = upstream.open(HttpMethod.POST, "/v1/messages/count_tokens", clientHeaders, false)
+            Buffer response = upstream.open(route.current().target(), HttpMethod.POST, "/v1/messages/count_tokens",
+                            clientHeaders, false)
                     .compose(req -> upstream.send(req, bytes))
                     .compose(resp -> resp.statusCode() == 200 ? resp.body()
                             : io.vertx.core.Future.failedFuture("count_tokens answered " + resp.statusCode()))
@@ -361,6 +381,8 @@ public class Gateway {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             return null;
+        } finally {
+            route.release();
         }
     }
 

@@ -52,6 +52,7 @@ public final class MessagesRequest implements HoldEstimator.Facts {
     private boolean inputAddedDuringCall;
     private boolean maxTokensDefaulted;
     private long thinkingBudgetTokens;
+    private String userId;
 
     private MessagesRequest(byte[] body) {
         this.body = body;
@@ -146,6 +147,7 @@ public final class MessagesRequest implements HoldEstimator.Facts {
                     }
                 }
                 case "inference_geo" -> inferenceGeo = nullableString(p, value, "inference_geo");
+                case "metadata" -> readMetadata(p, value);
                 default -> scan(p, value, null);
             }
         }
@@ -190,6 +192,23 @@ public final class MessagesRequest implements HoldEstimator.Facts {
             JsonToken v = p.nextToken();
             if ("budget_tokens".equals(field) && v == JsonToken.VALUE_NUMBER_INT) {
                 thinkingBudgetTokens = p.getValueAsLong(0);
+            } else {
+                scan(p, v, field);
+            }
+        }
+    }
+
+    /** Keeps metadata.user_id (the upstream pool's stickiness key); everything else is only scanned. */
+    private void readMetadata(JsonParser p, JsonToken value) throws IOException {
+        if (value != JsonToken.START_OBJECT) {
+            scan(p, value, null);
+            return;
+        }
+        while (p.nextToken() == JsonToken.FIELD_NAME) {
+            String field = p.currentName();
+            JsonToken v = p.nextToken();
+            if ("user_id".equals(field) && v == JsonToken.VALUE_STRING) {
+                userId = p.getText();
             } else {
                 scan(p, v, field);
             }
@@ -323,6 +342,11 @@ public final class MessagesRequest implements HoldEstimator.Facts {
         System.arraycopy(bytes, 0, out, start, bytes.length);
         System.arraycopy(body, end, out, start + bytes.length, body.length - end);
         return out;
+    }
+
+    /** {@code metadata.user_id} when the request carries one (Claude Code puts its session id there), else null. */
+    public String userId() {
+        return userId;
     }
 
     public byte[] body() {

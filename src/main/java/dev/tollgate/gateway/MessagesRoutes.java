@@ -9,6 +9,7 @@ import dev.tollgate.metering.PriceTable;
 import dev.tollgate.openai.OpenAiSurface;
 import dev.tollgate.upstream.UpstreamClient;
 import dev.tollgate.upstream.UpstreamRefusals;
+import dev.tollgate.upstream.pool.UpstreamAttempts;
 import io.quarkus.logging.Log;
 import io.quarkus.vertx.http.runtime.filters.Filters;
 import io.vertx.core.Context;
@@ -55,23 +56,29 @@ public class MessagesRoutes {
         Context context = Vertx.currentContext();
         BodyReader.read(ctx, gateway.config.maxRequestBytes(), body -> gateway.blocking().execute(() -> {
             byte[] upstreamBody;
+            UpstreamAttempts route;
             try {
                 AuthenticatedKey key = gateway.authenticate(ctx.request());
                 MessagesRequest request = MessagesRequest.parse(body, false);
                 PriceTable.Resolved model = gateway.resolveModel(request.model(), key);
                 upstreamBody = request.bodyWithModel(model.upstreamModel());
+                route = gateway.pool.route(model.price().id(), Gateway.stickinessKey(key, request));
+                if (!route.advance()) {
+                    throw route.unavailable();
+                }
             } catch (ApiException e) {
                 context.runOnContext(v -> ErrorResponder.send(ctx, e));
                 return;
             }
-            context.runOnContext(v -> forwardCount(ctx, upstreamBody));
+            context.runOnContext(v -> forwardCount(ctx, upstreamBody, route));
         }));
     }
 
-    private void forwardCount(RoutingContext ctx, byte[] body) {
+    /** To the first upstream that takes the call; free, so a failure is reported rather than retried. */
+    private void forwardCount(RoutingContext ctx, byte[] body, UpstreamAttempts route) {
         String query = ctx.request().query();
-        gateway.upstream.open(HttpMethod.POST, "/v1/messages/count_tokens" + (query == null ? "" : "?" + query),
-                        ctx.request().headers(), false)
+        gateway.upstream.open(route.current().target(), HttpMethod.POST,
+                        "/v1/messages/count_tokens" + (query == null ? "" : "?" + query), ctx.request().headers(), false)
                 .compose(req -> gateway.upstream.send(req, body))
                 .compose(resp -> resp.body().map(b -> {
                     if (resp.statusCode() != 200) {
@@ -82,8 +89,9 @@ public class MessagesRoutes {
                     }
                     return b;
                 }))
+                .onComplete(ar -> route.release())
                 .onFailure(t -> {
-                    Log.warnf("count_tokens upstream call failed: %s", t.toString());
+                    Log.warnf("count_tokens upstream call to %s failed: %s", route.current().name(), t.toString());
                     ErrorResponder.send(ctx, UpstreamClient.classify(t));
                 });
     }

@@ -17,9 +17,11 @@ import dev.tollgate.metering.UsageAccumulator;
 import dev.tollgate.upstream.UpstreamClient;
 import dev.tollgate.upstream.UpstreamRefusals;
 import dev.tollgate.upstream.UpstreamWatch;
+import dev.tollgate.upstream.pool.Upstream;
+import dev.tollgate.upstream.pool.UpstreamAttempts;
 import io.quarkus.logging.Log;
 import io.vertx.core.Context;
-import io.vertx.core.Future;
+import io.vertx.core.MultiMap;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpClientRequest;
@@ -75,6 +77,7 @@ final class RelayCall {
     private MessagesRequest request;
     private byte[] upstreamBody;
     private Hold hold;
+    private UpstreamAttempts route;
     private HttpClientRequest upstreamRequest;
     private String upstreamRequestId;
     private SseUsageScanner scanner;
@@ -206,35 +209,66 @@ final class RelayCall {
         }
         ctx.response().closeHandler(v -> onClientGone());
         if (!request.stream()) {
-            // The whole exchange, body included: Vert.x's own timeout ends at the response head.
+            // The whole exchange, body included (every attempt): Vert.x's own timeout ends at the response head.
             watch = UpstreamWatch.start(context.owner(), gateway.config.upstream().responseTimeout(),
                     this::onResponseTimeout);
         }
+        route = gateway.pool.route(model.price().id(), Gateway.stickinessKey(key, request));
+        if (!route.advance()) {
+            ApiException error = route.unavailable();
+            end(Status.UPSTREAM_ERROR, TokenUsage.NONE, error.status(), () -> surface.sendError(ctx, error));
+            return;
+        }
+        attempt();
+    }
+
+    /**
+     * One attempt on the route's current upstream. A failed attempt moves to the next upstream only
+     * while nothing reached the client and the model provably did not run (see UpstreamAttempts).
+     */
+    private void attempt() {
         String query = ctx.request().query();
-        gateway.upstream.open(HttpMethod.POST, "/v1/messages" + (query == null ? "" : "?" + query),
-                        ctx.request().headers(), request.stream())
-                .compose(req -> {
+        gateway.upstream.open(route.current().target(), HttpMethod.POST,
+                        "/v1/messages" + (query == null ? "" : "?" + query), ctx.request().headers(), request.stream())
+                .onFailure(failure -> {
+                    if (finished) {
+                        return;
+                    }
+                    // No connection was made, so nothing was sent.
+                    route.connectFailed(failure);
+                    if (!clientGone && route.advance()) {
+                        attempt();
+                    } else {
+                        upstreamFailed(failure);
+                    }
+                })
+                .onSuccess(req -> {
                     upstreamRequest = req;
                     if (clientGone) {
                         notSent();
                     }
                     if (finished) {
                         req.reset();
-                        return Future.failedFuture("not sent: the call already ended");
-                    }
-                    return gateway.upstream.send(req, upstreamBody);
-                })
-                .onSuccess(this::onUpstreamResponse)
-                .onFailure(failure -> {
-                    if (finished) {
                         return;
                     }
-                    ApiException error = UpstreamClient.classify(failure);
-                    if (!(failure instanceof ApiException)) {
-                        Log.warnf("Upstream call of %s failed: %s", requestId, failure.toString());
-                    }
-                    end(Status.UPSTREAM_ERROR, TokenUsage.NONE, error.status(), () -> surface.sendError(ctx, error));
+                    gateway.upstream.send(req, upstreamBody)
+                            .onSuccess(this::onUpstreamResponse)
+                            .onFailure(failure -> {
+                                if (finished) {
+                                    return;
+                                }
+                                route.failedAfterSend();
+                                upstreamFailed(failure);
+                            });
                 });
+    }
+
+    private void upstreamFailed(Throwable failure) {
+        ApiException error = UpstreamClient.classify(failure);
+        if (!(failure instanceof ApiException)) {
+            Log.warnf("Upstream call of %s to %s failed: %s", requestId, route.current().name(), failure.toString());
+        }
+        end(Status.UPSTREAM_ERROR, TokenUsage.NONE, error.status(), () -> surface.sendError(ctx, error));
     }
 
     /** The client left before the call went upstream: nothing was spent, the hold is released. */
@@ -257,15 +291,10 @@ final class RelayCall {
         upstreamRequestId = response.getHeader("request-id");
         int status = response.statusCode();
         if (status != 200) {
-            if (status == 401) {
-                Log.errorf("Upstream rejected the gateway's credentials (401) for %s: check TOLLGATE_UPSTREAM_API_KEY", requestId);
-            }
-            response.body().onComplete(ar -> {
-                ApiException refusal = UpstreamRefusals.refusal(status, response.headers(), ar.succeeded() ? ar.result() : null);
-                end(Status.UPSTREAM_ERROR, TokenUsage.NONE, refusal.status(), () -> surface.sendError(ctx, refusal));
-            });
+            response.body().onComplete(ar -> onUpstreamError(response, ar.succeeded() ? ar.result() : null));
             return;
         }
+        route.answered();
         String contentType = response.getHeader("content-type");
         if (contentType != null && contentType.startsWith("text/event-stream")) {
             relayStream(response, contentType);
@@ -279,6 +308,33 @@ final class RelayCall {
                 }
             });
         }
+    }
+
+    /** An error answer, before anything reached the client: the next upstream, or the answer passed on. */
+    private void onUpstreamError(HttpClientResponse response, Buffer body) {
+        if (finished) {
+            return;
+        }
+        int status = response.statusCode();
+        UpstreamAttempts.Rejection rejection = route.rejected(status, response.headers(), body);
+        if (rejection != UpstreamAttempts.Rejection.FINAL && !clientGone && route.advance()) {
+            attempt();
+            return;
+        }
+        if (rejection == UpstreamAttempts.Rejection.CREDENTIAL) {
+            // The operator's credential or upstream account is at fault, not the customer's: its
+            // 401 would tell them their own key is invalid, and its message is the operator's business.
+            end(Status.UPSTREAM_ERROR, TokenUsage.NONE, 502, () -> surface.sendError(ctx, ApiException.upstreamUnavailable(
+                    "The upstream Claude API rejected the gateway's credentials; the operator must fix them")));
+            return;
+        }
+        MultiMap headers = response.headers();
+        Long retryAfter = rejection == UpstreamAttempts.Rejection.RETRY ? route.soonestRetryAfterSeconds() : null;
+        if (retryAfter != null) {
+            headers = MultiMap.caseInsensitiveMultiMap().addAll(headers).set("retry-after", retryAfter.toString());
+        }
+        ApiException refusal = UpstreamRefusals.refusal(status, headers, body);
+        end(Status.UPSTREAM_ERROR, TokenUsage.NONE, refusal.status(), () -> surface.sendError(ctx, refusal));
     }
 
     private void onMessage(Buffer body) {
@@ -397,11 +453,16 @@ final class RelayCall {
             return;
         }
         finished = true;
+        if (route != null) {
+            route.release();
+        }
+        Upstream served = route == null ? null : route.current();
         long cost = status == Status.UPSTREAM_ERROR ? 0 : gateway.cost(model, request, usage);
         CallRecord record = new CallRecord(requestId, key.accountId(), key.id(), model.price().id(),
                 status == Status.UPSTREAM_ERROR ? TokenUsage.NONE : usage, cost, status, httpStatus, streaming,
                 surface.endpoint(), (System.nanoTime() - startNanos) / 1_000_000, upstreamRequestId,
-                header("http-referer"), header("x-title"));
+                header("http-referer"), header("x-title"), served == null ? null : served.id(),
+                served == null ? null : served.name(), route == null ? 0 : route.attempts());
         gateway.metrics.record(record);
         CompletableFuture<Void> settled = gateway.settle(hold, record).whenComplete((ok, failure) -> {
             if (failure != null) {

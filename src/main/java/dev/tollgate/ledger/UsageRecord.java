@@ -69,6 +69,15 @@ public class UsageRecord extends PanacheEntityBase {
 
     public String title;
 
+    @Column(name = "upstream_id")
+    public UUID upstreamId;
+
+    @Column(name = "upstream_name")
+    public String upstreamName;
+
+    /** Upstreams tried for the call; null on records that name no upstream. */
+    public Integer attempts;
+
     @Column(name = "created_at")
     public Instant createdAt;
 }

@@ -2,7 +2,11 @@ package dev.tollgate.metering;
 
 import java.util.UUID;
 
-/** The usage record of one metered call: what it used, what it cost, how it ended. Never content. */
+/**
+ * The usage record of one metered call: what it used, what it cost, how it ended, which upstream
+ * served it ({@code upstreamId}/{@code upstreamName} null when none answered) after how many
+ * {@code attempts}. Never content.
+ */
 public record CallRecord(
         String requestId,
         UUID accountId,
@@ -17,7 +21,10 @@ public record CallRecord(
         long latencyMs,
         String upstreamRequestId,
         String referer,
-        String title) {
+        String title,
+        UUID upstreamId,
+        String upstreamName,
+        int attempts) {
 
     public enum Status {
         /** The upstream answered in full. */

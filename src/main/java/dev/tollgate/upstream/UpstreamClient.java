@@ -3,7 +3,6 @@ package dev.tollgate.upstream;
 import dev.tollgate.api.ApiException;
 import dev.tollgate.config.TollgateConfig;
 import dev.tollgate.ops.CallMetrics;
-import io.quarkus.logging.Log;
 import io.vertx.core.Context;
 import io.vertx.core.Future;
 import io.vertx.core.MultiMap;
@@ -19,7 +18,6 @@ import jakarta.annotation.PreDestroy;
 import jakarta.enterprise.context.ApplicationScoped;
 
 import java.net.ConnectException;
-import java.net.URI;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
@@ -44,30 +42,16 @@ public class UpstreamClient {
      * every event of the upstream exchange. Per-loop pools keep a call on its own loop throughout.
      */
     private final Map<Thread, HttpClient> perEventLoop = new ConcurrentHashMap<>();
-    private final String host;
-    private final int port;
-    private final String basePath;
-    private final String apiKey;
     private final TollgateConfig.Upstream config;
     private final CallMetrics metrics;
 
     public UpstreamClient(Vertx vertx, TollgateConfig tollgate, CallMetrics metrics) {
         this.config = tollgate.upstream();
         this.metrics = metrics;
-        URI base = URI.create(config.baseUrl());
-        boolean tls = "https".equalsIgnoreCase(base.getScheme());
-        this.host = base.getHost();
-        this.port = base.getPort() > 0 ? base.getPort() : (tls ? 443 : 80);
-        String path = base.getRawPath() == null ? "" : base.getRawPath();
-        this.basePath = path.endsWith("/") ? path.substring(0, path.length() - 1) : path;
-        this.apiKey = config.apiKey().filter(k -> !k.isBlank()).orElse(null);
-        if (apiKey == null) {
-            Log.warn("TOLLGATE_UPSTREAM_API_KEY is not set: every call to Claude will fail with 502");
-        }
         this.vertx = vertx;
+        // TLS is chosen per request (each upstream's own URL); ALPN only acts on TLS connections.
         this.clientOptions = new HttpClientOptions()
-                .setSsl(tls)
-                .setUseAlpn(tls)
+                .setUseAlpn(true)
                 .setTrustAll(false)
                 .setVerifyHost(true)
                 .setKeepAlive(true)
@@ -88,24 +72,22 @@ public class UpstreamClient {
     }
 
     /**
-     * Sends one request upstream. {@code clientHeaders} are the caller's request headers, of
-     * which only anthropic-version and anthropic-beta are forwarded.
+     * Opens one request to {@code target}: the returned future completes once a connection is
+     * ready, so its failure means nothing was sent. {@code clientHeaders} are the caller's request
+     * headers, of which only anthropic-version and anthropic-beta are forwarded.
      */
-    public Future<HttpClientRequest> open(HttpMethod method, String pathAndQuery, MultiMap clientHeaders,
-                                          boolean stream) {
-        if (apiKey == null) {
-            return Future.failedFuture(ApiException.upstreamUnavailable(
-                    "The gateway has no upstream credentials configured; the operator must set TOLLGATE_UPSTREAM_API_KEY"));
-        }
+    public Future<HttpClientRequest> open(UpstreamTarget target, HttpMethod method, String pathAndQuery,
+                                          MultiMap clientHeaders, boolean stream) {
         long timeout = (stream ? config.streamIdleTimeout() : config.responseTimeout()).toMillis();
         RequestOptions options = new RequestOptions()
                 .setMethod(method)
-                .setHost(host)
-                .setPort(port)
-                .setURI(basePath + pathAndQuery)
+                .setHost(target.host())
+                .setPort(target.port())
+                .setSsl(target.tls())
+                .setURI(target.basePath() + pathAndQuery)
                 .setConnectTimeout(config.connectTimeout().toMillis())
                 .setIdleTimeout(timeout);
-        options.putHeader("x-api-key", apiKey);
+        options.putHeader("x-api-key", target.apiKey());
         String version = clientHeaders.get("anthropic-version");
         options.putHeader("anthropic-version", version != null ? version : config.defaultVersion());
         for (String beta : clientHeaders.getAll("anthropic-beta")) {
@@ -118,7 +100,8 @@ public class UpstreamClient {
 
     /** Sends a body and waits for the response head. */
     public Future<io.vertx.core.http.HttpClientResponse> send(HttpClientRequest request, byte[] body) {
-        return metrics.timeUpstream(request.path().substring(basePath.length()), request.send(Buffer.buffer(body)));
+        String path = request.path();
+        return metrics.timeUpstream(path.substring(Math.max(0, path.indexOf("/v1/"))), request.send(Buffer.buffer(body)));
     }
 
     /** Maps a transport failure to what the client sees: 504 for a timeout, 502 otherwise. */

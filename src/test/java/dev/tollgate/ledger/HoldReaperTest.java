@@ -66,7 +66,7 @@ class HoldReaperTest {
                 "claude-haiku-4-5-20251001", "/v1/messages", false), Duration.ZERO, false).hold();
         reaper.reap();
         ledger.settle(hold, new CallRecord("req_late", id, null, "claude-haiku-4-5-20251001", TokenUsage.of(100, 10),
-                150_000L, CallRecord.Status.OK, 200, false, "/v1/messages", 5, null, null, null), 110).join();
+                150_000L, CallRecord.Status.OK, 200, false, "/v1/messages", 5, null, null, null, null, null, 1), 110).join();
         assertEquals(0, new BigDecimal("0.99985").compareTo(Tollgate.balance(account)));
         Response usage = Tollgate.usage(account);
         assertEquals(1, usage.jsonPath().getList("data").size());
@@ -97,7 +97,8 @@ class HoldReaperTest {
                 SELECT tg_settle_batch(ARRAY[?, ?]::uuid[], ARRAY[?, ?]::uuid[], '{150000,250000}', '{NULL,NULL}',
                     '{110,220}', ARRAY[?, ?], '{NULL,NULL}', '{claude-haiku-4-5-20251001,claude-haiku-4-5-20251001}',
                     '{100,200}', '{10,20}', '{0,0}', '{0,0}', '{0,0}', '{0,0}', '{ok,ok}', '{200,200}', '{false,false}',
-                    '{/v1/messages,/v1/messages}', '{5,5}', '{NULL,NULL}', '{NULL,NULL}', '{NULL,NULL}', false)""")) {
+                    '{/v1/messages,/v1/messages}', '{5,5}', '{NULL,NULL}', '{NULL,NULL}', '{NULL,NULL}', '{NULL,NULL}',
+                    '{NULL,NULL}', '{1,1}', false)""")) {
             ps.setObject(1, expired.id());
             ps.setObject(2, pending.id());
             ps.setObject(3, id);

@@ -56,7 +56,7 @@ class LedgerDurabilityTest {
             c.commit();
             try (PreparedStatement ps = c.prepareStatement("SELECT tg_settle_batch(ARRAY[?]::uuid[], ARRAY[?]::uuid[],"
                     + " '{5}', '{NULL}', '{1}', '{req_e}', '{NULL}', '{m}', '{1}', '{0}', '{0}', '{0}', '{0}', '{0}', '{ok}', '{200}',"
-                    + " '{false}', '{/v1/messages}', '{1}', '{NULL}', '{NULL}', '{NULL}', false)")) {
+                    + " '{false}', '{/v1/messages}', '{1}', '{NULL}', '{NULL}', '{NULL}', '{NULL}', '{NULL}', '{1}', false)")) {
                 ps.setObject(1, hold);
                 ps.setObject(2, UUID.fromString(account));
                 try (ResultSet rs = ps.executeQuery()) {

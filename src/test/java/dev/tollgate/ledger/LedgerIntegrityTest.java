@@ -28,7 +28,8 @@ class LedgerIntegrityTest {
 
     private static final String SETTLE_ONE = "SELECT tg_settle_batch('{}'::uuid[] || ?::uuid, '{}'::uuid[] || ?::uuid,"
             + " '{5}', '{NULL}', '{1}', ARRAY[?], '{}'::uuid[] || ?::uuid, '{m}', '{1}', '{0}', '{0}', '{0}', '{0}', '{0}',"
-            + " '{ok}', '{200}', '{false}', '{/v1/messages}', '{1}', '{NULL}', '{NULL}', '{NULL}', false)";
+            + " '{ok}', '{200}', '{false}', '{/v1/messages}', '{1}', '{NULL}', '{NULL}', '{NULL}', '{NULL}', '{NULL}', '{1}',"
+            + " false)";
 
     @Inject
     AgroalDataSource dataSource;

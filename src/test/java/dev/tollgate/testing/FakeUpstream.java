@@ -50,8 +50,9 @@ import java.util.regex.Pattern;
  *       {@link Scenario} is taken (FIFO, one per call, even if the call is later rejected).</li>
  *   <li>Scenario {@code delayBeforeHeaders} wait; scenario {@link Scenario#hangUp() hang-up} closes here.</li>
  *   <li>413 {@code request_too_large} if the body exceeds 32 MB.</li>
- *   <li>401 {@code authentication_error} "invalid x-api-key" unless {@code x-api-key: API_KEY}, or no
- *       {@code x-api-key} and {@code Authorization: Bearer API_KEY}.</li>
+ *   <li>401 {@code authentication_error} "invalid x-api-key" unless {@code x-api-key: <key>}, or no
+ *       {@code x-api-key} and {@code Authorization: Bearer <key>}, where the key is the instance's own
+ *       ({@link #API_KEY} unless started with {@link #start(String)}).</li>
  *   <li>400 if {@code anthropic-version} is missing or not one of {@link #SUPPORTED_VERSIONS}.</li>
  *   <li>400 for malformed JSON / missing required fields; 404 {@code model: <id>} for unknown models.</li>
  *   <li>Scenario HTTP error (real status, real envelope), otherwise the reply (a JSON reply may stall
@@ -68,7 +69,7 @@ import java.util.regex.Pattern;
  */
 public final class FakeUpstream implements AutoCloseable {
 
-    /** The only credential accepted (as {@code x-api-key} or {@code Authorization: Bearer}). */
+    /** The credential {@link #start()} accepts (as {@code x-api-key} or {@code Authorization: Bearer}). */
     public static final String API_KEY = "sk-ant-api03-fake-upstream-key";
     /** Value of the {@code anthropic-organization-id} response header. */
     public static final String ORGANIZATION_ID = "3f1c8a52-6d0e-4b7a-9c21-5e8f0d4b7a13";
@@ -118,6 +119,8 @@ public final class FakeUpstream implements AutoCloseable {
     private final Vertx vertx;
     private final HttpServer server;
     private final int port;
+    /** The only credential this instance accepts: each instance stands for one Anthropic organization. */
+    private final String apiKey;
     private final ConcurrentLinkedQueue<Scenario> queue = new ConcurrentLinkedQueue<>();
     private final List<RecordedRequest> recorded = Collections.synchronizedList(new ArrayList<>());
     private final AtomicInteger messageCalls = new AtomicInteger();
@@ -125,14 +128,20 @@ public final class FakeUpstream implements AutoCloseable {
     private final HostedDocuments hostedDocuments = new HostedDocuments();
     private final AtomicInteger completedStreams = new AtomicInteger();
 
-    private FakeUpstream(Vertx vertx, HttpServer server) {
+    private FakeUpstream(Vertx vertx, HttpServer server, String apiKey) {
         this.vertx = vertx;
         this.server = server;
         this.port = server.actualPort();
+        this.apiKey = apiKey;
     }
 
-    /** Starts its own Vert.x instance and binds {@code 127.0.0.1:0}. */
+    /** Starts its own Vert.x instance and binds {@code 127.0.0.1:0}; accepts {@link #API_KEY}. */
     public static FakeUpstream start() {
+        return start(API_KEY);
+    }
+
+    /** As {@link #start()}, accepting only {@code apiKey} (several fakes: several upstream organizations). */
+    public static FakeUpstream start(String apiKey) {
         Vertx vertx = Vertx.vertx();
         try {
             HttpServerOptions options = new HttpServerOptions()
@@ -145,7 +154,7 @@ public final class FakeUpstream implements AutoCloseable {
             FakeUpstream[] self = new FakeUpstream[1];
             HttpServer server = vertx.createHttpServer(options).requestHandler(req -> self[0].handle(req));
             server.listen().toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
-            self[0] = new FakeUpstream(vertx, server);
+            self[0] = new FakeUpstream(vertx, server, apiKey);
             return self[0];
         } catch (Exception e) {
             vertx.close();
@@ -504,13 +513,13 @@ public final class FakeUpstream implements AutoCloseable {
         });
     }
 
-    private static boolean authorized(Map<String, String> headers) {
-        String apiKey = headers.get("x-api-key");
-        if (apiKey != null) {
-            return API_KEY.equals(apiKey.trim());
+    private boolean authorized(Map<String, String> headers) {
+        String presented = headers.get("x-api-key");
+        if (presented != null) {
+            return apiKey.equals(presented.trim());
         }
         String auth = headers.get("authorization");
-        return auth != null && auth.trim().equals("Bearer " + API_KEY);
+        return auth != null && auth.trim().equals("Bearer " + apiKey);
     }
 
     /** Returns an error message in the real API's style, or null if valid. */
