@@ -7,13 +7,13 @@ import java.time.Instant;
 import java.time.format.DateTimeParseException;
 import java.util.UUID;
 
-/** Strict readers for admin request fields: every wrong input gets a 400 that names the field. */
-final class Json {
+/** Strict readers for request fields of the REST APIs: every wrong input gets a 400 that names the field. */
+public final class Json {
 
     private Json() {
     }
 
-    static JsonNode object(JsonNode body) {
+    public static JsonNode object(JsonNode body) {
         if (body == null || !body.isObject()) {
             throw ApiException.invalidRequest("The request body must be a JSON object");
         }
@@ -21,7 +21,7 @@ final class Json {
     }
 
     /** Refuses fields the endpoint does not know: a typo must not pass silently as "no change". */
-    static JsonNode onlyFields(JsonNode body, java.util.Set<String> known) {
+    public static JsonNode onlyFields(JsonNode body, java.util.Set<String> known) {
         object(body).fieldNames().forEachRemaining(name -> {
             if (!known.contains(name)) {
                 throw ApiException.invalidRequest(name + ": unknown field; expected one of " + new java.util.TreeSet<>(known));
@@ -30,7 +30,7 @@ final class Json {
         return body;
     }
 
-    static String requiredString(JsonNode body, String field, int maxLength) {
+    public static String requiredString(JsonNode body, String field, int maxLength) {
         JsonNode v = body.get(field);
         if (v == null || v.isNull()) {
             throw ApiException.invalidRequest(field + ": Field required");
@@ -44,7 +44,7 @@ final class Json {
         return v.asText();
     }
 
-    static String optionalString(JsonNode body, String field, int maxLength) {
+    public static String optionalString(JsonNode body, String field, int maxLength) {
         JsonNode v = body.get(field);
         if (v == null || v.isNull()) {
             return null;
@@ -59,7 +59,7 @@ final class Json {
     }
 
     /** An amount as a JSON string ("10.50") or number (10.5), read without binary floating point. */
-    static String amountText(JsonNode body, String field) {
+    public static String amountText(JsonNode body, String field) {
         JsonNode v = body.get(field);
         if (v == null || v.isNull()) {
             return null;
@@ -74,7 +74,7 @@ final class Json {
     }
 
     /** A non-empty array of strings (trimmed), or null when the field is null or absent. */
-    static java.util.List<String> optionalStringList(JsonNode node, String field, String what) {
+    public static java.util.List<String> optionalStringList(JsonNode node, String field, String what) {
         if (node == null || node.isNull()) {
             return null;
         }
@@ -91,7 +91,7 @@ final class Json {
         return entries;
     }
 
-    static Instant optionalInstant(JsonNode body, String field) {
+    public static Instant optionalInstant(JsonNode body, String field) {
         String text = optionalString(body, field, 64);
         if (text == null) {
             return null;
@@ -103,7 +103,7 @@ final class Json {
         }
     }
 
-    static UUID uuid(String text, String what) {
+    public static UUID uuid(String text, String what) {
         try {
             return UUID.fromString(text);
         } catch (IllegalArgumentException e) {

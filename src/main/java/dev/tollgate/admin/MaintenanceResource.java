@@ -1,6 +1,9 @@
 package dev.tollgate.admin;
 
 import dev.tollgate.ledger.HoldReaper;
+import dev.tollgate.webhooks.BalanceSignals;
+import dev.tollgate.webhooks.WebhookDispatcher;
+import dev.tollgate.webhooks.WebhookViews;
 import jakarta.ws.rs.POST;
 import jakarta.ws.rs.Path;
 import jakarta.ws.rs.Produces;
@@ -16,9 +19,13 @@ import jakarta.ws.rs.core.MediaType;
 public class MaintenanceResource {
 
     private final HoldReaper reaper;
+    private final BalanceSignals balanceSignals;
+    private final WebhookDispatcher webhooks;
 
-    public MaintenanceResource(HoldReaper reaper) {
+    public MaintenanceResource(HoldReaper reaper, BalanceSignals balanceSignals, WebhookDispatcher webhooks) {
         this.reaper = reaper;
+        this.balanceSignals = balanceSignals;
+        this.webhooks = webhooks;
     }
 
     /** Releases expired holds (recording their calls as abandoned) and forgets old idempotency keys. */
@@ -26,5 +33,14 @@ public class MaintenanceResource {
     @Path("/reap")
     public Views.ReapView reap() {
         return new Views.ReapView(reaper.run());
+    }
+
+    /** Announces balance events and attempts every webhook delivery that is due (the instances' timers do this each second). */
+    @POST
+    @Path("/webhooks")
+    public WebhookViews.Pass webhooks() {
+        int low = balanceSignals.announceLowBalances();
+        int depleted = balanceSignals.announceDepletions();
+        return new WebhookViews.Pass(low, depleted, webhooks.deliverDue());
     }
 }

@@ -5,6 +5,7 @@ import dev.tollgate.api.ApiException;
 import dev.tollgate.ledger.LedgerException;
 import dev.tollgate.ledger.LedgerStore;
 import dev.tollgate.ledger.Money;
+import dev.tollgate.webhooks.Outbox;
 import io.agroal.api.AgroalDataSource;
 import jakarta.enterprise.context.ApplicationScoped;
 
@@ -15,6 +16,8 @@ import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
+import java.util.LinkedHashMap;
+import java.util.Map;
 import java.util.UUID;
 
 /**
@@ -32,9 +35,11 @@ public class TopupService {
     private final AgroalDataSource dataSource;
     private final LedgerStore ledger;
     private final AuditLog audit;
+    private final Outbox outbox;
 
-    public TopupService(AgroalDataSource dataSource, LedgerStore ledger, AuditLog audit) {
+    public TopupService(AgroalDataSource dataSource, LedgerStore ledger, AuditLog audit, Outbox outbox) {
         this.dataSource = dataSource;
+        this.outbox = outbox;
         this.ledger = ledger;
         this.audit = audit;
     }
@@ -71,6 +76,9 @@ public class TopupService {
                 audit.record(c, "account." + kind, accountId.toString(), java.util.Map.of("amount_usd",
                         Money.format(amount), "entry_id", result.entryId(), "note", note == null ? "" : note,
                         "reserves_revoked", result.reservesRevoked()));
+                if ("topup".equals(kind)) {
+                    outbox.emit(c, Outbox.TOPUP_CREATED, topupEvent(view, note));
+                }
                 if (idempotencyKey != null) {
                     try (PreparedStatement ps = c.prepareStatement(
                             "UPDATE idempotency_keys SET response_status = 201, response_body = ? WHERE scope = ? AND key = ?")) {
@@ -124,6 +132,17 @@ public class TopupService {
                 }
             }
         }
+    }
+
+    private static Map<String, Object> topupEvent(Views.TopupView view, String note) {
+        Map<String, Object> data = new LinkedHashMap<>();
+        data.put("account_id", view.accountId().toString());
+        data.put("entry_id", view.entryId());
+        data.put("amount_usd", view.amountUsd());
+        data.put("balance_usd", view.balanceUsd());
+        data.put("available_usd", view.availableUsd());
+        data.put("note", note);
+        return data;
     }
 
     /** Forgets idempotency keys older than the retention period. */
