@@ -5,10 +5,10 @@ import java.security.SecureRandom;
 /**
  * The format of redemption codes, made to be read aloud and typed: "TG-" and 20 characters of
  * Crockford's base32 (no I, L, O or U) in groups of four, the last one a check character (Luhn
- * mod 32), e.g. {@code TG-7K3M-Q9XD-2HFB-W8NC-4RTJ}. 19 random characters carry 95 bits.
+ * mod 32): {@code TG-XXXX-XXXX-XXXX-XXXX-XXXX}. 19 random characters carry 95 bits.
  * Typing is forgiving: any case, with or without the dashes and the "TG", and I, L, O read as
- * 1, 1, 0. A typo in one character, or two neighbours swapped, fails the check and is reported
- * as a typo rather than looked up.
+ * 1, 1, 0. A typo in one character, or two neighbours swapped (all but 0 and Z), fails the check
+ * and is reported as a typo rather than looked up.
  */
 final class RedemptionCodes {
 
@@ -62,7 +62,7 @@ final class RedemptionCodes {
         return out.toString();
     }
 
-    /** Luhn mod N over the alphabet: catches every single-character error and most adjacent swaps. */
+    /** Luhn mod N over the alphabet: catches every single-character error and every adjacent swap but 0Z/Z0. */
     static char checkCharacter(CharSequence payload) {
         int n = ALPHABET.length();
         int factor = 2;
