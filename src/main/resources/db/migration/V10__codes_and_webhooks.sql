@@ -83,3 +83,11 @@ ALTER TABLE accounts ADD COLUMN low_balance_notified_since timestamptz,
 UPDATE accounts SET low_balance_notified_since = low_balance_since WHERE low_balance_since IS NOT NULL;
 CREATE INDEX accounts_low_balance_unannounced ON accounts (id)
     WHERE low_balance_since IS NOT NULL AND low_balance_notified_since IS DISTINCT FROM low_balance_since;
+
+-- When the depletion scan (a read of the whole accounts table) last ran: each instance's timer
+-- claims the period here first, so one scan runs per period however many instances there are.
+CREATE TABLE balance_scans (
+    name      text PRIMARY KEY,
+    last_run  timestamptz NOT NULL
+);
+INSERT INTO balance_scans (name, last_run) VALUES ('depleted', '-infinity');

@@ -13,6 +13,7 @@ import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
+import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.UUID;
@@ -22,11 +23,14 @@ import java.util.UUID;
  * settlements, the hot path, do no work for them. Each announcement marks its account and writes
  * its events in one transaction (exactly one event per crossing); rows locked by a settlement at
  * that moment are skipped (SKIP LOCKED) and taken at the next poll. Safe on any number of instances.
+ * POST /admin/v1/maintenance/webhooks runs both announcements at once (on Lambda no timer runs).
  */
 @ApplicationScoped
 public class BalanceSignals {
 
     private static final int BATCH = 500;
+    /** Matches the timer of {@link #pollDepletions}. */
+    private static final Duration DEPLETION_SCAN_PERIOD = Duration.ofSeconds(10);
     /** Nano-dollars per token per (USD per million tokens). */
     private static final BigDecimal NANOS_PER_TOKEN = new BigDecimal(1000);
 
@@ -45,9 +49,23 @@ public class BalanceSignals {
         announceLowBalances();
     }
 
-    /** A read of the whole accounts table (no index can serve it without costing settlements), hence less often. */
+    /**
+     * A read of the whole accounts table (no index can serve it without costing settlements), hence
+     * less often, and by one instance per period: the first to claim it in balance_scans.
+     */
     @Scheduled(every = "10s", delayed = "5s", concurrentExecution = Scheduled.ConcurrentExecution.SKIP)
     void pollDepletions() {
+        try (Connection c = dataSource.getConnection(); PreparedStatement ps = c.prepareStatement("""
+                UPDATE balance_scans SET last_run = now()
+                WHERE name = 'depleted' AND last_run <= now() - make_interval(secs => ?)
+                """)) {
+            ps.setLong(1, DEPLETION_SCAN_PERIOD.toSeconds() - 1);
+            if (ps.executeUpdate() == 0) {
+                return;
+            }
+        } catch (SQLException e) {
+            throw new LedgerException("claiming the depletion scan failed", e);
+        }
         announceDepletions();
     }
 
