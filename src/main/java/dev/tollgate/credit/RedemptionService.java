@@ -136,6 +136,7 @@ public class RedemptionService {
 
     /** Revokes a code that was not redeemed; revoking it again changes nothing. */
     CodeViews.Code revoke(UUID id) {
+        CodeViews.Code code;
         try (Connection c = dataSource.getConnection()) {
             c.setAutoCommit(false);
             try (PreparedStatement ps = c.prepareStatement("""
@@ -145,16 +146,8 @@ public class RedemptionService {
                 if (ps.executeUpdate() == 1) {
                     audit.record(c, "redemption_code.revoke", id.toString(), Map.of());
                 }
-                CodeViews.Code code = find(c, id);
+                code = find(c, id);
                 c.commit();
-                if (code == null) {
-                    throw ApiException.notFound("Redemption code " + id + " not found");
-                }
-                if (code.redeemedAt() != null) {
-                    throw new ApiException(409, "invalid_request_error",
-                            "Redemption code " + id + " was already redeemed; it cannot be revoked").errorCode("already_redeemed");
-                }
-                return code;
             } catch (SQLException | RuntimeException e) {
                 c.rollback();
                 throw e;
@@ -162,6 +155,14 @@ public class RedemptionService {
         } catch (SQLException e) {
             throw new LedgerException("revoking a redemption code failed", e);
         }
+        if (code == null) {
+            throw ApiException.notFound("Redemption code " + id + " not found");
+        }
+        if (code.redeemedAt() != null) {
+            throw new ApiException(409, "invalid_request_error",
+                    "Redemption code " + id + " was already redeemed; it cannot be revoked").errorCode("already_redeemed");
+        }
+        return code;
     }
 
     private static CodeViews.Code find(Connection c, UUID id) throws SQLException {
