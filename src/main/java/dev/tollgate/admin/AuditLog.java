@@ -14,8 +14,8 @@ import java.sql.SQLException;
 
 /**
  * The record of admin actions, and of money moved by a developer's key (redemptions): who (the admin
- * token's fingerprint, or "key:<id>"), what, on which subject, when,
- * from which IP. Written in the same transaction as the action it records.
+ * token's fingerprint, or "key:<id>"), what, on which subject, when, from which IP. Written in the
+ * same transaction as the action it records.
  */
 @ApplicationScoped
 public class AuditLog {
