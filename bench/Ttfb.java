@@ -21,7 +21,7 @@ import java.util.concurrent.Executors;
  */
 public class Ttfb {
 
-    static final String BODY = "{\"model\":\"claude-sonnet-4-5\",\"max_tokens\":256,\"stream\":true,"
+    static final String BODY = "{\"model\":\"claude-sonnet-4-6\",\"max_tokens\":256,\"stream\":true,"
             + "\"messages\":[{\"role\":\"user\",\"content\":\"Say hello in one sentence.\"}]}";
 
     public static void main(String[] args) throws Exception {

@@ -102,7 +102,7 @@ for spec in "$@"; do
   mapfile -t base < <(tollgate_env "$port" "$db")
   env "${base[@]}" "${envs[@]}" taskset -c "$GW_CPU" "$JAVA" $jvm -jar "$jar/quarkus-run.jar" > "$OUT/tollgate-$name.log" 2>&1 &
   TPIDS+=($!); PIDS+=($!); NAMES+=("$name"); PORTS+=("$port")
-  wait_http "http://127.0.0.1:$port/q/health/ready" 120   # one at a time: Flyway migrates each database once
+  wait_tollgate "$port" 120   # one at a time: Flyway migrates each database once
   [ -n "$slice" ] && python3 bench/sched_slice.py "${TPIDS[$i]}" $((slice * 1000)) vert.x-eventloo | tee -a "$OUT/run.log"
   if [ $i = 0 ] && [ -n "${AB_SQL:-}" ]; then log "AB_SQL: $AB_SQL"; $PG -d "$db" -c "$AB_SQL"; fi
   i=$((i + 1))

@@ -35,6 +35,15 @@ wait_http() {  # url, seconds
     sleep 0.05
   done
 }
+wait_tollgate() {  # port, seconds: readiness on the management port (PORT + 1000), or on PORT for a
+  # build from before the management interface existed (ab.sh compares such builds too)
+  local end=$((SECONDS + $2))
+  until curl -sf -o /dev/null "http://127.0.0.1:$(($1 + 1000))/q/health/ready" \
+      || curl -sf -o /dev/null "http://127.0.0.1:$1/q/health/ready"; do
+    [ $SECONDS -ge $end ] && { log "not ready: Tollgate on port $1"; return 1; }
+    sleep 0.05
+  done
+}
 ports_free() {  # a leftover process on one of these ports would be measured instead
   for port in "$@"; do
     if curl -s -o /dev/null "http://127.0.0.1:$port/"; then log "port $port is already in use: stop what listens there"; exit 2; fi
@@ -87,9 +96,11 @@ start_fake() {  # port: the fake upstream on the load CPU; sets FAKE_PID
   FAKE_PID=$!
   wait_http "http://127.0.0.1:$1/stats" 30
 }
-# tollgate_env PORT DB: the environment of a benchmarked Tollgate in production mode, one per line.
+# tollgate_env PORT DB: the environment of a benchmarked Tollgate in production mode, one per line;
+# its management interface (health, metrics) listens on PORT + 1000.
 tollgate_env() {
   printf '%s\n' "TOLLGATE_UPSTREAM_BASE_URL=http://127.0.0.1:$FAKE_PORT" TOLLGATE_UPSTREAM_API_KEY=sk-ant-bench-fake \
     "TOLLGATE_ADMIN_TOKEN=$ADMIN_TOKEN" "TOLLGATE_KEY_PEPPER=$PEPPER" \
-    "QUARKUS_DATASOURCE_JDBC_URL=jdbc:postgresql://127.0.0.1:5432/$2" QUARKUS_HTTP_HOST=127.0.0.1 "QUARKUS_HTTP_PORT=$1"
+    "QUARKUS_DATASOURCE_JDBC_URL=jdbc:postgresql://127.0.0.1:5432/$2" QUARKUS_HTTP_HOST=127.0.0.1 "QUARKUS_HTTP_PORT=$1" \
+    QUARKUS_MANAGEMENT_HOST=127.0.0.1 "QUARKUS_MANAGEMENT_PORT=$(($1 + 1000))"
 }

@@ -135,7 +135,7 @@ start_tollgate() {
   local envs; mapfile -t envs < <(tollgate_env "$TG_PORT" "$DB")
   env "${envs[@]}" "$@" taskset -c "$cpus" "$JAVA" ${BENCH_JVM_OPTS:-} -jar target/quarkus-app/quarkus-run.jar > "$OUT/$logf" 2>&1 &
   TG_PID=$!; PIDS+=("$TG_PID")
-  wait_http "http://127.0.0.1:$TG_PORT/q/health/ready" 120
+  wait_tollgate "$TG_PORT" 120
   TG_READY_MS=$(( ($(date +%s%N) - t0) / 1000000 ))
   log "Tollgate ready after ${TG_READY_MS} ms ($(grep -o 'started in [0-9.]*s' "$OUT/$logf" || true))"
 }

@@ -7,21 +7,23 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 JDBC=${1:-jdbc:postgresql://127.0.0.1:5432/tollgate_smoke}
-APP_PORT=18093 UP_PORT=18094 ADMIN=smoke-admin-token WORK=$(mktemp -d)
+APP_PORT=18093 UP_PORT=18094 MGMT_PORT=18095 ADMIN=smoke-admin-token WORK=$(mktemp -d)
 JAVA=${JAVA_HOME:+$JAVA_HOME/bin/}java
 fail() { echo "FAIL: $*"; exit 1; }
 
 python3 deploy/smoke/slow_upstream.py $UP_PORT 10 & UP_PID=$!
-QUARKUS_HTTP_PORT=$APP_PORT QUARKUS_DATASOURCE_JDBC_URL=$JDBC TOLLGATE_ADMIN_TOKEN=$ADMIN \
+QUARKUS_HTTP_PORT=$APP_PORT QUARKUS_MANAGEMENT_PORT=$MGMT_PORT QUARKUS_DATASOURCE_JDBC_URL=$JDBC TOLLGATE_ADMIN_TOKEN=$ADMIN \
   TOLLGATE_KEY_PEPPER=smoke-pepper-0123456789 TOLLGATE_UPSTREAM_API_KEY=sk-ant-smoke \
   TOLLGATE_UPSTREAM_BASE_URL=http://127.0.0.1:$UP_PORT \
   "$JAVA" -jar target/quarkus-app/quarkus-run.jar > "$WORK/app.log" 2>&1 & APP_PID=$!
 trap 'kill $UP_PID 2>/dev/null; kill $APP_PID 2>/dev/null || true' EXIT
-for _ in $(seq 1 60); do curl -sf localhost:$APP_PORT/q/health/ready > /dev/null && break; sleep 1; done
+for _ in $(seq 1 60); do curl -sf localhost:$MGMT_PORT/q/health/ready > /dev/null && break; sleep 1; done
 
 B=localhost:$APP_PORT; A="Authorization: Bearer $ADMIN"; J='content-type: application/json'
-curl -sf localhost:$APP_PORT/q/health/ready | grep -q '"Database connections health check"' || fail "readiness lacks the database"
+curl -sf localhost:$MGMT_PORT/q/health/ready | grep -q '"Database connections health check"' || fail "readiness lacks the database"
 curl -sf -o /dev/null $B/q/swagger-ui/ || fail "no Swagger UI in production"
+[ "$(curl -s -o /dev/null -w '%{http_code}' $B/q/metrics)" = 404 ] || fail "metrics served on the public port"
+curl -sf -o /dev/null localhost:$MGMT_PORT/q/metrics || fail "no metrics on the management port"
 head -1 "$WORK/app.log" | python3 -c 'import json,sys; json.loads(sys.stdin.readline())' || fail "logs are not JSON"
 ACC=$(curl -sf -H "$A" -H "$J" -d '{"name":"smoke"}' $B/admin/v1/accounts | python3 -c 'import json,sys;print(json.load(sys.stdin)["id"])')
 curl -sf -H "$A" -H "$J" -d '{"amount_usd":"5"}' $B/admin/v1/accounts/$ACC/topups > /dev/null
@@ -33,7 +35,7 @@ curl -sN $B/v1/messages -H "x-api-key: $KEY" -H "$J" \
 sleep 2
 kill -TERM $APP_PID
 sleep 1
-[ "$(curl -s -o /dev/null -w '%{http_code}' $B/q/health/ready)" = 503 ] || fail "not reporting not-ready during the shutdown delay"
+[ "$(curl -s -o /dev/null -w '%{http_code}' localhost:$MGMT_PORT/q/health/ready)" = 503 ] || fail "not reporting not-ready during the shutdown delay"
 wait $CURL_PID
 grep -q 'message_stop' "$WORK/stream.out" || fail "the stream was cut by the shutdown"
 wait $APP_PID || true

@@ -10,9 +10,8 @@ import dev.tollgate.keys.ApiKeyService;
 import dev.tollgate.ledger.Account;
 import dev.tollgate.ledger.LedgerEntry;
 import dev.tollgate.ledger.LedgerStore;
-import dev.tollgate.ledger.Money;
 import dev.tollgate.metering.PriceTable;
-import dev.tollgate.metering.UsageRecord;
+import dev.tollgate.ledger.UsageRecord;
 import dev.tollgate.webhooks.Outbox;
 import io.quarkus.panache.common.Page;
 import io.quarkus.panache.common.Sort;
@@ -133,8 +132,7 @@ public class AdminResource {
             account.fitMinTokens = v.asInt();
         }
         if (body.has("low_balance_threshold_usd")) {
-            account.lowBalanceThreshold = body.get("low_balance_threshold_usd").isNull() ? null
-                    : Money.parsePositiveUsd("low_balance_threshold_usd", Json.amountText(body, "low_balance_threshold_usd"));
+            account.lowBalanceThreshold = Json.usd(body, "low_balance_threshold_usd", false);
         }
     }
 
@@ -162,12 +160,9 @@ public class AdminResource {
     private RestResponse<Views.TopupView> credit(String id, JsonNode body, String idempotencyKey, String kind) {
         UUID accountId = Json.uuid(id, "Account");
         Json.onlyFields(body, CREDIT_FIELDS);
-        String text = Json.amountText(body, "amount_usd");
-        long amount;
-        if ("adjustment".equals(kind) && text != null && text.trim().startsWith("-")) {
-            amount = -Money.parsePositiveUsd("amount_usd", text.trim().substring(1));
-        } else {
-            amount = Money.parsePositiveUsd("amount_usd", text);
+        Long amount = Json.usd(body, "amount_usd", "adjustment".equals(kind));
+        if (amount == null) {
+            throw ApiException.invalidRequest("amount_usd: required, a decimal string such as \"10.00\"");
         }
         String note = Json.optionalString(body, "note", 500);
         if (idempotencyKey != null && (idempotencyKey.isBlank() || idempotencyKey.length() > 255)) {
@@ -198,7 +193,7 @@ public class AdminResource {
         key.id = UUID.randomUUID();
         key.accountId = account.id;
         key.name = name;
-        key.keyHash = keys.hash(secret);
+        key.keyHash = keys.hashNewSecret(secret);
         key.prefix = ApiKeyService.displayPrefix(secret);
         key.expiresAt = expiresAt;
         key.createdAt = Instant.now().truncatedTo(ChronoUnit.MICROS);
@@ -260,7 +255,7 @@ public class AdminResource {
         String secret = ApiKeyService.newSecret();
         key.previousKeyHash = key.keyHash;
         key.previousExpiresAt = Instant.now().plusSeconds(grace).truncatedTo(ChronoUnit.MICROS);
-        key.keyHash = keys.hash(secret);
+        key.keyHash = keys.hashNewSecret(secret);
         key.prefix = ApiKeyService.displayPrefix(secret);
         keys.invalidate(key.id);
         audit.record("key.rotate", key.id.toString(), Map.of("grace_seconds", grace));

@@ -2,13 +2,24 @@ package dev.tollgate.admin;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.tollgate.api.ApiException;
+import dev.tollgate.ledger.Money;
 
+import java.math.BigDecimal;
 import java.time.Instant;
 import java.time.format.DateTimeParseException;
 import java.util.UUID;
+import java.util.regex.Pattern;
 
 /** Strict readers for request fields of the REST APIs: every wrong input gets a 400 that names the field. */
 public final class Json {
+
+    /**
+     * A decimal of ASCII digits: BigDecimal alone also reads other scripts' digits ("١٢" and
+     * "１２" are 12), exponents and a plus sign. The length bound keeps parsing cheap.
+     */
+    private static final Pattern PLAIN_DECIMAL = Pattern.compile("-?[0-9]{1,20}(\\.[0-9]{1,20})?");
+    /** Beyond these a JSON number is no amount, and writing it out digit by digit would be huge (1e999999999). */
+    private static final int MAX_NUMBER_DIGITS = 40;
 
     private Json() {
     }
@@ -58,19 +69,42 @@ public final class Json {
         return v.asText();
     }
 
-    /** An amount as a JSON string ("10.50") or number (10.5), read without binary floating point. */
-    public static String amountText(JsonNode body, String field) {
+    /**
+     * A positive USD amount (at most 9 decimals) from a JSON string ("10.50") or number (10.5),
+     * or null when the field is absent or null; {@code signed}: a negative amount is allowed too.
+     * Numbers are read exactly (the mapper keeps decimals as BigDecimal, never a double).
+     */
+    public static Long usd(JsonNode body, String field, boolean signed) {
         JsonNode v = body.get(field);
         if (v == null || v.isNull()) {
             return null;
         }
+        String text;
         if (v.isTextual()) {
-            return v.asText();
+            text = v.asText();
+        } else if (v.isNumber() && (v.isIntegralNumber() || v.isBigDecimal())) {
+            BigDecimal number = v.decimalValue();
+            if (number.precision() > MAX_NUMBER_DIGITS || Math.abs(number.scale()) > MAX_NUMBER_DIGITS) {
+                throw ApiException.invalidRequest(field + ": must be a decimal amount such as \"10.00\"");
+            }
+            text = number.toPlainString();
+        } else {
+            throw ApiException.invalidRequest(field + ": must be a decimal string such as \"10.00\"");
         }
-        if (v.isNumber()) {
-            return v.decimalValue().toPlainString();
+        if (!PLAIN_DECIMAL.matcher(text).matches()) {
+            throw ApiException.invalidRequest(field + ": '" + abbreviate(text) + "' is not a decimal amount; write it"
+                    + " with the digits 0-9 and an optional decimal point, such as \"10.50\"");
         }
-        throw ApiException.invalidRequest(field + ": must be a decimal string such as \"10.00\"");
+        boolean negative = text.startsWith("-");
+        if (negative && !signed) {
+            throw ApiException.invalidRequest(field + ": must be greater than 0");
+        }
+        long nanos = Money.parsePositiveUsd(field, negative ? text.substring(1) : text);
+        return negative ? -nanos : nanos;
+    }
+
+    private static String abbreviate(String text) {
+        return text.length() > 40 ? text.substring(0, 40) + "..." : text;
     }
 
     /** A non-empty array of strings (trimmed), or null when the field is null or absent. */

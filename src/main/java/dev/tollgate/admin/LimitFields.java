@@ -41,14 +41,9 @@ final class LimitFields {
     }
 
     private static void usd(JsonNode body, String field, Consumer<Long> set) {
-        if (!body.has(field)) {
-            return;
+        if (body.has(field)) {
+            set.accept(Json.usd(body, field, false)); // null removes the limit
         }
-        if (body.get(field).isNull()) {
-            set.accept(null);
-            return;
-        }
-        set.accept(Money.parsePositiveUsd(field, Json.amountText(body, field)));
     }
 
     static String usd(Long nanos) {

@@ -19,11 +19,14 @@ import jakarta.ws.rs.core.MediaType;
 public class MaintenanceResource {
 
     private final HoldReaper reaper;
+    private final TopupService topups;
     private final BalanceSignals balanceSignals;
     private final WebhookDispatcher webhooks;
 
-    public MaintenanceResource(HoldReaper reaper, BalanceSignals balanceSignals, WebhookDispatcher webhooks) {
+    public MaintenanceResource(HoldReaper reaper, TopupService topups, BalanceSignals balanceSignals,
+                               WebhookDispatcher webhooks) {
         this.reaper = reaper;
+        this.topups = topups;
         this.balanceSignals = balanceSignals;
         this.webhooks = webhooks;
     }
@@ -32,7 +35,9 @@ public class MaintenanceResource {
     @POST
     @Path("/reap")
     public Views.ReapView reap() {
-        return new Views.ReapView(reaper.run());
+        int released = reaper.run();
+        topups.expireKeys();
+        return new Views.ReapView(released);
     }
 
     /** Announces balance events and attempts every webhook delivery that is due (the instances' timers do this each second). */

@@ -7,6 +7,7 @@ import dev.tollgate.ledger.LedgerStore;
 import dev.tollgate.ledger.Money;
 import dev.tollgate.webhooks.Outbox;
 import io.agroal.api.AgroalDataSource;
+import io.quarkus.scheduler.Scheduled;
 import jakarta.enterprise.context.ApplicationScoped;
 
 import java.nio.charset.StandardCharsets;
@@ -16,6 +17,7 @@ import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
+import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.UUID;
@@ -28,6 +30,9 @@ import java.util.UUID;
  */
 @ApplicationScoped
 public class TopupService {
+
+    /** How long a replay of a credit is recognised; a key older than this may be used again. */
+    static final Duration IDEMPOTENCY_RETENTION = Duration.ofHours(24);
 
     private static final ObjectMapper JSON = new ObjectMapper()
             .setPropertyNamingStrategy(com.fasterxml.jackson.databind.PropertyNamingStrategies.SNAKE_CASE);
@@ -145,11 +150,18 @@ public class TopupService {
         return data;
     }
 
-    /** Forgets idempotency keys older than the retention period. */
-    public int expireKeys(java.time.Duration retention) {
+    /** On the hold reaper's timer; on Lambda POST /admin/v1/maintenance/reap does it instead. */
+    @Scheduled(every = "${tollgate.holds.reaper-interval}", delayed = "30s",
+            concurrentExecution = Scheduled.ConcurrentExecution.SKIP)
+    void scheduledExpiry() {
+        expireKeys();
+    }
+
+    /** Forgets idempotency keys older than {@link #IDEMPOTENCY_RETENTION}; returns how many. */
+    public int expireKeys() {
         try (Connection c = dataSource.getConnection(); PreparedStatement ps = c.prepareStatement(
                 "DELETE FROM idempotency_keys WHERE created_at < now() - make_interval(secs => ?)")) {
-            ps.setDouble(1, retention.toSeconds());
+            ps.setDouble(1, IDEMPOTENCY_RETENTION.toSeconds());
             return ps.executeUpdate();
         } catch (SQLException e) {
             throw new LedgerException("expiring idempotency keys failed", e);

@@ -7,7 +7,7 @@ import dev.tollgate.ledger.LedgerEntry;
 import dev.tollgate.ledger.LedgerStore;
 import dev.tollgate.ledger.Money;
 import dev.tollgate.limits.LimitSettings;
-import dev.tollgate.metering.UsageRecord;
+import dev.tollgate.ledger.UsageRecord;
 import io.quarkus.runtime.annotations.RegisterForReflection;
 
 import java.time.Instant;

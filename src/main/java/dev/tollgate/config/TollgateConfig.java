@@ -77,7 +77,8 @@ public interface TollgateConfig {
 
         /**
          * Longest wait for the upstream's count_tokens when sizing a hold exactly; past it the
-         * cheap bound stands (the call is then refused only if that does not fit either).
+         * cheap bound stands (the call is then refused only if that does not fit either), or, for
+         * a document by file_id, the context window.
          */
         @WithDefault("5s")
         Duration countTokensTimeout();
@@ -90,6 +91,25 @@ public interface TollgateConfig {
 
         @WithDefault("100000")
         int cacheMaxEntries();
+
+        /**
+         * How many presented keys that matched nothing are remembered (each for cache-ttl), so the
+         * same wrong key costs one database lookup per TTL. Apart from the known keys, so a flood
+         * of random keys never pushes a real key out of memory.
+         */
+        @WithDefault("10000")
+        int unknownMaxEntries();
+
+        /**
+         * Failed authentications one client address may have per failed-auth-window on this
+         * instance; past them it gets 429 with retry-after instead of further key lookups (keys
+         * this instance already knows still work). The address honours trusted-proxies.
+         */
+        @WithDefault("30")
+        int failedAuthLimit();
+
+        @WithDefault("1m")
+        Duration failedAuthWindow();
     }
 
     interface Holds {
@@ -104,10 +124,6 @@ public interface TollgateConfig {
         /** Tool-use system prompt overhead (digest §1.4 lists at most 530) plus per-tool extras such as bash. */
         @WithDefault("1000")
         long toolOverheadTokens();
-
-        /** Input tokens a server tool (web search, web fetch, code execution) may add to one call. */
-        @WithDefault("100000")
-        long serverToolInputAllowance();
 
         /** Safety margin added to the upstream's count_tokens estimate, in percent. */
         @WithDefault("2")

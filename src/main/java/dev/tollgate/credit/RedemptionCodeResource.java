@@ -3,7 +3,6 @@ package dev.tollgate.credit;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.tollgate.admin.Json;
 import dev.tollgate.api.ApiException;
-import dev.tollgate.ledger.Money;
 import jakarta.ws.rs.Consumes;
 import jakarta.ws.rs.DELETE;
 import jakarta.ws.rs.GET;
@@ -43,7 +42,10 @@ public class RedemptionCodeResource {
                 || count.asInt() > MAX_COUNT) {
             throw ApiException.invalidRequest("count: must be an integer from 1 to " + MAX_COUNT);
         }
-        long amount = Money.parsePositiveUsd("amount_usd", Json.amountText(body, "amount_usd"));
+        Long amount = Json.usd(body, "amount_usd", false);
+        if (amount == null) {
+            throw ApiException.invalidRequest("amount_usd: Field required, a decimal string such as \"10.00\"");
+        }
         Instant expiresAt = Json.optionalInstant(body, "expires_at");
         if (expiresAt != null && !expiresAt.isAfter(Instant.now())) {
             throw ApiException.invalidRequest("expires_at: must be in the future");

@@ -3,7 +3,6 @@ package dev.tollgate.gateway;
 import dev.tollgate.api.ApiException;
 import dev.tollgate.api.ErrorResponder;
 import dev.tollgate.api.RequestIds;
-import io.vertx.core.MultiMap;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpServerResponse;
 import io.vertx.ext.web.RoutingContext;
@@ -12,9 +11,6 @@ import java.nio.charset.StandardCharsets;
 
 /** The Anthropic Messages API, passed through byte for byte. */
 public final class AnthropicSurface implements Surface {
-
-    /** Upstream response headers a client may act on (retry policy); nothing that names the operator's account. */
-    static final String[] PASSED_HEADERS = {"retry-after", "retry-after-ms", "x-should-retry"};
 
     @Override
     public String endpoint() {
@@ -29,29 +25,6 @@ public final class AnthropicSurface implements Surface {
     @Override
     public void sendError(RoutingContext ctx, ApiException error) {
         ErrorResponder.send(ctx, error);
-    }
-
-    @Override
-    public void sendUpstreamError(RoutingContext ctx, int status, MultiMap upstreamHeaders, Buffer body) {
-        HttpServerResponse response = ctx.response();
-        if (response.closed()) {
-            return;
-        }
-        response.setStatusCode(status);
-        copyPassedHeaders(upstreamHeaders, response);
-        String type = upstreamHeaders.get("content-type");
-        response.putHeader("content-type", type != null ? type : "application/json");
-        response.end(body != null ? body : Buffer.buffer());
-    }
-
-    /** Shared with translating surfaces, which must keep the same retry hints. */
-    public static void copyPassedHeaders(MultiMap from, HttpServerResponse to) {
-        for (String name : PASSED_HEADERS) {
-            String value = from.get(name);
-            if (value != null) {
-                to.putHeader(name, value);
-            }
-        }
     }
 
     @Override

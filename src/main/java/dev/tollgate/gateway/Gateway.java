@@ -15,6 +15,7 @@ import dev.tollgate.limits.LimitExceededException;
 import dev.tollgate.limits.RateWindow;
 import dev.tollgate.metering.CallRecord;
 import dev.tollgate.metering.HoldEstimator;
+import dev.tollgate.metering.ModelPrice;
 import dev.tollgate.metering.PriceTable;
 import dev.tollgate.metering.TokenUsage;
 import dev.tollgate.ops.CallMetrics;
@@ -34,6 +35,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Function;
 
 /**
  * What every metered surface does before and after the upstream call: authenticate the key,
@@ -109,31 +111,67 @@ public class Gateway {
     private AuthenticatedKey authenticate(HttpServerRequest request, boolean cachedOnly) {
         MultiMap headers = request.headers();
         String presented = headers.get("x-api-key");
+        String header = ApiKeyService.X_API_KEY;
         if (presented == null || !presented.startsWith(ApiKeyService.KEY_PREFIX)) {
             String authorization = headers.get("authorization");
             if (authorization != null && authorization.regionMatches(true, 0, "Bearer ", 0, 7)) {
                 presented = authorization.substring(7).trim();
+                header = ApiKeyService.AUTHORIZATION_BEARER;
             }
         }
-        AuthenticatedKey key = cachedOnly ? keys.authenticateCached(presented) : keys.authenticate(presented);
+        // The client's address is worked out only when needed: for a key not known in memory (the
+        // failed-authentication limit is per address) or with an allowlist (most have neither).
+        java.util.function.Supplier<String> clientIp = () -> clientIps.clientIp(request);
+        AuthenticatedKey key = cachedOnly ? keys.authenticateCached(presented, header, clientIp)
+                : keys.authenticate(presented, header, clientIp);
         if (key == null) {
             return null;
         }
-        // The client's address is worked out only for keys with an allowlist (most have none).
         if (key.allowedIps() != null && !key.allowsIp(clientIps.clientIp(request))) {
             throw ApiException.permission("This API key may not be used from this IP address");
         }
         return key;
     }
 
-    /** @throws ApiException 404 for a model that is not priced, 403 for one the key may not use */
+    /** @throws ApiException 404 for a model that is not priced or is retired, 403 for one the key may not use */
     public PriceTable.Resolved resolveModel(String requested, AuthenticatedKey key) {
-        PriceTable.Resolved resolved = prices.resolve(requested)
-                .orElseThrow(() -> ApiException.notFound("model: " + requested));
+        PriceTable.Resolved resolved = servedModel(requested);
         if (!key.allows(resolved.price().id())) {
             throw ApiException.permission("This API key may not use model " + requested);
         }
         return resolved;
+    }
+
+    /**
+     * A model this gateway serves today.
+     *
+     * @throws ApiException 404 saying where the served models are listed, or, for a retired model,
+     *                      when it was retired and what replaces it
+     */
+    PriceTable.Resolved servedModel(String requested) {
+        PriceTable.Resolved resolved = prices.resolve(requested).orElseThrow(() -> ApiException.notFound(
+                "model: " + requested + " is not a model this gateway serves; GET /v1/models lists the models available"));
+        ModelPrice.Retirement retirement = resolved.price().retirement();
+        if (prices.retired(resolved.price())) {
+            throw ApiException.notFound("model: " + requested + " was retired on " + retirement.on()
+                    + (retirement.replacement() == null ? "" : "; use " + retirement.replacement() + " instead")
+                    + " (GET /v1/models lists the models available)");
+        }
+        return resolved;
+    }
+
+    /**
+     * Fast mode is billed at the model's fast rates; a model the table has none for is refused
+     * before anything is held, rather than served at a price nobody set.
+     *
+     * @throws ApiException 400 invalid_request_error naming the models that offer it
+     */
+    private void requireOfferedSpeed(PriceTable.Resolved model, MessagesRequest request) {
+        if (request.requestedModifiers().fast() && model.price().fast() == null) {
+            throw ApiException.invalidRequest("speed: fast mode is not available for " + model.price().id()
+                    + "; it is offered for " + String.join(", ", prices.available().stream()
+                    .filter(m -> m.fast() != null).map(ModelPrice::id).toList()));
+        }
     }
 
     /** What was admitted: the hold, the key's rate counters, and the request as it will be sent. */
@@ -143,34 +181,70 @@ public class Gateway {
 
     /**
      * Admits the call against the key's and account's limits and holds its worst-case cost: the
-     * cheap bound first, and only when that does not fit the balance, the bound from the
-     * upstream's exact count_tokens. An account that opted in gets max_tokens lowered to what its
-     * balance pays for instead of a 402.
+     * bound that needs no round trip first ({@link #boundWithoutCounting}), and only when that does
+     * not fit the balance and a count can bound the input, the bound from the upstream's exact
+     * count_tokens. An account that opted in, or a call whose client set no output limit, gets
+     * max_tokens lowered to what its balance pays for instead of a 402.
      *
      * @throws ApiException 402 billing_error, or 429 rate_limit_error from a limit
      */
     public Admitted hold(AuthenticatedKey key, PriceTable.Resolved model, MessagesRequest request, byte[] upstreamBody,
                          MultiMap clientHeaders, LedgerStore.CallInfo call) {
-        var webSearch = prices.calculator().webSearchUsdPerRequest();
+        requireOfferedSpeed(model, request);
+        Function<MessagesRequest, HoldEstimator.Bound> uncounted = r -> boundWithoutCounting(model, r);
+        HoldEstimator.InputBound inputBound = request.inputBound();
         try {
-            HoldEstimator.Bound cheap = estimator.cheapBound(model.price(), request, webSearch);
+            if (inputBound == HoldEstimator.InputBound.COUNT_TOKENS && key.limited()) {
+                // Token limits and spend caps count a hold too: a context-window hold would use them up for nothing.
+                return holdOrFit(countedOr(uncounted, model, upstreamBody, clientHeaders), key, model, request,
+                        upstreamBody, call);
+            }
+            HoldEstimator.Bound first = uncounted.apply(request);
             try {
-                return admitted(key, cheap, call, request, upstreamBody, null);
-            } catch (InsufficientBalanceException cheapMiss) {
-                Long counted = countTokens(upstreamBody, clientHeaders);
-                HoldEstimator.Bound exact = counted == null ? cheap
-                        : estimator.exactBound(model.price(), request, counted, webSearch);
-                if (exact.nanos() < cheap.nanos()) {
-                    try {
-                        return admitted(key, exact, call, request, upstreamBody, null);
-                    } catch (InsufficientBalanceException exactMiss) {
-                        return fitOrRefuse(exactMiss, exact, counted, key, model, request, call);
-                    }
+                return admitted(key, first, call, request, upstreamBody, null);
+            } catch (InsufficientBalanceException firstMiss) {
+                // No count made before the call bounds what enters its context while it runs.
+                Function<MessagesRequest, HoldEstimator.Bound> boundOf = inputBound == HoldEstimator.InputBound.CONTEXT_WINDOW
+                        ? uncounted : countedOr(uncounted, model, upstreamBody, clientHeaders);
+                if (boundOf.apply(request).nanos() < first.nanos()) {
+                    return holdOrFit(boundOf, key, model, request, upstreamBody, call);
                 }
-                return fitOrRefuse(cheapMiss, exact, counted, key, model, request, call);
+                return fitOrRefuse(firstMiss, boundOf, key, model, request, call);
             }
         } catch (LimitExceededException e) {
             throw limitError(e);
+        }
+    }
+
+    /** The bound from the upstream's count_tokens, or {@code otherwise} when no count could be had. */
+    private Function<MessagesRequest, HoldEstimator.Bound> countedOr(Function<MessagesRequest, HoldEstimator.Bound> otherwise,
+                                                                     PriceTable.Resolved model, byte[] upstreamBody,
+                                                                     MultiMap clientHeaders) {
+        Long counted = countTokens(upstreamBody, clientHeaders);
+        var webSearch = prices.calculator().webSearchUsdPerRequest();
+        return counted == null ? otherwise : r -> estimator.exactBound(model.price(), r, counted, webSearch);
+    }
+
+    /**
+     * A bound without a round trip: the body's bytes when the body holds all the input, else the
+     * model's whole context window (documents by file_id are then counted only if that does not
+     * fit, or at once for a key or account with limits).
+     */
+    private HoldEstimator.Bound boundWithoutCounting(PriceTable.Resolved model, MessagesRequest request) {
+        var webSearch = prices.calculator().webSearchUsdPerRequest();
+        return request.inputBound() == HoldEstimator.InputBound.BODY
+                ? estimator.cheapBound(model.price(), request, webSearch)
+                : estimator.contextWindowBound(model.price(), request, webSearch);
+    }
+
+    /** Holds {@code boundOf(request)}, or, when the balance cannot cover it, fits max_tokens or refuses. */
+    private Admitted holdOrFit(Function<MessagesRequest, HoldEstimator.Bound> boundOf, AuthenticatedKey key,
+                               PriceTable.Resolved model, MessagesRequest request, byte[] upstreamBody,
+                               LedgerStore.CallInfo call) {
+        try {
+            return admitted(key, boundOf.apply(request), call, request, upstreamBody, null);
+        } catch (InsufficientBalanceException miss) {
+            return fitOrRefuse(miss, boundOf, key, model, request, call);
         }
     }
 
@@ -184,9 +258,8 @@ public class Gateway {
         if (key.limited()) {
             return null;
         }
-        HoldEstimator.Bound cheap = estimator.cheapBound(model.price(), request,
-                prices.calculator().webSearchUsdPerRequest());
-        Hold hold = ledger.holdInMemory(key.accountId(), cheap.nanos());
+        requireOfferedSpeed(model, request);
+        Hold hold = ledger.holdInMemory(key.accountId(), boundWithoutCounting(model, request).nanos());
         return hold == null ? null : new Admitted(hold, null, request, upstreamBody, null);
     }
 
@@ -197,28 +270,37 @@ public class Gateway {
         return new Admitted(admission.hold(), admission.keyWindow(), request, upstreamBody, lowered);
     }
 
-    private Admitted fitOrRefuse(InsufficientBalanceException miss, HoldEstimator.Bound bound, Long counted,
-                                 AuthenticatedKey key, PriceTable.Resolved model, MessagesRequest request,
-                                 LedgerStore.CallInfo call) {
-        long affordable = bound.affordableMaxTokens(miss.availableNanos());
-        if (!miss.fitMaxTokens() || affordable < miss.fitMinTokens() || affordable >= request.maxTokens()) {
+    /**
+     * Lowers max_tokens to what the available balance pays for (at least the account's
+     * fit_min_tokens) when the account opted in or the client set no output limit; else 402.
+     * Extended thinking needs max_tokens above its budget: a lower one would only be refused upstream.
+     */
+    private Admitted fitOrRefuse(InsufficientBalanceException miss,
+                                 Function<MessagesRequest, HoldEstimator.Bound> boundOf, AuthenticatedKey key,
+                                 PriceTable.Resolved model, MessagesRequest request, LedgerStore.CallInfo call) {
+        long affordable = boundOf.apply(request).affordableMaxTokens(miss.availableNanos());
+        boolean mayFit = miss.fitMaxTokens() || request.maxTokensDefaulted();
+        long smallest = Math.max(miss.fitMinTokens(), request.thinkingBudgetTokens() + 1);
+        if (!mayFit || affordable < smallest || affordable >= request.maxTokens()) {
             throw billingError(miss, request);
         }
         MessagesRequest lowered = request.withMaxTokens(affordable);
-        var webSearch = prices.calculator().webSearchUsdPerRequest();
-        HoldEstimator.Bound fitted = counted == null ? estimator.cheapBound(model.price(), lowered, webSearch)
-                : estimator.exactBound(model.price(), lowered, counted, webSearch);
         try {
-            return admitted(key, fitted, call, lowered, lowered.bodyWithModel(model.upstreamModel()), affordable);
+            return admitted(key, boundOf.apply(lowered), call, lowered, lowered.bodyWithModel(model.upstreamModel()),
+                    affordable);
         } catch (InsufficientBalanceException stillShort) {
             throw billingError(stillShort, request);
         }
     }
 
     private static ApiException billingError(InsufficientBalanceException e, MessagesRequest request) {
+        String input = request.inputBound() == HoldEstimator.InputBound.CONTEXT_WINDOW
+                ? "the model's whole context window as input, because documents by URL, container uploads,"
+                + " MCP servers and server tools add input while the call runs"
+                : "the input at most";
         return new ApiException(402, "billing_error", "Insufficient balance: this request needs "
                 + Money.format(e.neededNanos()) + " USD held (max_tokens " + request.maxTokens()
-                + " at the output price plus the input at most), and "
+                + " at the output price plus " + input + "), and "
                 + Money.format(Math.max(0, e.availableNanos())) + " USD is available."
                 + " Top up the account or lower max_tokens.");
     }
@@ -294,7 +376,8 @@ public class Gateway {
         return ledger.settle(hold, record, u.input() + u.cacheWrite5m() + u.cacheWrite1h() + u.output());
     }
 
-    public long cost(PriceTable.Resolved model, TokenUsage usage) {
-        return prices.calculator().costNanos(model.price(), usage);
+    /** The call's price: at the modifiers the upstream reported applying, else at those the request asked for. */
+    public long cost(PriceTable.Resolved model, MessagesRequest request, TokenUsage usage) {
+        return prices.calculator().costNanos(model.price(), usage.withRequested(request.requestedModifiers()));
     }
 }

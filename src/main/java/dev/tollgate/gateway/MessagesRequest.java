@@ -8,6 +8,7 @@ import com.fasterxml.jackson.core.StreamReadConstraints;
 import com.fasterxml.jackson.core.exc.StreamConstraintsException;
 import dev.tollgate.api.ApiException;
 import dev.tollgate.metering.HoldEstimator;
+import dev.tollgate.metering.PriceModifiers;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -45,6 +46,12 @@ public final class MessagesRequest implements HoldEstimator.Facts {
     private boolean ttl5m;
     private boolean tools;
     private boolean serverTools;
+    private String speed;
+    private String inferenceGeo;
+    private boolean documentFromFile;
+    private boolean inputAddedDuringCall;
+    private boolean maxTokensDefaulted;
+    private long thinkingBudgetTokens;
 
     private MessagesRequest(byte[] body) {
         this.body = body;
@@ -129,13 +136,29 @@ public final class MessagesRequest implements HoldEstimator.Facts {
                         scan(p, value, null);
                     }
                 }
-                case "cache_control" -> {
-                    cacheControl = true;
-                    scan(p, value, "cache_control");
+                case "cache_control" -> scan(p, value, "cache_control");
+                case "mcp_servers" -> readMcpServers(p, value);
+                case "thinking" -> readThinking(p, value);
+                case "speed" -> {
+                    speed = nullableString(p, value, "speed");
+                    if (speed != null && !speed.equals("standard") && !speed.equals("fast")) {
+                        throw ApiException.invalidRequest("speed: Input should be 'standard' or 'fast'");
+                    }
                 }
+                case "inference_geo" -> inferenceGeo = nullableString(p, value, "inference_geo");
                 default -> scan(p, value, null);
             }
         }
+    }
+
+    private static String nullableString(JsonParser p, JsonToken value, String field) throws IOException {
+        if (value == JsonToken.VALUE_NULL) {
+            return null;
+        }
+        if (value != JsonToken.VALUE_STRING) {
+            throw ApiException.invalidRequest(field + ": Input should be a valid string");
+        }
+        return p.getText();
     }
 
     private void readTools(JsonParser p) throws IOException {
@@ -157,22 +180,66 @@ public final class MessagesRequest implements HoldEstimator.Facts {
         }
     }
 
+    private void readThinking(JsonParser p, JsonToken value) throws IOException {
+        if (value != JsonToken.START_OBJECT) {
+            scan(p, value, null);
+            return;
+        }
+        while (p.nextToken() == JsonToken.FIELD_NAME) {
+            String field = p.currentName();
+            JsonToken v = p.nextToken();
+            if ("budget_tokens".equals(field) && v == JsonToken.VALUE_NUMBER_INT) {
+                thinkingBudgetTokens = p.getValueAsLong(0);
+            } else {
+                scan(p, v, field);
+            }
+        }
+    }
+
+    /** An MCP server's tool results enter the context while the call runs. */
+    private void readMcpServers(JsonParser p, JsonToken value) throws IOException {
+        if (value != JsonToken.START_ARRAY) {
+            scan(p, value, null);
+            return;
+        }
+        JsonToken t;
+        while ((t = p.nextToken()) != JsonToken.END_ARRAY) {
+            inputAddedDuringCall = true;
+            scan(p, t, null);
+        }
+    }
+
+    /** Server tools whose results the upstream adds to the context while the call runs. */
     private static boolean isServerTool(String type) {
         return type.startsWith("web_search") || type.startsWith("web_fetch") || type.startsWith("code_execution");
     }
 
-    /** Walks any value, noting image/document blocks and cache_control TTLs. */
-    private void scan(JsonParser p, JsonToken token, String fieldName) throws IOException {
+    /**
+     * Walks any value, noting image/document blocks, content the body names without containing it,
+     * and cache_control (wherever it is: system, messages, tools, documents) with its TTLs.
+     *
+     * @return an object's "type", so its parent can tell what kind of source a block has
+     */
+    private String scan(JsonParser p, JsonToken token, String fieldName) throws IOException {
         if (token == JsonToken.START_OBJECT) {
             boolean inCacheControl = "cache_control".equals(fieldName);
+            cacheControl |= inCacheControl;
             boolean sawTtl = false;
+            String type = null;
+            String sourceType = null;
             while (p.nextToken() == JsonToken.FIELD_NAME) {
                 String field = p.currentName();
                 JsonToken v = p.nextToken();
                 if (v == JsonToken.VALUE_STRING) {
                     String text = p.getText();
-                    if ("type".equals(field) && ("image".equals(text) || "document".equals(text))) {
-                        imageBlocks++;
+                    if ("type".equals(field)) {
+                        type = text;
+                        if ("image".equals(text) || "document".equals(text)) {
+                            imageBlocks++;
+                        } else if ("container_upload".equals(text)) {
+                            // The file goes into the code execution container; what the code reads of it comes back as tool results.
+                            inputAddedDuringCall = true;
+                        }
                     } else if (inCacheControl && "ttl".equals(field)) {
                         sawTtl = true;
                         if ("1h".equals(text)) {
@@ -182,20 +249,38 @@ public final class MessagesRequest implements HoldEstimator.Facts {
                         }
                     }
                 } else {
-                    if ("cache_control".equals(field) && v == JsonToken.START_OBJECT) {
-                        cacheControl = true;
+                    String childType = scan(p, v, field);
+                    if ("source".equals(field)) {
+                        sourceType = childType;
                     }
-                    scan(p, v, field);
                 }
             }
             if (inCacheControl && !sawTtl) {
                 ttl5m = true;
             }
+            if ("document".equals(type)) {
+                noteDocumentSource(sourceType);
+            }
+            return type;
         } else if (token == JsonToken.START_ARRAY) {
             JsonToken t;
             while ((t = p.nextToken()) != JsonToken.END_ARRAY) {
                 scan(p, t, null);
             }
+        }
+        return null;
+    }
+
+    /**
+     * A document by URL or file_id is not in the body, so its bytes cannot bound its tokens (a PDF
+     * has any number of pages). Images need no such care: the upstream scales every image down to
+     * a bounded size, so the per-image allowance holds whatever the source.
+     */
+    private void noteDocumentSource(String sourceType) {
+        if ("file".equals(sourceType)) {
+            documentFromFile = true;
+        } else if ("url".equals(sourceType)) {
+            inputAddedDuringCall = true;
         }
     }
 
@@ -210,6 +295,25 @@ public final class MessagesRequest implements HoldEstimator.Facts {
     /** This request with max_tokens lowered (affordability), every other byte kept. */
     public MessagesRequest withMaxTokens(long newMaxTokens) {
         return parse(splice(body, maxTokensStart, maxTokensEnd, Long.toString(newMaxTokens)), true);
+    }
+
+    /**
+     * Marks max_tokens as the gateway's default rather than the client's limit (a translated request
+     * that asked for none), so it may be lowered to what the balance pays for.
+     */
+    public MessagesRequest markMaxTokensDefaulted() {
+        maxTokensDefaulted = true;
+        return this;
+    }
+
+    /** {@code thinking.budget_tokens}, which max_tokens must exceed; 0 without a budget. */
+    public long thinkingBudgetTokens() {
+        return thinkingBudgetTokens;
+    }
+
+    /** The client set no output limit: max_tokens is the model's maximum, to be fitted to the balance. */
+    public boolean maxTokensDefaulted() {
+        return maxTokensDefaulted;
     }
 
     private static byte[] splice(byte[] body, int start, int end, String replacement) {
@@ -254,6 +358,12 @@ public final class MessagesRequest implements HoldEstimator.Facts {
         return cacheControl;
     }
 
+    /** Some cache breakpoint asks for the 1-hour TTL, so input may be billed at the 1-hour write price. */
+    @Override
+    public boolean oneHourCacheTtl() {
+        return ttl1h;
+    }
+
     /** Every cache breakpoint asks for the 1-hour TTL (used when the upstream reports no TTL split). */
     public boolean onlyOneHourTtl() {
         return ttl1h && !ttl5m;
@@ -267,5 +377,19 @@ public final class MessagesRequest implements HoldEstimator.Facts {
     @Override
     public boolean serverTools() {
         return serverTools;
+    }
+
+    /** speed and inference_geo as asked; the service tier is the upstream's to report, never the request's. */
+    @Override
+    public PriceModifiers requestedModifiers() {
+        return new PriceModifiers(null, inferenceGeo, speed);
+    }
+
+    @Override
+    public HoldEstimator.InputBound inputBound() {
+        if (serverTools || inputAddedDuringCall) {
+            return HoldEstimator.InputBound.CONTEXT_WINDOW;
+        }
+        return documentFromFile ? HoldEstimator.InputBound.COUNT_TOKENS : HoldEstimator.InputBound.BODY;
     }
 }

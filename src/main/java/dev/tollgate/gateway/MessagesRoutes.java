@@ -8,6 +8,7 @@ import dev.tollgate.keys.AuthenticatedKey;
 import dev.tollgate.metering.PriceTable;
 import dev.tollgate.openai.OpenAiSurface;
 import dev.tollgate.upstream.UpstreamClient;
+import dev.tollgate.upstream.UpstreamRefusals;
 import io.quarkus.logging.Log;
 import io.quarkus.vertx.http.runtime.filters.Filters;
 import io.vertx.core.Context;
@@ -73,9 +74,9 @@ public class MessagesRoutes {
                         ctx.request().headers(), false)
                 .compose(req -> gateway.upstream.send(req, body))
                 .compose(resp -> resp.body().map(b -> {
-                    if (!ctx.response().closed()) {
-                        ctx.response().setStatusCode(resp.statusCode());
-                        AnthropicSurface.copyPassedHeaders(resp.headers(), ctx.response());
+                    if (resp.statusCode() != 200) {
+                        ErrorResponder.send(ctx, UpstreamRefusals.refusal(resp.statusCode(), resp.headers(), b));
+                    } else if (!ctx.response().closed()) {
                         String type = resp.getHeader("content-type");
                         ctx.response().putHeader("content-type", type != null ? type : "application/json").end(b);
                     }

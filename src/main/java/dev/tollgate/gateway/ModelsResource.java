@@ -18,12 +18,20 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * GET /v1/models and /v1/models/{id}: the priced models, in Anthropic's shape (after_id/before_id
- * pagination) with OpenAI's object/created/owned_by fields added so both SDKs can list them.
+ * GET /v1/models and /v1/models/{id}: the models served today (retired ones are left out), in
+ * Anthropic's shape (after_id/before_id pagination) with OpenAI's object/created/owned_by fields
+ * added so both SDKs can list them.
+ *
+ * <p>The OpenAI SDK does not page models: it reads one response. A request with no paging
+ * parameter and no {@code anthropic-version} header (which the Anthropic SDKs always send) gets
+ * every model at once; any other gets Anthropic's pages of 20 by default.
  */
 @Path("/v1/models")
 @Produces(MediaType.APPLICATION_JSON)
 public class ModelsResource {
+
+    /** The Models API's default page size (digest §6.2). */
+    private static final int ANTHROPIC_PAGE = 20;
 
     private final Gateway gateway;
     private final PriceTable prices;
@@ -37,11 +45,13 @@ public class ModelsResource {
     public Map<String, Object> list(@Context HttpServerRequest request, @QueryParam("limit") Integer limit,
                                     @QueryParam("after_id") String afterId, @QueryParam("before_id") String beforeId) {
         gateway.authenticate(request);
-        int size = limit == null ? 20 : limit;
-        if (size < 1 || size > 1000) {
+        List<ModelPrice> all = prices.available();
+        boolean unpaged = limit == null && afterId == null && beforeId == null
+                && request.getHeader("anthropic-version") == null;
+        int size = unpaged ? all.size() : limit == null ? ANTHROPIC_PAGE : limit;
+        if (!unpaged && (size < 1 || size > 1000)) {
             throw ApiException.invalidRequest("limit: must be between 1 and 1000");
         }
-        List<ModelPrice> all = prices.models();
         int from = 0;
         int to = all.size();
         if (afterId != null) {
@@ -67,7 +77,7 @@ public class ModelsResource {
     @Path("/{id}")
     public Map<String, Object> get(@Context HttpServerRequest request, @PathParam("id") String id) {
         gateway.authenticate(request);
-        return describe(prices.resolve(id).orElseThrow(() -> ApiException.notFound("model: " + id)).price());
+        return describe(gateway.servedModel(id).price());
     }
 
     private static int indexOf(List<ModelPrice> all, String id) {

@@ -15,8 +15,11 @@ import dev.tollgate.metering.SseUsageScanner;
 import dev.tollgate.metering.TokenUsage;
 import dev.tollgate.metering.UsageAccumulator;
 import dev.tollgate.upstream.UpstreamClient;
+import dev.tollgate.upstream.UpstreamRefusals;
+import dev.tollgate.upstream.UpstreamWatch;
 import io.quarkus.logging.Log;
 import io.vertx.core.Context;
+import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpClientRequest;
@@ -47,13 +50,18 @@ import java.util.concurrent.CompletableFuture;
  * count, and what it produced is billed the same way; the customer never pays for tokens generated
  * for nobody, and a call is never recorded at zero once the upstream has counted its input. A
  * non-streaming call whose client leaves is left to finish, because only its final usage says
- * what it cost.
+ * what it cost (recorded client_disconnected); one whose client left before it was sent is not
+ * sent at all. Timeouts: a stream silent for the idle timeout is cut like a broken connection; a
+ * JSON answer not complete within the response timeout is a 504 billed at nothing, since no usage
+ * came back to bill.
  */
 final class RelayCall {
 
     private static final ObjectMapper JSON = new ObjectMapper();
     /** Larger bodies are parsed off the event loop, where their parsing holds up no other connection. */
     private static final int IN_MEMORY_MAX_BODY = 64 * 1024;
+    /** Recorded for a call whose client left before it was sent (nginx's "client closed request"). */
+    private static final int CLIENT_CLOSED_REQUEST = 499;
 
     private final Gateway gateway;
     private final RoutingContext ctx;
@@ -74,6 +82,8 @@ final class RelayCall {
     private boolean clientGone;
     private boolean upstreamAborted;
     private boolean finished;
+    /** The response deadline of a JSON call, or the silence allowed between a stream's chunks. */
+    private UpstreamWatch watch;
 
     private RelayCall(Gateway gateway, RoutingContext ctx, Surface surface) {
         this.gateway = gateway;
@@ -95,6 +105,9 @@ final class RelayCall {
      * hand-offs, which on a busy core cost more than the work itself.
      */
     private void admit(byte[] body) {
+        if (ctx.response().closed()) {
+            return; // the client left while its body was read: nothing to hold, send or record
+        }
         if (body.length <= IN_MEMORY_MAX_BODY && gateway.ledger.reservesEnabled()) {
             try {
                 AuthenticatedKey cached = gateway.authenticateCached(ctx.request());
@@ -115,6 +128,9 @@ final class RelayCall {
 
     /** On a virtual thread: everything that must happen before a cent can be spent upstream. */
     private void prepareBlocking(byte[] body) {
+        if (ctx.response().closed()) {
+            return; // the client left while its body was read: nothing to hold, send or record
+        }
         try {
             prepare(body, gateway.authenticate(ctx.request()), false);
         } catch (ApiException e) {
@@ -183,41 +199,70 @@ final class RelayCall {
     }
 
     private void forward() {
+        if (ctx.response().closed()) {
+            // Gone while the call was being prepared: a close handler set now would never run.
+            notSent();
+            return;
+        }
         ctx.response().closeHandler(v -> onClientGone());
+        if (!request.stream()) {
+            // The whole exchange, body included: Vert.x's own timeout ends at the response head.
+            watch = UpstreamWatch.start(context.owner(), gateway.config.upstream().responseTimeout(),
+                    this::onResponseTimeout);
+        }
         String query = ctx.request().query();
         gateway.upstream.open(HttpMethod.POST, "/v1/messages" + (query == null ? "" : "?" + query),
                         ctx.request().headers(), request.stream())
                 .compose(req -> {
                     upstreamRequest = req;
+                    if (clientGone) {
+                        notSent();
+                    }
+                    if (finished) {
+                        req.reset();
+                        return Future.failedFuture("not sent: the call already ended");
+                    }
                     return gateway.upstream.send(req, upstreamBody);
                 })
                 .onSuccess(this::onUpstreamResponse)
                 .onFailure(failure -> {
+                    if (finished) {
+                        return;
+                    }
                     ApiException error = UpstreamClient.classify(failure);
                     if (!(failure instanceof ApiException)) {
                         Log.warnf("Upstream call of %s failed: %s", requestId, failure.toString());
                     }
-                    finish(Status.UPSTREAM_ERROR, TokenUsage.NONE, error.status(), () -> surface.sendError(ctx, error));
+                    end(Status.UPSTREAM_ERROR, TokenUsage.NONE, error.status(), () -> surface.sendError(ctx, error));
                 });
+    }
+
+    /** The client left before the call went upstream: nothing was spent, the hold is released. */
+    private void notSent() {
+        clientGone = true;
+        end(Status.CLIENT_DISCONNECTED, TokenUsage.NONE, CLIENT_CLOSED_REQUEST, () -> { });
+    }
+
+    private void onResponseTimeout() {
+        if (finished) {
+            return;
+        }
+        // The upstream may have run the model, but no usage came back to bill: a 504 at no charge.
+        ApiException error = ApiException.upstreamTimeout("The upstream Claude API did not answer in time");
+        end(Status.UPSTREAM_ERROR, TokenUsage.NONE, error.status(), () -> surface.sendError(ctx, error));
+        abortUpstream();
     }
 
     private void onUpstreamResponse(HttpClientResponse response) {
         upstreamRequestId = response.getHeader("request-id");
         int status = response.statusCode();
-        if (status == 401) {
-            // The upstream rejected the operator's key, not the client's: a 401 passed through would
-            // tell the customer their own key is invalid.
-            Log.errorf("Upstream rejected the gateway's credentials (401) for %s: check TOLLGATE_UPSTREAM_API_KEY", requestId);
-            response.body().onComplete(ar -> finish(Status.UPSTREAM_ERROR, TokenUsage.NONE, 502,
-                    () -> surface.sendError(ctx, ApiException.upstreamUnavailable(
-                            "The upstream Claude API rejected the gateway's credentials; the operator must fix them"))));
-            return;
-        }
         if (status != 200) {
+            if (status == 401) {
+                Log.errorf("Upstream rejected the gateway's credentials (401) for %s: check TOLLGATE_UPSTREAM_API_KEY", requestId);
+            }
             response.body().onComplete(ar -> {
-                Buffer body = ar.succeeded() ? ar.result() : null;
-                finish(Status.UPSTREAM_ERROR, TokenUsage.NONE, status,
-                        () -> surface.sendUpstreamError(ctx, status, response.headers(), body));
+                ApiException refusal = UpstreamRefusals.refusal(status, response.headers(), ar.succeeded() ? ar.result() : null);
+                end(Status.UPSTREAM_ERROR, TokenUsage.NONE, refusal.status(), () -> surface.sendError(ctx, refusal));
             });
             return;
         }
@@ -228,7 +273,7 @@ final class RelayCall {
             response.body().onComplete(ar -> {
                 if (ar.failed()) {
                     ApiException error = UpstreamClient.classify(ar.cause());
-                    finish(Status.UPSTREAM_ERROR, TokenUsage.NONE, error.status(), () -> surface.sendError(ctx, error));
+                    end(Status.UPSTREAM_ERROR, TokenUsage.NONE, error.status(), () -> surface.sendError(ctx, error));
                 } else {
                     onMessage(ar.result());
                 }
@@ -246,7 +291,9 @@ final class RelayCall {
         if (!usage.reported()) {
             Log.errorf("Upstream answered %s without usage; nothing could be metered", requestId);
         }
-        finish(Status.OK, usage.toTokenUsage(request.onlyOneHourTtl()), 200, () -> surface.sendMessage(ctx, body));
+        // A client that left is still billed: the model ran for it, and only now is its cost known.
+        end(clientGone ? Status.CLIENT_DISCONNECTED : Status.OK, usage.toTokenUsage(request.onlyOneHourTtl()), 200,
+                () -> surface.sendMessage(ctx, body));
     }
 
     private void relayStream(HttpClientResponse upstream, String contentType) {
@@ -254,7 +301,15 @@ final class RelayCall {
         scanner = new SseUsageScanner();
         HttpServerResponse out = ctx.response();
         Surface.StreamWriter writer = clientGone ? null : surface.openStream(ctx, contentType);
+        if (watch != null) {
+            watch.stop();
+        }
+        watch = UpstreamWatch.start(context.owner(), gateway.config.upstream().streamIdleTimeout(), () -> {
+            streamEnded(writer, ApiException.upstreamTimeout("The upstream stream went silent"));
+            abortUpstream();
+        });
         upstream.handler(chunk -> {
+            watch.progress();
             byte[] bytes = chunk.getBytes();
             scanner.feed(bytes, 0, bytes.length);
             if (clientGone) {
@@ -265,8 +320,13 @@ final class RelayCall {
             }
             writer.write(chunk);
             if (out.writeQueueFull()) {
+                // The client reads slowly: the upstream waits, and its silence meanwhile is ours.
                 upstream.pause();
-                out.drainHandler(v -> upstream.resume());
+                watch.suspend();
+                out.drainHandler(v -> {
+                    watch.resume();
+                    upstream.resume();
+                });
             }
         });
         upstream.exceptionHandler(t -> streamEnded(writer, t));
@@ -274,6 +334,9 @@ final class RelayCall {
     }
 
     private void streamEnded(Surface.StreamWriter writer, Throwable failure) {
+        if (finished) {
+            return;
+        }
         Status status;
         if (clientGone) {
             status = Status.CLIENT_DISCONNECTED;
@@ -287,7 +350,7 @@ final class RelayCall {
             usage.cutShort(scanner.contentDeltas());
         }
         TokenUsage billed = scanner.sawMessageStart() ? usage.toTokenUsage(request.onlyOneHourTtl()) : TokenUsage.NONE;
-        finish(status, billed, 200, () -> {
+        end(status, billed, 200, () -> {
             if (writer == null || ctx.response().closed()) {
                 return;
             }
@@ -317,6 +380,14 @@ final class RelayCall {
         }
     }
 
+    /** The upstream exchange is over (or given up): stop watching it, then settle and respond. */
+    private void end(Status status, TokenUsage usage, int httpStatus, Runnable respond) {
+        if (watch != null) {
+            watch.stop();
+        }
+        finish(status, usage, httpStatus, respond);
+    }
+
     /**
      * Queues the settlement (group-committed with other calls) and responds: at once, or once it
      * is committed when {@link Gateway#responseWaitsForSettlement}. Runs once per call, on the event loop.
@@ -326,7 +397,7 @@ final class RelayCall {
             return;
         }
         finished = true;
-        long cost = status == Status.UPSTREAM_ERROR ? 0 : gateway.cost(model, usage);
+        long cost = status == Status.UPSTREAM_ERROR ? 0 : gateway.cost(model, request, usage);
         CallRecord record = new CallRecord(requestId, key.accountId(), key.id(), model.price().id(),
                 status == Status.UPSTREAM_ERROR ? TokenUsage.NONE : usage, cost, status, httpStatus, streaming,
                 surface.endpoint(), (System.nanoTime() - startNanos) / 1_000_000, upstreamRequestId,

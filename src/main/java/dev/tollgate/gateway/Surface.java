@@ -1,7 +1,6 @@
 package dev.tollgate.gateway;
 
 import dev.tollgate.api.ApiException;
-import io.vertx.core.MultiMap;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.ext.web.RoutingContext;
 
@@ -17,10 +16,8 @@ public interface Surface {
     /** Validates the client's body and turns it into the Messages request to send upstream. */
     MessagesRequest parse(byte[] clientBody, PriceLookup prices);
 
+    /** Our own errors, and the upstream's refusals as {@code UpstreamRefusals} makes them fit to show. */
     void sendError(RoutingContext ctx, ApiException error);
-
-    /** The upstream refused the call (non-200) before any output. */
-    void sendUpstreamError(RoutingContext ctx, int status, MultiMap upstreamHeaders, Buffer body);
 
     /** The upstream's complete Message (non-streaming), as the upstream's bytes. */
     void sendMessage(RoutingContext ctx, Buffer upstreamBody);

@@ -3,17 +3,21 @@ package dev.tollgate.keys;
 import dev.tollgate.config.TollgateConfig;
 import io.quarkus.logging.Log;
 import io.quarkus.runtime.LaunchMode;
+import io.quarkus.runtime.Startup;
+import io.quarkus.runtime.configuration.ConfigurationException;
 import jakarta.enterprise.context.ApplicationScoped;
 
 import javax.crypto.Mac;
 import javax.crypto.spec.SecretKeySpec;
 import java.nio.charset.StandardCharsets;
 import java.security.GeneralSecurityException;
+import java.util.Optional;
 
 /**
  * HMAC-SHA-256 of a key under the server's pepper (TOLLGATE_KEY_PEPPER): a database dump alone
  * cannot be used to test guesses. Changing the pepper invalidates every issued key.
  */
+@Startup
 @ApplicationScoped
 public class KeyHasher {
 
@@ -27,18 +31,31 @@ public class KeyHasher {
     private final ThreadLocal<Mac> macs = ThreadLocal.withInitial(this::newMac);
 
     public KeyHasher(TollgateConfig config) {
-        String pepper = config.keyPepper().filter(p -> !p.isBlank()).orElse(null);
+        this.secret = new SecretKeySpec(pepper(config.keyPepper(), LaunchMode.current()).getBytes(StandardCharsets.UTF_8),
+                "HmacSHA256");
+    }
+
+    /**
+     * The pepper to key hashes with, checked at startup ({@link Startup}): production without
+     * one must not start, report healthy and then fail every key operation.
+     *
+     * @throws ConfigurationException (one line on the console, no stack trace) when it is missing
+     *                                outside dev and test, or shorter than 16 characters
+     */
+    static String pepper(Optional<String> configured, LaunchMode mode) {
+        String pepper = configured.filter(p -> !p.isBlank()).orElse(null);
         if (pepper == null) {
-            if (LaunchMode.current().isDevOrTest()) {
-                Log.warn("TOLLGATE_KEY_PEPPER is not set: using the built-in development pepper. Never run production like this.");
-                pepper = DEV_PEPPER;
-            } else {
-                throw new IllegalStateException("TOLLGATE_KEY_PEPPER must be set: it is the secret that key hashes are keyed with");
+            if (!mode.isDevOrTest()) {
+                throw new ConfigurationException("TOLLGATE_KEY_PEPPER must be set (16 characters or more): it is the"
+                        + " secret that API key hashes are keyed with. Tollgate does not start without it.");
             }
-        } else if (pepper.length() < 16) {
-            throw new IllegalStateException("TOLLGATE_KEY_PEPPER must be at least 16 characters");
+            Log.warn("TOLLGATE_KEY_PEPPER is not set: using the built-in development pepper. Never run production like this.");
+            return DEV_PEPPER;
         }
-        this.secret = new SecretKeySpec(pepper.getBytes(StandardCharsets.UTF_8), "HmacSHA256");
+        if (pepper.length() < 16) {
+            throw new ConfigurationException("TOLLGATE_KEY_PEPPER must be at least 16 characters");
+        }
+        return pepper;
     }
 
     public byte[] hash(String key) {

@@ -1,28 +1,21 @@
 package dev.tollgate.ledger;
 
-import dev.tollgate.admin.TopupService;
 import io.quarkus.logging.Log;
 import io.quarkus.scheduler.Scheduled;
 import jakarta.enterprise.context.ApplicationScoped;
 
-import java.time.Duration;
-
 /**
  * Crash recovery: a hold whose instance died before settling carries an expiry; this job releases
- * expired holds (recording their calls as abandoned) and forgets old idempotency keys. Safe on
- * many instances at once (SKIP LOCKED), and never touches a hold that was settled.
+ * expired holds (recording their calls as abandoned). Safe on many instances at once (SKIP
+ * LOCKED), and never touches a hold that was settled.
  */
 @ApplicationScoped
 public class HoldReaper {
 
-    static final Duration IDEMPOTENCY_RETENTION = Duration.ofHours(24);
-
     private final LedgerStore ledger;
-    private final TopupService topups;
 
-    public HoldReaper(LedgerStore ledger, TopupService topups) {
+    public HoldReaper(LedgerStore ledger) {
         this.ledger = ledger;
-        this.topups = topups;
     }
 
     @Scheduled(every = "${tollgate.holds.reaper-interval}", delayed = "30s",
@@ -32,8 +25,8 @@ public class HoldReaper {
     }
 
     /**
-     * One maintenance pass: releases expired holds and forgets old idempotency keys. Also called
-     * by POST /admin/v1/maintenance/reap, because on Lambda no timer runs between invocations.
+     * One pass, logged when it released anything. Also called by POST /admin/v1/maintenance/reap,
+     * because on Lambda no timer runs between invocations.
      *
      * @return how many holds were released
      */
@@ -42,7 +35,6 @@ public class HoldReaper {
         if (released > 0) {
             Log.warnf("Released %d expired holds (their calls were never settled)", released);
         }
-        topups.expireKeys(IDEMPOTENCY_RETENTION);
         return released;
     }
 

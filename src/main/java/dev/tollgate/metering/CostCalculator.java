@@ -20,18 +20,19 @@ public final class CostCalculator {
 
     /**
      * input x in + 5m writes x 5m price + 1h writes x 1h price + reads x read price + output x out,
-     * at the long-context rate when the input is over the model's threshold, halved for batch, plus
-     * web searches; summed exactly and rounded once, half-up, to 1e-9 USD.
+     * at the rates of the usage's modifiers ({@link ModelPrice#rates}: long context, fast mode,
+     * US-only inference), halved for batch, plus web searches; summed exactly and rounded once,
+     * half-up, to 1e-9 USD.
      */
     public long costNanos(ModelPrice model, TokenUsage usage) {
-        ModelPrice.Rates rates = model.rates(usage.totalInput());
+        ModelPrice.Rates rates = model.rates(usage.totalInput(), usage.modifiers());
         BigDecimal perMTok = rates.input().multiply(BigDecimal.valueOf(usage.input()))
                 .add(rates.cacheWrite5m().multiply(BigDecimal.valueOf(usage.cacheWrite5m())))
                 .add(rates.cacheWrite1h().multiply(BigDecimal.valueOf(usage.cacheWrite1h())))
                 .add(rates.cacheRead().multiply(BigDecimal.valueOf(usage.cacheRead())))
                 .add(rates.output().multiply(BigDecimal.valueOf(usage.output())));
         BigDecimal nanos = perMTok.multiply(NANOS_PER_USD_PER_MTOK);
-        if (usage.batch()) {
+        if (usage.modifiers().batch()) {
             nanos = nanos.multiply(batchFactor);
         }
         nanos = nanos.add(webSearchUsdPerRequest.multiply(NANOS_PER_USD).multiply(BigDecimal.valueOf(usage.webSearchRequests())));

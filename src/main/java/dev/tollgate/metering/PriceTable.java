@@ -13,7 +13,9 @@ import java.io.UncheckedIOException;
 import java.math.BigDecimal;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Clock;
 import java.time.Instant;
+import java.time.LocalDate;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.HashMap;
@@ -25,13 +27,17 @@ import java.util.Optional;
 
 /**
  * The models Tollgate sells and their prices: the built-in {@code prices.json}, with the
- * operator's file (tollgate.prices.file) replacing or adding models by id.
+ * operator's file (tollgate.prices.file) replacing or adding models by id. A model past its
+ * retirement date stays in the table (its name still resolves, to say what replaces it) but is
+ * neither listed nor served. Fields starting with "_" are comments.
  */
 @ApplicationScoped
 public class PriceTable {
 
     private static final ObjectMapper JSON = new ObjectMapper();
+    private static final BigDecimal DEFAULT_US_INFERENCE_MULTIPLIER = new BigDecimal("1.1");
 
+    private final Clock clock;
     private List<ModelPrice> models;
     private Map<String, ModelPrice> byName;
     private CostCalculator calculator;
@@ -41,16 +47,27 @@ public class PriceTable {
     }
 
     PriceTable() {
+        this(Clock.systemUTC());
+    }
+
+    private PriceTable(Clock clock) {
+        this.clock = clock;
     }
 
     @Inject
     PriceTable(TollgateConfig config) {
+        this();
         init(config.prices().file());
     }
 
     /** For tests and tools: the built-in table plus an optional override file. */
     public static PriceTable load(Optional<String> overrideFile) {
-        PriceTable table = new PriceTable();
+        return load(overrideFile, Clock.systemUTC());
+    }
+
+    /** As {@link #load(Optional)}, retiring models by {@code clock}'s date. */
+    public static PriceTable load(Optional<String> overrideFile, Clock clock) {
+        PriceTable table = new PriceTable(clock);
         table.init(overrideFile);
         return table;
     }
@@ -63,8 +80,9 @@ public class PriceTable {
             throw new UncheckedIOException("cannot read built-in prices.json", e);
         }
         Map<String, ModelPrice> merged = new LinkedHashMap<>();
+        BigDecimal usInference = optional(builtIn, "us_inference_multiplier");
         for (JsonNode m : builtIn.path("models")) {
-            ModelPrice p = parseModel(m, "prices.json");
+            ModelPrice p = parseModel(m, "prices.json", usInference != null ? usInference : DEFAULT_US_INFERENCE_MULTIPLIER);
             merged.put(p.id(), p);
         }
         BigDecimal webSearch = new BigDecimal(builtIn.path("web_search_usd_per_request").asText("0.01"));
@@ -77,8 +95,12 @@ public class PriceTable {
             } catch (IOException e) {
                 throw new IllegalStateException("tollgate.prices.file: cannot read " + path + ": " + e.getMessage(), e);
             }
+            if (override.has("us_inference_multiplier")) {
+                usInference = optional(override, "us_inference_multiplier");
+            }
             for (JsonNode m : override.path("models")) {
-                ModelPrice p = parseModel(m, path.toString());
+                ModelPrice p = parseModel(m, path.toString(),
+                        usInference != null ? usInference : DEFAULT_US_INFERENCE_MULTIPLIER);
                 merged.put(p.id(), p);
             }
             if (override.has("web_search_usd_per_request")) {
@@ -99,9 +121,17 @@ public class PriceTable {
         }
         this.byName = names;
         this.calculator = new CostCalculator(webSearch, batchDiscount);
+        for (ModelPrice p : models) {
+            String replacement = p.retirement() == null ? null : p.retirement().replacement();
+            // A 404 that names a model the table does not know would send the customer nowhere.
+            if (replacement != null && !names.containsKey(replacement.toLowerCase(Locale.ROOT))) {
+                throw new IllegalStateException("prices: model " + p.id() + ": replacement " + replacement
+                        + " is not a model of the table");
+            }
+        }
     }
 
-    private static ModelPrice parseModel(JsonNode m, String source) {
+    private static ModelPrice parseModel(JsonNode m, String source, BigDecimal usInferenceMultiplier) {
         String id = m.path("id").asText(null);
         if (id == null || id.isBlank()) {
             throw new IllegalStateException(source + ": a model has no id");
@@ -110,6 +140,9 @@ public class PriceTable {
             List<String> aliases = new ArrayList<>();
             m.path("aliases").forEach(a -> aliases.add(a.asText()));
             JsonNode lc = m.get("long_context");
+            JsonNode fast = m.get("fast");
+            JsonNode retires = m.get("retires_on");
+            BigDecimal usInference = optional(m, "us_inference_multiplier");
             return new ModelPrice(id,
                     m.path("display_name").asText(id),
                     Instant.parse(m.path("created_at").asText("1970-01-01T00:00:00Z")),
@@ -120,7 +153,12 @@ public class PriceTable {
                     required(m, "input"), required(m, "output"),
                     optional(m, "cache_write_5m"), optional(m, "cache_write_1h"), optional(m, "cache_read"),
                     lc == null ? null : new ModelPrice.LongContext(lc.path("threshold_tokens").asLong(200000),
-                            required(lc, "input"), required(lc, "output")));
+                            required(lc, "input"), required(lc, "output"), optional(lc, "cache_write_5m"),
+                            optional(lc, "cache_write_1h"), optional(lc, "cache_read")),
+                    fast == null ? null : new ModelPrice.Fast(required(fast, "input"), required(fast, "output")),
+                    usInference != null ? usInference : usInferenceMultiplier,
+                    retires == null ? null : new ModelPrice.Retirement(LocalDate.parse(retires.asText()),
+                            m.path("replacement").asText(null)));
         } catch (RuntimeException e) {
             throw new IllegalStateException(source + ": model " + id + ": " + e.getMessage(), e);
         }
@@ -148,7 +186,7 @@ public class PriceTable {
 
     /**
      * Resolves a requested model: an id or alias is sent upstream as is; an OpenRouter-style name
-     * ("anthropic/claude-sonnet-4.5") is sent as the priced model's id.
+     * ("anthropic/claude-sonnet-5.5") is sent as the priced model's id.
      */
     public Optional<Resolved> resolve(String requested) {
         if (requested == null) {
@@ -173,8 +211,14 @@ public class PriceTable {
         return Optional.empty();
     }
 
-    public List<ModelPrice> models() {
-        return models;
+    /** The models served today: those not yet retired (deprecated ones included). */
+    public List<ModelPrice> available() {
+        Instant now = clock.instant();
+        return models.stream().filter(m -> !m.retiredAt(now)).toList();
+    }
+
+    public boolean retired(ModelPrice model) {
+        return model.retiredAt(clock.instant());
     }
 
     public CostCalculator calculator() {

@@ -11,7 +11,9 @@ import java.io.IOException;
 /**
  * Folds the upstream's usage objects into one snapshot the way the official SDKs do: a message or
  * message_start sets every field; each message_delta replaces output_tokens and any input-side
- * field it carries (values are cumulative: the last one wins, nothing is summed).
+ * field it carries (values are cumulative: the last one wins, nothing is summed). The price
+ * modifiers the upstream reports (service_tier, inference_geo, speed) are kept as reported, null
+ * when it is silent, so the request's can stand in for them.
  */
 public final class UsageAccumulator {
 
@@ -23,7 +25,9 @@ public final class UsageAccumulator {
     private boolean breakdownReported;
     private long cacheRead;
     private long webSearches;
-    private boolean batch;
+    private String serviceTier;
+    private String inferenceGeo;
+    private String speed;
     private boolean reported;
     private boolean deltaReported;
 
@@ -65,7 +69,9 @@ public final class UsageAccumulator {
             cache1h = breakdown.path("ephemeral_1h_input_tokens").asLong(0);
         }
         webSearches = usage.path("server_tool_use").path("web_search_requests").asLong(0);
-        batch = "batch".equals(usage.path("service_tier").asText(null));
+        serviceTier = text(usage, "service_tier", null);
+        inferenceGeo = text(usage, "inference_geo", null);
+        speed = text(usage, "speed", null);
     }
 
     /** The cumulative usage of a message_delta event. */
@@ -87,6 +93,14 @@ public final class UsageAccumulator {
         if (server != null && server.isObject()) {
             webSearches = server.path("web_search_requests").asLong(webSearches);
         }
+        serviceTier = text(usage, "service_tier", serviceTier);
+        inferenceGeo = text(usage, "inference_geo", inferenceGeo);
+        speed = text(usage, "speed", speed);
+    }
+
+    private static String text(JsonNode usage, String field, String current) {
+        JsonNode v = usage.get(field);
+        return v != null && v.isTextual() ? v.asText() : current;
     }
 
     private static long replaceIfPresent(JsonNode usage, String field, long current) {
@@ -125,6 +139,7 @@ public final class UsageAccumulator {
             w5m = cacheCreation;
             w1h = 0;
         }
-        return new TokenUsage(input, output, w5m, w1h, cacheRead, webSearches, batch);
+        return new TokenUsage(input, output, w5m, w1h, cacheRead, webSearches,
+                new PriceModifiers(serviceTier, inferenceGeo, speed));
     }
 }

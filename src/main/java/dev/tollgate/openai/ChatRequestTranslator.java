@@ -26,7 +26,7 @@ import java.util.regex.Pattern;
  *   <li>{@code cache_control} on a message goes to the last block produced from it; on a content part, to the
  *       block produced from that part. Values are copied verbatim (ttl included).</li>
  *   <li>Max tokens: {@code max_completion_tokens}, else {@code max_tokens}, else
- *       {@link ModelCapabilities#maxOutputTokens()}. {@code temperature} capped at 1. {@code top_p} copied.
+ *       {@link ModelCapabilities#maxOutputTokens()} (flagged as defaulted, so the gateway may lower it). {@code temperature} capped at 1. {@code top_p} copied.
  *       {@code stop} → {@code stop_sequences} (whitespace-only entries dropped). {@code user} →
  *       {@code metadata.user_id}. {@code n} must be 1.</li>
  *   <li>Tools, {@code tool_choice}, {@code parallel_tool_calls}, {@code response_format} as documented on the
@@ -67,7 +67,8 @@ public final class ChatRequestTranslator {
             out.set("model", model.deepCopy());
         }
 
-        out.put("max_tokens", maxTokens(req, caps));
+        Integer requestedMaxTokens = requestedMaxTokens(req);
+        out.put("max_tokens", requestedMaxTokens != null ? requestedMaxTokens : caps.maxOutputTokens());
 
         translateMessages(req, out);
 
@@ -124,12 +125,13 @@ public final class ChatRequestTranslator {
         }
         boolean includeUsage = req.path("stream_options").path("include_usage").asBoolean(false);
 
-        return new TranslatedRequest(out, stream, includeUsage);
+        return new TranslatedRequest(out, stream, includeUsage, requestedMaxTokens == null);
     }
 
     // ------------------------------------------------------------------ scalars
 
-    private static int maxTokens(JsonNode req, ModelCapabilities caps) {
+    /** The client's output limit, or null when it set none. */
+    private static Integer requestedMaxTokens(JsonNode req) {
         for (String field : List.of("max_completion_tokens", "max_tokens")) {
             JsonNode v = req.get(field);
             if (present(v)) {
@@ -139,7 +141,7 @@ public final class ChatRequestTranslator {
                 return v.asInt();
             }
         }
-        return caps.maxOutputTokens();
+        return null;
     }
 
     private static void stop(JsonNode req, ObjectNode out) {

@@ -5,12 +5,10 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.tollgate.api.ApiException;
-import dev.tollgate.gateway.AnthropicSurface;
 import dev.tollgate.gateway.MessagesRequest;
 import dev.tollgate.gateway.Surface;
 import dev.tollgate.upstream.SseEventSplitter;
 import io.quarkus.logging.Log;
-import io.vertx.core.MultiMap;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpServerResponse;
 import io.vertx.ext.web.RoutingContext;
@@ -61,7 +59,9 @@ public final class OpenAiSurface implements Surface {
         }
         includeUsage = translated.stream() && translated.includeUsage();
         try {
-            return MessagesRequest.parse(JSON.writeValueAsBytes(translated.anthropicBody()), true);
+            MessagesRequest request = MessagesRequest.parse(JSON.writeValueAsBytes(translated.anthropicBody()), true);
+            // The OpenAI SDKs send no limit by default: the model's maximum output is then ours to fit, not the client's.
+            return translated.maxTokensDefaulted() ? request.markMaxTokensDefaulted() : request;
         } catch (JsonProcessingException e) {
             throw new IllegalStateException("A translated request could not be serialised", e);
         }
@@ -77,26 +77,6 @@ public final class OpenAiSurface implements Surface {
         String param = error instanceof InvalidParam invalid ? invalid.param : null;
         sendJson(ctx, error.status(), error.headers(),
                 OpenAiErrors.envelope(error.status(), error.type(), error.getMessage(), param));
-    }
-
-    @Override
-    public void sendUpstreamError(RoutingContext ctx, int status, MultiMap upstreamHeaders, Buffer body) {
-        JsonNode error = null;
-        try {
-            error = body == null ? null : JSON.readTree(body.getBytes()).get("error");
-        } catch (IOException e) {
-            // not JSON: described by its status alone
-        }
-        String type = error == null ? null : error.path("type").asText(null);
-        String message = error == null ? null : error.path("message").asText(null);
-        if (message == null) {
-            message = "The upstream answered HTTP " + status;
-        }
-        HttpServerResponse response = ctx.response();
-        if (!response.headWritten() && !response.closed()) {
-            AnthropicSurface.copyPassedHeaders(upstreamHeaders, response);
-        }
-        sendJson(ctx, status, Map.of(), OpenAiErrors.envelope(status, type, message));
     }
 
     @Override

@@ -9,6 +9,9 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
  * @param stream        the OpenAI {@code stream} flag ({@code false} when absent)
  * @param includeUsage  the OpenAI {@code stream_options.include_usage} flag ({@code false} when absent);
  *                      reported as given, also when {@code stream} is false
+ * @param maxTokensDefaulted the client set neither {@code max_completion_tokens} nor {@code max_tokens}:
+ *                      {@code max_tokens} is the model's maximum output, which the gateway may lower
  */
-public record TranslatedRequest(ObjectNode anthropicBody, boolean stream, boolean includeUsage) {
+public record TranslatedRequest(ObjectNode anthropicBody, boolean stream, boolean includeUsage,
+                                boolean maxTokensDefaulted) {
 }

@@ -1,10 +1,12 @@
 package dev.tollgate.ops;
 
+import dev.tollgate.keys.ApiKeyService;
 import dev.tollgate.ledger.LedgerStore;
 import dev.tollgate.ledger.Money;
 import dev.tollgate.metering.CallRecord;
 import dev.tollgate.metering.TokenUsage;
 import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
 import io.quarkus.logging.Log;
@@ -20,7 +22,8 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
- * Prometheus metrics of the metered calls (served at /q/metrics). Labels are only bounded,
+ * Prometheus metrics of the metered calls and of key lookups (served at /q/metrics on the
+ * management port, never the public one: they show revenue per model). Labels are only bounded,
  * non-secret values: endpoint, outcome, HTTP status, canonical model id (from the price table)
  * and token kind. Never a key, account, request id or anything a client typed freely.
  * The ledger stays the source of truth for money; these counters are for dashboards and alerts.
@@ -40,7 +43,7 @@ public class CallMetrics {
     private final AtomicLong openHolds = new AtomicLong();
     private final AtomicLong openHoldsNanos = new AtomicLong();
 
-    public CallMetrics(MeterRegistry registry, LedgerStore ledger) {
+    public CallMetrics(MeterRegistry registry, LedgerStore ledger, ApiKeyService keys) {
         this.registry = registry;
         this.ledger = ledger;
         registry.gauge("tollgate.holds.open", openHolds);
@@ -51,6 +54,10 @@ public class CallMetrics {
         registry.gauge("tollgate.settlements.backlog", ledger, LedgerStore::settlementBacklog);
         registry.gauge("tollgate.settlements.oldest.seconds", ledger,
                 l -> l.oldestUnwrittenSettlement().toMillis() / 1000.0);
+        // Keys looked up in the database (not known in memory) and addresses refused for failing
+        // too often: a surge of either means clients sending keys that do not exist.
+        FunctionCounter.builder("tollgate.keys.lookups", keys, ApiKeyService::databaseLookups).register(registry);
+        FunctionCounter.builder("tollgate.auth.refused", keys, ApiKeyService::refusedAddresses).register(registry);
     }
 
     /**

@@ -8,7 +8,7 @@ import dev.tollgate.keys.AuthenticatedKey;
 import dev.tollgate.ledger.Account;
 import dev.tollgate.ledger.LedgerException;
 import dev.tollgate.ledger.Money;
-import dev.tollgate.metering.UsageRecord;
+import dev.tollgate.ledger.UsageRecord;
 import io.agroal.api.AgroalDataSource;
 import io.quarkus.panache.common.Page;
 import io.quarkus.panache.common.Parameters;

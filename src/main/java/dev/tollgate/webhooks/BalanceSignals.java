@@ -100,10 +100,10 @@ public class BalanceSignals {
 
     /**
      * The price of the cheapest possible call, in nano-dollars (rounded up): one input and one
-     * output token of the cheapest priced model. Every call costs at least that.
+     * output token of the cheapest model served today. Every call costs at least that.
      */
     long depletedBelow() {
-        return prices.models().stream()
+        return prices.available().stream()
                 .map(m -> m.input().add(m.output()).multiply(NANOS_PER_TOKEN).setScale(0, RoundingMode.CEILING))
                 .min(BigDecimal::compareTo).map(BigDecimal::longValueExact).orElse(1L);
     }

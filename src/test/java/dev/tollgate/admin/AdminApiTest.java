@@ -89,13 +89,13 @@ class AdminApiTest {
     @Test
     void keysAreShownOnceAndNeverListedWithTheirSecret() {
         String id = Tollgate.createAccount("keys");
-        Response issued = admin().body(Map.of("name", "ci", "allowed_models", java.util.List.of("anthropic/claude-sonnet-4.5")))
+        Response issued = admin().body(Map.of("name", "ci", "allowed_models", java.util.List.of("anthropic/claude-sonnet-4.6")))
                 .post("/admin/v1/accounts/" + id + "/keys").then().statusCode(201)
                 .body("key", startsWith("sk-tg-")).extract().response();
         String key = issued.path("key");
         assertEquals(46, key.length());
         assertEquals(key.substring(0, 12), issued.path("prefix"));
-        assertEquals(java.util.List.of("claude-sonnet-4-5-20250929"), issued.path("allowed_models"));
+        assertEquals(java.util.List.of("claude-sonnet-4-6"), issued.path("allowed_models"));
         assertNotEquals(key, Tollgate.createKey(id));
         admin().get("/admin/v1/accounts/" + id + "/keys").then().statusCode(200)
                 .body("data.size()", equalTo(2)).body("data[0]", not(hasKey("key")))

@@ -96,7 +96,7 @@ class HostileInputTest {
                 .map(r -> r.pathAndQuery() + " " + preview(r.body())).toList());
         assertEquals(0, BigDecimal.ONE.compareTo(Tollgate.balance(acct[0])));
         assertReconciled(acct[0]);
-        RestAssured.given().get("/q/health/live").then().statusCode(200);
+        Tollgate.admin().get("/admin/v1/audit?limit=1").then().statusCode(200); // still serving
     }
 
     @Test
@@ -107,7 +107,7 @@ class HostileInputTest {
                 .post("/v1/messages").statusCode();
         assertEquals(431, status);
         assertEquals(0, fake.messageCalls());
-        RestAssured.given().get("/q/health/live").then().statusCode(200);
+        Tollgate.admin().get("/admin/v1/audit?limit=1").then().statusCode(200); // still serving
     }
 
     private static String preview(byte[] bytes) {

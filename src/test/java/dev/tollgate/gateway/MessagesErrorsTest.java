@@ -32,7 +32,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 @QuarkusTestResource(value = FakeUpstreamResource.class, restrictToAnnotatedClass = false)
 class MessagesErrorsTest {
 
-    static final String SONNET = "claude-sonnet-4-5";
+    static final String SONNET = "claude-sonnet-4-6";
     FakeUpstream fake = FakeUpstreamResource.fake();
 
     @BeforeEach
@@ -80,6 +80,25 @@ class MessagesErrorsTest {
     }
 
     @Test
+    void badKeyErrorNamesTheHeaderTheKeyCameIn() {
+        String unknown = "sk-tg-" + "x".repeat(40);
+        assertError(client(unknown).body(messageBody(SONNET, 10, "hi")).post("/v1/messages"), 401,
+                "authentication_error").then().body("error.message", equalTo("invalid x-api-key"));
+        for (String bearer : new String[] {unknown, "not-a-tollgate-key"}) {
+            assertError(RestAssured.given().header("Authorization", "Bearer " + bearer)
+                    .contentType(ContentType.JSON).body(messageBody(SONNET, 10, "hi")).post("/v1/messages"), 401,
+                    "authentication_error")
+                    .then().body("error.message", equalTo("invalid API key in Authorization: Bearer"));
+        }
+        RestAssured.given().header("Authorization", "Bearer " + unknown).contentType(ContentType.JSON)
+                .body("{\"model\":\"claude-sonnet-4-5\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}")
+                .post("/v1/chat/completions").then().statusCode(401)
+                .body("error.code", equalTo("invalid_api_key"))
+                .body("error.message", equalTo("invalid API key in Authorization: Bearer"));
+        assertEquals(0, fake.messageCalls());
+    }
+
+    @Test
     void expiredKeyIs401() throws InterruptedException {
         String account = Tollgate.createAccount("expiring");
         Tollgate.topup(account, "1");
@@ -98,13 +117,13 @@ class MessagesErrorsTest {
                 "{not json",
                 "[1,2]",
                 "{\"max_tokens\":10,\"messages\":[]}",
-                "{\"model\":\"claude-sonnet-4-5\",\"messages\":[]}",
-                "{\"model\":\"claude-sonnet-4-5\",\"max_tokens\":\"ten\",\"messages\":[]}",
-                "{\"model\":\"claude-sonnet-4-5\",\"max_tokens\":-1,\"messages\":[]}",
+                "{\"model\":\"claude-sonnet-4-6\",\"messages\":[]}",
+                "{\"model\":\"claude-sonnet-4-6\",\"max_tokens\":\"ten\",\"messages\":[]}",
+                "{\"model\":\"claude-sonnet-4-6\",\"max_tokens\":-1,\"messages\":[]}",
                 "{\"model\":42,\"max_tokens\":10}",
-                "{\"model\":\"claude-sonnet-4-5\",\"max_tokens\":10,\"stream\":\"yes\"}",
-                "{\"model\":\"claude-sonnet-4-5\",\"max_tokens\":10,\"messages\":" + "[".repeat(500) + "]".repeat(500) + "}",
-                "{\"model\":\"claude-sonnet-4-5\",\"max_tokens\":10} trailing"}) {
+                "{\"model\":\"claude-sonnet-4-6\",\"max_tokens\":10,\"stream\":\"yes\"}",
+                "{\"model\":\"claude-sonnet-4-6\",\"max_tokens\":10,\"messages\":" + "[".repeat(500) + "]".repeat(500) + "}",
+                "{\"model\":\"claude-sonnet-4-6\",\"max_tokens\":10} trailing"}) {
             assertError(client(acct[1]).body(body).post("/v1/messages"), 400, "invalid_request_error");
         }
         assertNothingMoved(acct[0], "1");
@@ -114,7 +133,8 @@ class MessagesErrorsTest {
     void unpricedModelIs404AndDisallowedModelIs403() {
         String[] acct = Tollgate.fundedAccount("1");
         assertError(client(acct[1]).body(messageBody("claude-typo", 10, "hi")).post("/v1/messages"), 404, "not_found_error")
-                .then().body("error.message", equalTo("model: claude-typo"));
+                .then().body("error.message", equalTo(
+                        "model: claude-typo is not a model this gateway serves; GET /v1/models lists the models available"));
 
         String key = Tollgate.admin().body(Map.of("name", "haiku only", "allowed_models", java.util.List.of("claude-haiku-4-5")))
                 .post("/admin/v1/accounts/" + acct[0] + "/keys").then().statusCode(201).extract().path("key");
@@ -240,16 +260,16 @@ class MessagesErrorsTest {
     @Test
     void openRouterStyleModelIsRewrittenAndEverythingElseKept() {
         String[] acct = Tollgate.fundedAccount("1");
-        String body = "{\"max_tokens\":10, \"model\" : \"anthropic/claude-sonnet-4.5\",\"messages\":[{\"role\":\"user\",\"content\":\"h\u00e9\"}]}";
+        String body = "{\"max_tokens\":10, \"model\" : \"anthropic/claude-sonnet-4.6\",\"messages\":[{\"role\":\"user\",\"content\":\"h\u00e9\"}]}";
         client(acct[1]).body(body).post("/v1/messages").then().statusCode(200);
         String sent = fake.lastRequest().bodyString();
-        assertEquals(body.replace("\"anthropic/claude-sonnet-4.5\"", "\"claude-sonnet-4-5-20250929\""), sent);
+        assertEquals(body.replace("\"anthropic/claude-sonnet-4.6\"", "\"claude-sonnet-4-6\""), sent);
     }
 
     @Test
     void countTokensIsForwardedAndFree() {
         String[] acct = Tollgate.fundedAccount("1");
-        client(acct[1]).body("{\"model\":\"claude-sonnet-4-5\",\"messages\":[{\"role\":\"user\",\"content\":\"hello there\"}]}")
+        client(acct[1]).body("{\"model\":\"claude-sonnet-4-6\",\"messages\":[{\"role\":\"user\",\"content\":\"hello there\"}]}")
                 .post("/v1/messages/count_tokens").then().statusCode(200).body("input_tokens", org.hamcrest.Matchers.greaterThan(0));
         assertEquals(1, fake.countTokensCalls());
         assertEquals(0, BigDecimal.ONE.compareTo(balance(acct[0])));
@@ -261,11 +281,11 @@ class MessagesErrorsTest {
         String[] acct = Tollgate.fundedAccount(null);
         RestAssured.given().header("Authorization", "Bearer " + acct[1]).get("/v1/models?limit=100")
                 .then().statusCode(200).body("object", equalTo("list"))
-                .body("data.id", org.hamcrest.Matchers.hasItem("claude-sonnet-4-5-20250929"))
+                .body("data.id", org.hamcrest.Matchers.hasItem("claude-sonnet-4-6"))
                 .body("data[0].type", equalTo("model")).body("data[0].object", equalTo("model"))
                 .body("data[0].owned_by", equalTo("anthropic")).body("has_more", equalTo(false));
-        client(acct[1]).get("/v1/models/claude-sonnet-4-5").then().statusCode(200)
-                .body("id", equalTo("claude-sonnet-4-5-20250929")).body("display_name", equalTo("Claude Sonnet 4.5"));
+        client(acct[1]).get("/v1/models/claude-sonnet-4-6").then().statusCode(200)
+                .body("id", equalTo("claude-sonnet-4-6")).body("display_name", equalTo("Claude Sonnet 4.6"));
         assertError(client(acct[1]).get("/v1/models/nope"), 404, "not_found_error");
         assertError(RestAssured.given().get("/v1/models"), 401, "authentication_error");
     }

@@ -40,7 +40,7 @@ class MessagesRelayTest {
     void nonStreamingCallIsForwardedVerbatimAndBilledExactly() {
         String[] acct = Tollgate.fundedAccount("10");
         fake.enqueue(Scenario.reply("Hi there").usage(Usage.of(1000, 200).cacheWrite5m(400).cacheWrite1h(100).cacheRead(3000)));
-        String body = "{\"model\":\"claude-sonnet-4-5\",\"max_tokens\":300,\"unknown_future_field\":{\"x\":[1,2]},"
+        String body = "{\"model\":\"claude-sonnet-4-6\",\"max_tokens\":300,\"unknown_future_field\":{\"x\":[1,2]},"
                 + "\"messages\":[{\"role\":\"user\",\"content\":\"Hello\"}]}";
         Response r = client(acct[1]).header("anthropic-beta", "context-1m-2025-08-07").body(body).post("/v1/messages");
         r.then().statusCode(200).header("request-id", startsWith("req_")).body("usage.input_tokens", equalTo(1000));
@@ -59,7 +59,7 @@ class MessagesRelayTest {
         assertEquals(400, (int) usage.path("data[0].cache_creation_5m_input_tokens"));
         assertEquals(100, (int) usage.path("data[0].cache_creation_1h_input_tokens"));
         assertEquals(3000, (int) usage.path("data[0].cache_read_input_tokens"));
-        assertEquals("claude-sonnet-4-5-20250929", usage.path("data[0].model"));
+        assertEquals("claude-sonnet-4-6", usage.path("data[0].model"));
         assertEquals(r.header("request-id"), usage.path("data[0].request_id"));
         assertFalse((Boolean) usage.path("data[0].stream"));
         assertReconciled(acct[0]);

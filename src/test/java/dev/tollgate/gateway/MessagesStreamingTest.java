@@ -57,7 +57,7 @@ class MessagesStreamingTest {
     }
 
     private static String streamBody(int maxTokens) {
-        return "{\"model\":\"claude-sonnet-4-5\",\"max_tokens\":" + maxTokens + ",\"stream\":true,"
+        return "{\"model\":\"claude-sonnet-4-6\",\"max_tokens\":" + maxTokens + ",\"stream\":true,"
                 + "\"messages\":[{\"role\":\"user\",\"content\":\"Tell me something\"}]}";
     }
 

@@ -34,6 +34,8 @@ class KeyCacheRefreshTest {
         }
     }
 
+    private static final java.util.function.Supplier<String> LOCAL = () -> "127.0.0.1";
+
     @Inject
     ApiKeyService keys;
 
@@ -43,11 +45,11 @@ class KeyCacheRefreshTest {
     @Test
     void aKeyInUseNeverGoesStale() throws Exception {
         String key = Tollgate.fundedAccount("1")[1];
-        assertNotNull(keys.authenticate(key));
+        assertNotNull(keys.authenticate(key, LOCAL));
         long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(3);
         while (System.nanoTime() < until) {
             // Stale would mean the next call waits for the database (and leaves the event loop).
-            assertNotNull(keys.authenticateCached(key), "the cached entry of a key in use expired");
+            assertNotNull(keys.authenticateCached(key, LOCAL), "the cached entry of a key in use expired");
             Thread.sleep(50);
         }
     }
@@ -55,7 +57,7 @@ class KeyCacheRefreshTest {
     @Test
     void aRevocationBehindTheCachesBackStillTakesEffectWithinTheTtl() throws Exception {
         String[] account = Tollgate.fundedAccount("1");
-        assertNotNull(keys.authenticate(account[1]));
+        assertNotNull(keys.authenticate(account[1], LOCAL));
         Thread.sleep(500); // half-way through the entry's life
         try (Connection c = dataSource.getConnection();
              PreparedStatement ps = c.prepareStatement("UPDATE api_keys SET revoked_at = now() WHERE account_id = ?")) {
@@ -65,7 +67,7 @@ class KeyCacheRefreshTest {
         long revoked = System.nanoTime();
         while (System.nanoTime() - revoked < TimeUnit.SECONDS.toNanos(3)) {
             try {
-                keys.authenticate(account[1]);
+                keys.authenticate(account[1], LOCAL);
             } catch (ApiException e) {
                 assertEquals(401, e.status());
                 long seenAfter = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - revoked);

@@ -58,7 +58,7 @@ class GatewayLambdaTest {
     void meteredCallIsBilledExactly() {
         String[] acct = Tollgate.fundedAccount("1");
         fake.enqueue(Scenario.reply("Hi there").usage(Usage.of(1000, 200).cacheWrite5m(400).cacheRead(3000)));
-        Response r = client(acct[1]).body(messageBody("claude-sonnet-4-5", 300, "Hello")).post("/v1/messages");
+        Response r = client(acct[1]).body(messageBody("claude-sonnet-4-6", 300, "Hello")).post("/v1/messages");
         r.then().statusCode(200).header("request-id", startsWith("req_"))
                 .body("content[0].text", equalTo("Hi there"));
         // 1000 x 3 + 400 x 3.75 + 3000 x 0.30 + 200 x 15 = 8400 micro-USD
@@ -72,7 +72,7 @@ class GatewayLambdaTest {
         String[] acct = Tollgate.fundedAccount("1");
         fake.enqueue(Scenario.reply("one two three").usage(Usage.of(50, 3).cacheWrite1h(2000)));
         Response r = client(acct[1])
-                .body("{\"model\":\"claude-sonnet-4-5\",\"max_tokens\":100,\"stream\":true,"
+                .body("{\"model\":\"claude-sonnet-4-6\",\"max_tokens\":100,\"stream\":true,"
                         + "\"messages\":[{\"role\":\"user\",\"content\":\"Count\"}]}")
                 .post("/v1/messages");
         r.then().statusCode(200).header("content-type", startsWith("text/event-stream"));
@@ -106,11 +106,11 @@ class GatewayLambdaTest {
     @Test
     void errorsKeepTheirStatusAndEnvelope() {
         String[] acct = Tollgate.fundedAccount(null);
-        Response r = client(acct[1]).body(messageBody("claude-sonnet-4-5", 100, "Hi")).post("/v1/messages");
+        Response r = client(acct[1]).body(messageBody("claude-sonnet-4-6", 100, "Hi")).post("/v1/messages");
         r.then().statusCode(402).body("type", equalTo("error")).body("error.type", equalTo("billing_error"))
                 .body("request_id", equalTo(r.header("request-id")));
         assertEquals(0, fake.messageCalls(), "no message call reached the upstream");
-        client("sk-tg-unknown").body(messageBody("claude-sonnet-4-5", 100, "Hi")).post("/v1/messages")
+        client("sk-tg-unknown").body(messageBody("claude-sonnet-4-6", 100, "Hi")).post("/v1/messages")
                 .then().statusCode(401).body("error.type", equalTo("authentication_error"));
     }
 }

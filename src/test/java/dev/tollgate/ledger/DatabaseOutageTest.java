@@ -66,6 +66,10 @@ class DatabaseOutageTest {
             Thread.sleep(1500);
             assertTrue(ledger.settlementBacklog() >= 6, "settlements wait for the database: " + ledger.settlementBacklog());
             assertTrue(ledger.oldestUnwrittenSettlement().toMillis() >= 1000);
+            // What the operator sees: the backlog as a readiness detail (the database check is DOWN meanwhile).
+            int reported = Tollgate.management().get("/health/ready").then().statusCode(503).extract()
+                    .path("checks.find { it.name == 'settlements' }.data.backlog");
+            assertTrue(reported >= 6, "the readiness detail shows the backlog: " + reported);
         }
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
         while (ledger.settlementBacklog() > 0) {

@@ -77,7 +77,7 @@ class LedgerConcurrencyTest {
     void nearlyAllOfASmallBalanceIsSpendable() {
         String funding = "0.01";
         String[] acct = Tollgate.fundedAccount(funding);
-        String body = messageBody("claude-sonnet-4-5", 16, "Hi");
+        String body = messageBody("claude-sonnet-4-6", 16, "Hi");
         int calls = 0;
         while (client(acct[1]).body(body).post("/v1/messages").statusCode() == 200) {
             calls++;

@@ -289,7 +289,7 @@ class LimitsTest {
     @Test
     void affordabilityLowersMaxTokensWhenTheAccountAsksForIt() {
         String[] acct = Tollgate.fundedAccount("0.01");
-        String body = messageBody("claude-sonnet-4-5", 64000, "Hello");
+        String body = messageBody("claude-sonnet-4-6", 64000, "Hello");
         client(acct[1]).body(body).post("/v1/messages").then().statusCode(402);
         admin().body(Map.of("fit_max_tokens", true, "fit_min_tokens", 100)).patch("/admin/v1/accounts/" + acct[0])
                 .then().statusCode(200).body("fit_max_tokens", equalTo(true));
@@ -298,7 +298,7 @@ class LimitsTest {
         long lowered = Long.parseLong(r.header("tollgate-max-tokens-lowered-to"));
         assertTrue(lowered >= 100 && lowered < 64000, "lowered to " + lowered);
         assertEquals(lowered, fake.lastRequest().json().get("max_tokens").asLong());
-        assertEquals("claude-sonnet-4-5", fake.lastRequest().json().get("model").asText());
+        assertEquals("claude-sonnet-4-6", fake.lastRequest().json().get("model").asText());
         assertReconciled(acct[0]);
     }
 
@@ -308,7 +308,7 @@ class LimitsTest {
         admin().body(Map.of("low_balance_threshold_usd", "0.0015")).patch("/admin/v1/accounts/" + acct[0])
                 .then().statusCode(200).body("low_balance_since", nullValue());
         fake.enqueue(Scenario.reply("costly").usage(dev.tollgate.testing.Usage.of(100, 40))); // 0.0009 USD
-        client(acct[1]).body(messageBody("claude-sonnet-4-5", 100, "Hello")).post("/v1/messages").then().statusCode(200);
+        client(acct[1]).body(messageBody("claude-sonnet-4-6", 100, "Hello")).post("/v1/messages").then().statusCode(200);
         admin().get("/admin/v1/accounts/" + acct[0]).then().body("low_balance_since", org.hamcrest.Matchers.notNullValue());
         client(acct[1]).get("/v1/me").then().body("account.low_balance_since", org.hamcrest.Matchers.notNullValue())
                 .body("account.low_balance_threshold_usd", equalTo("0.001500000"));

@@ -36,16 +36,20 @@ class TwoInstancesIT {
 
     static Process instanceB;
     static int portB;
+    /** Instance B's management port (its readiness probe). */
+    static int managementPortB;
 
     @BeforeAll
     static void startInstanceB() throws Exception {
-        try (ServerSocket socket = new ServerSocket(0)) {
+        try (ServerSocket socket = new ServerSocket(0); ServerSocket management = new ServerSocket(0)) {
             portB = socket.getLocalPort();
+            managementPortB = management.getLocalPort();
         }
         String java = ProcessHandle.current().info().command().orElse("java");
         List<String> command = new ArrayList<>(List.of(java,
                 "-Dquarkus.profile=test",
                 "-Dquarkus.http.port=" + portB,
+                "-Dquarkus.management.port=" + managementPortB,
                 "-Dquarkus.flyway.clean-at-start=false",
                 "-Dtollgate.upstream.base-url=" + FakeUpstreamResource.fake().baseUrl(),
                 "-Dtollgate.upstream.api-key=" + FakeUpstream.API_KEY,
@@ -55,7 +59,7 @@ class TwoInstancesIT {
         HttpClient http = HttpClient.newHttpClient();
         for (int i = 0; i < 120; i++) {
             try {
-                if (http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + portB + "/q/health/ready")).build(),
+                if (http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + managementPortB + "/q/health/ready")).build(),
                         HttpResponse.BodyHandlers.discarding()).statusCode() == 200) {
                     return;
                 }

@@ -55,7 +55,8 @@ class SseUsageScannerTest {
             }
             assertTrue(scanner.sawMessageStart() && scanner.sawMessageStop(), "chunk " + chunk);
             TokenUsage u = scanner.usage().toTokenUsage(false);
-            assertEquals(new TokenUsage(42, 87, 100, 200, 2156, 0, false), u, "chunk " + chunk);
+            assertEquals(new TokenUsage(42, 87, 100, 200, 2156, 0, new PriceModifiers("standard", null, null)), u,
+                    "chunk " + chunk);
             assertEquals(2, scanner.contentDeltas(), "empty deltas are not output: chunk " + chunk);
             assertEquals("msg_01XkQ7b3Vh2kR8yT5mNpL9aZ", scanner.messageId());
         }
@@ -81,5 +82,24 @@ class SseUsageScannerTest {
                 .put("input_tokens", 1).put("output_tokens", 2).put("cache_creation_input_tokens", 500));
         assertEquals(500, usage.toTokenUsage(true).cacheWrite1h());
         assertEquals(500, usage.toTokenUsage(false).cacheWrite5m());
+    }
+
+    /** message_start reports the modifiers applied (§2.3, §3.3); message_delta, which omits them, keeps them. */
+    @Test
+    void theModifiersMessageStartReportsAreKept() {
+        String stream = STREAM.replace("\"service_tier\":\"standard\"}",
+                "\"service_tier\":\"standard\",\"inference_geo\":\"us\",\"speed\":\"fast\"}");
+        SseUsageScanner scanner = new SseUsageScanner();
+        byte[] bytes = stream.getBytes(StandardCharsets.UTF_8);
+        scanner.feed(bytes, 0, bytes.length);
+        assertEquals(new PriceModifiers("standard", "us", "fast"), scanner.usage().toTokenUsage(false).modifiers());
+    }
+
+    @Test
+    void aSilentUpstreamReportsNoModifiers() {
+        UsageAccumulator usage = new UsageAccumulator();
+        usage.applyMessageUsage(new com.fasterxml.jackson.databind.ObjectMapper().createObjectNode()
+                .put("input_tokens", 1).put("output_tokens", 2));
+        assertEquals(PriceModifiers.NONE, usage.toTokenUsage(false).modifiers());
     }
 }

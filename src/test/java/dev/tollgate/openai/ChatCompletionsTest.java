@@ -66,7 +66,7 @@ class ChatCompletionsTest {
         String[] acct = Tollgate.fundedAccount("10");
         fake.enqueue(Scenario.reply("Hi there").usage(Usage.of(1000, 200).cacheWrite1h(100).cacheRead(3000)));
         String body = """
-                {"model":"claude-sonnet-4-5","max_tokens":300,"temperature":1.5,"stop":"END","user":"u-42",
+                {"model":"claude-sonnet-4-6","max_tokens":300,"temperature":1.5,"stop":"END","user":"u-42",
                  "messages":[
                   {"role":"system","content":"You are terse."},
                   {"role":"user","content":[{"type":"text","text":"Long context","cache_control":{"type":"ephemeral","ttl":"1h"}}]},
@@ -77,7 +77,7 @@ class ChatCompletionsTest {
                 .header("request-id", startsWith("req_"))
                 .body("object", equalTo("chat.completion"))
                 .body("id", startsWith("chatcmpl-msg_"))
-                .body("model", equalTo("claude-sonnet-4-5"))
+                .body("model", equalTo("claude-sonnet-4-6"))
                 .body("choices[0].message.role", equalTo("assistant"))
                 .body("choices[0].message.content", equalTo("Hi there"))
                 .body("choices[0].finish_reason", equalTo("stop"))
@@ -90,7 +90,7 @@ class ChatCompletionsTest {
         assertEquals("/v1/messages", fake.lastRequest().path());
         assertEquals(FakeUpstream.API_KEY, fake.lastRequest().header("x-api-key"));
         assertEquals("2023-06-01", fake.lastRequest().header("anthropic-version"));
-        assertEquals("claude-sonnet-4-5", sent.path("model").asText());
+        assertEquals("claude-sonnet-4-6", sent.path("model").asText());
         assertEquals("You are terse.\nAnswer in English.", sent.path("system").asText());
         assertEquals(300, sent.path("max_tokens").asInt());
         assertEquals(1.0, sent.path("temperature").asDouble());
@@ -104,7 +104,7 @@ class ChatCompletionsTest {
 
         Response usage = Tollgate.usage(acct[0]);
         assertEquals("/v1/chat/completions", usage.path("data[0].endpoint"));
-        assertEquals("claude-sonnet-4-5-20250929", usage.path("data[0].model"));
+        assertEquals("claude-sonnet-4-6", usage.path("data[0].model"));
         assertEquals(r.header("request-id"), usage.path("data[0].request_id"));
         // 1000 x 3 + 100 x 6 + 3000 x 0.30 + 200 x 15 = 7500 micro-USD
         assertEquals("0.007500000", usage.path("data[0].cost_usd"));
@@ -115,7 +115,7 @@ class ChatCompletionsTest {
     void streamWithoutUsageOptionEndsWithFinishReasonAndDone() throws Exception {
         String[] acct = Tollgate.fundedAccount("10");
         fake.enqueue(Scenario.reply("Streaming works fine").usage(Usage.of(50, 3)));
-        Response r = openAi(acct[1]).body(chatBody("claude-sonnet-4-5", "\"stream\":true,"))
+        Response r = openAi(acct[1]).body(chatBody("claude-sonnet-4-6", "\"stream\":true,"))
                 .post("/v1/chat/completions");
         r.then().statusCode(200).contentType(startsWith("text/event-stream"));
         assertTrue(r.asString().endsWith("\n\ndata: [DONE]\n\n"), r.asString());
@@ -124,7 +124,7 @@ class ChatCompletionsTest {
         JsonNode first = chunks.get(0);
         assertEquals("assistant", first.path("choices").path(0).path("delta").path("role").asText());
         assertEquals("chat.completion.chunk", first.path("object").asText());
-        assertEquals("claude-sonnet-4-5", first.path("model").asText());
+        assertEquals("claude-sonnet-4-6", first.path("model").asText());
         assertEquals("Streaming works fine", text(chunks));
         JsonNode last = chunks.get(chunks.size() - 1);
         assertEquals("stop", last.path("choices").path(0).path("finish_reason").asText());
@@ -146,7 +146,7 @@ class ChatCompletionsTest {
         String[] acct = Tollgate.fundedAccount("10");
         fake.enqueue(Scenario.reply("Counted reply").usage(Usage.of(70, 2).cacheRead(30)));
         Response r = openAi(acct[1])
-                .body(chatBody("claude-sonnet-4-5", "\"stream\":true,\"stream_options\":{\"include_usage\":true},"))
+                .body(chatBody("claude-sonnet-4-6", "\"stream\":true,\"stream_options\":{\"include_usage\":true},"))
                 .post("/v1/chat/completions");
         r.then().statusCode(200);
         assertTrue(r.asString().endsWith("data: [DONE]\n\n"), r.asString());
@@ -172,7 +172,7 @@ class ChatCompletionsTest {
         String[] acct = Tollgate.fundedAccount("10");
         fake.enqueue(Scenario.reply("").toolUse("toolu_01AbC", "get_weather", "{\"location\":\"Paris\",\"unit\":\"celsius\"}"));
         String body = """
-                {"model":"claude-sonnet-4-5","stream":true,
+                {"model":"claude-sonnet-4-6","stream":true,
                  "messages":[{"role":"user","content":"Weather in Paris?"}],
                  "tools":[{"type":"function","function":{"name":"get_weather","parameters":
                    {"type":"object","properties":{"location":{"type":"string"}}}}}],
@@ -212,7 +212,7 @@ class ChatCompletionsTest {
 
     @Test
     void badKeyIsRefusedInTheOpenAiEnvelope() {
-        openAi("tg-not-a-real-key").body(chatBody("claude-sonnet-4-5", "")).post("/v1/chat/completions")
+        openAi("tg-not-a-real-key").body(chatBody("claude-sonnet-4-6", "")).post("/v1/chat/completions")
                 .then().statusCode(401)
                 .contentType(ContentType.JSON)
                 .body("error.type", equalTo("authentication_error"))
@@ -225,7 +225,7 @@ class ChatCompletionsTest {
     @Test
     void emptyAccountGets402AndNothingIsSentUpstream() {
         String[] acct = Tollgate.fundedAccount(null);
-        openAi(acct[1]).body(chatBody("claude-sonnet-4-5", "")).post("/v1/chat/completions")
+        openAi(acct[1]).body(chatBody("claude-sonnet-4-6", "")).post("/v1/chat/completions")
                 .then().statusCode(402)
                 .body("error.type", equalTo("insufficient_quota"))
                 .body("error.code", equalTo("insufficient_quota"));
@@ -250,17 +250,17 @@ class ChatCompletionsTest {
         Tollgate.topup(account, "10");
         String key = Tollgate.admin().body(Map.of("name", "haiku only", "allowed_models", List.of("claude-haiku-4-5")))
                 .post("/admin/v1/accounts/" + account + "/keys").then().statusCode(201).extract().path("key");
-        openAi(key).body(chatBody("claude-sonnet-4-5", "")).post("/v1/chat/completions")
+        openAi(key).body(chatBody("claude-sonnet-4-6", "")).post("/v1/chat/completions")
                 .then().statusCode(403)
                 .body("error.type", equalTo("permission_error"))
-                .body("error.message", equalTo("This API key may not use model claude-sonnet-4-5"));
+                .body("error.message", equalTo("This API key may not use model claude-sonnet-4-6"));
         assertEquals(0, fake.requests().size());
     }
 
     @Test
     void untranslatableRequestIs400NamingTheParam() {
         String[] acct = Tollgate.fundedAccount("10");
-        openAi(acct[1]).body(chatBody("claude-sonnet-4-5", "\"n\":2,")).post("/v1/chat/completions")
+        openAi(acct[1]).body(chatBody("claude-sonnet-4-6", "\"n\":2,")).post("/v1/chat/completions")
                 .then().statusCode(400)
                 .body("error.type", equalTo("invalid_request_error"))
                 .body("error.param", equalTo("n"));
@@ -274,12 +274,12 @@ class ChatCompletionsTest {
     void upstreamRateLimitKeepsStatusAndRetryAfter() {
         String[] acct = Tollgate.fundedAccount("10");
         fake.enqueue(Scenario.rateLimited(7));
-        openAi(acct[1]).body(chatBody("claude-sonnet-4-5", "")).post("/v1/chat/completions")
+        openAi(acct[1]).body(chatBody("claude-sonnet-4-6", "")).post("/v1/chat/completions")
                 .then().statusCode(429)
                 .header("retry-after", "7")
                 .body("error.type", equalTo("rate_limit_error"))
                 .body("error.code", equalTo("rate_limit_exceeded"))
-                .body("error.message", startsWith("This request would exceed the rate limit"));
+                .body("error.message", startsWith("The upstream Claude API is rate limiting"));
         Response usage = Tollgate.usage(acct[0]);
         assertEquals("0.000000000", usage.path("data[0].cost_usd"));
         assertEquals(429, (int) usage.path("data[0].http_status"));
@@ -290,10 +290,10 @@ class ChatCompletionsTest {
     void upstreamOverloadKeeps529() {
         String[] acct = Tollgate.fundedAccount("10");
         fake.enqueue(Scenario.overloaded());
-        openAi(acct[1]).body(chatBody("claude-sonnet-4-5", "")).post("/v1/chat/completions")
+        openAi(acct[1]).body(chatBody("claude-sonnet-4-6", "")).post("/v1/chat/completions")
                 .then().statusCode(529)
                 .body("error.type", equalTo("overloaded_error"))
-                .body("error.message", equalTo("Overloaded"));
+                .body("error.message", equalTo("The upstream Claude API is overloaded; retry later"));
         assertReconciled(acct[0]);
     }
 
@@ -301,7 +301,7 @@ class ChatCompletionsTest {
     void midStreamErrorBecomesAnOpenAiErrorFrame() throws Exception {
         String[] acct = Tollgate.fundedAccount("10");
         fake.enqueue(Scenario.reply("one two three four five").midStreamError("overloaded_error", "Overloaded", 2));
-        Response r = openAi(acct[1]).body(chatBody("claude-sonnet-4-5", "\"stream\":true,"))
+        Response r = openAi(acct[1]).body(chatBody("claude-sonnet-4-6", "\"stream\":true,"))
                 .post("/v1/chat/completions");
         r.then().statusCode(200);
         String body = r.asString();
@@ -318,7 +318,7 @@ class ChatCompletionsTest {
     void droppedUpstreamStreamEndsWithAnErrorFrame() throws Exception {
         String[] acct = Tollgate.fundedAccount("10");
         fake.enqueue(Scenario.reply("one two three four five").dropConnectionAfterDeltas(2));
-        Response r = openAi(acct[1]).body(chatBody("claude-sonnet-4-5", "\"stream\":true,"))
+        Response r = openAi(acct[1]).body(chatBody("claude-sonnet-4-6", "\"stream\":true,"))
                 .post("/v1/chat/completions");
         List<JsonNode> chunks = chunks(r.asString());
         JsonNode error = chunks.get(chunks.size() - 1).path("error");
@@ -334,7 +334,7 @@ class ChatCompletionsTest {
         fake.enqueue(Scenario.reply("After the pause").pauseAfterMessageStart(release));
         HttpRequest request = HttpRequest.newBuilder(URI.create("http://localhost:" + RestAssured.port + "/v1/chat/completions"))
                 .header("Authorization", "Bearer " + acct[1]).header("content-type", "application/json")
-                .POST(HttpRequest.BodyPublishers.ofString(chatBody("claude-sonnet-4-5", "\"stream\":true,")))
+                .POST(HttpRequest.BodyPublishers.ofString(chatBody("claude-sonnet-4-6", "\"stream\":true,")))
                 .build();
         HttpResponse<InputStream> response = HttpClient.newHttpClient().send(request, HttpResponse.BodyHandlers.ofInputStream());
         try (BufferedReader reader = new BufferedReader(new InputStreamReader(response.body(), StandardCharsets.UTF_8))) {
@@ -375,17 +375,17 @@ class ChatCompletionsTest {
         Usage scripted = Usage.of(1234, 321).cacheWrite5m(400).cacheRead(2000);
         String[] viaMessages = Tollgate.fundedAccount("10");
         fake.enqueue(Scenario.reply("Same answer").usage(scripted));
-        Tollgate.client(viaMessages[1]).body(Tollgate.messageBody("claude-sonnet-4-5", 300, "Hello"))
+        Tollgate.client(viaMessages[1]).body(Tollgate.messageBody("claude-sonnet-4-6", 300, "Hello"))
                 .post("/v1/messages").then().statusCode(200);
 
         String[] viaChat = Tollgate.fundedAccount("10");
         fake.enqueue(Scenario.reply("Same answer").usage(scripted));
-        openAi(viaChat[1]).body(chatBody("claude-sonnet-4-5", "")).post("/v1/chat/completions")
+        openAi(viaChat[1]).body(chatBody("claude-sonnet-4-6", "")).post("/v1/chat/completions")
                 .then().statusCode(200);
 
         String[] viaChatStream = Tollgate.fundedAccount("10");
         fake.enqueue(Scenario.reply("Same answer").usage(scripted));
-        openAi(viaChatStream[1]).body(chatBody("claude-sonnet-4-5", "\"stream\":true,")).post("/v1/chat/completions")
+        openAi(viaChatStream[1]).body(chatBody("claude-sonnet-4-6", "\"stream\":true,")).post("/v1/chat/completions")
                 .then().statusCode(200);
 
         String expected = Tollgate.usage(viaMessages[0]).path("data[0].cost_usd");

@@ -350,6 +350,18 @@ class ChatRequestTranslatorTest {
     }
 
     @Test
+    void flagsAMaxTokensTheClientDidNotSet() {
+        String messages = "\"messages\":[{\"role\":\"user\",\"content\":\"Hi\"}]}";
+        assertTrue(ChatRequestTranslator.toAnthropic(json("{\"model\":\"m\"," + messages), PLAIN).maxTokensDefaulted());
+        assertTrue(ChatRequestTranslator.toAnthropic(json("{\"model\":\"m\",\"max_tokens\":null," + messages), PLAIN)
+                .maxTokensDefaulted());
+        for (String field : new String[] {"max_tokens", "max_completion_tokens"}) {
+            assertFalse(ChatRequestTranslator.toAnthropic(json("{\"model\":\"m\",\"" + field + "\":8192," + messages), PLAIN)
+                    .maxTokensDefaulted(), field);
+        }
+    }
+
+    @Test
     void doesNotMutateTheInput() {
         var input = json("""
                 {"model":"m","messages":[{"role":"user","content":"x","cache_control":{"type":"ephemeral"}}],

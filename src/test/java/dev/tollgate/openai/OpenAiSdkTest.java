@@ -55,7 +55,7 @@ class OpenAiSdkTest {
 
     private static ChatCompletionCreateParams.Builder params() {
         return ChatCompletionCreateParams.builder()
-                .model("claude-sonnet-4-5")
+                .model("claude-sonnet-4-6")
                 .addSystemMessage("You are terse.")
                 .addUserMessage("Say hello")
                 .maxCompletionTokens(200);
@@ -70,7 +70,7 @@ class OpenAiSdkTest {
 
         assertEquals("Hello from Claude", completion.choices().get(0).message().content().orElseThrow());
         assertEquals(ChatCompletion.Choice.FinishReason.STOP, completion.choices().get(0).finishReason());
-        assertEquals("claude-sonnet-4-5", completion.model());
+        assertEquals("claude-sonnet-4-6", completion.model());
         CompletionUsage usage = completion.usage().orElseThrow();
         assertEquals(50, usage.promptTokens());
         assertEquals(4, usage.completionTokens());

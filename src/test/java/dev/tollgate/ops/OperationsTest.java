@@ -54,9 +54,10 @@ class OperationsTest {
 
     @Test
     void livenessAndReadinessWhichChecksTheDatabase() {
-        RestAssured.get("/q/health/live").then().statusCode(200).body("status", equalTo("UP"));
-        RestAssured.get("/q/health/ready").then().statusCode(200).body("status", equalTo("UP"))
-                .body("checks.name", hasItem("Database connections health check"));
+        Tollgate.management().get("/health/live").then().statusCode(200).body("status", equalTo("UP"));
+        Tollgate.management().get("/health/ready").then().statusCode(200).body("status", equalTo("UP"))
+                .body("checks.name", hasItem("Database connections health check"))
+                .body("checks.find { it.name == 'settlements' }.data.backlog", equalTo(0));
     }
 
     @Test
@@ -87,6 +88,15 @@ class OperationsTest {
             assertFalse(after.contains(secret), "metrics must not expose " + secret);
         }
         Tollgate.admin().post("/admin/v1/maintenance/reap").then().statusCode(200);
+    }
+
+    /** Metrics carry revenue per model and open holds; health details name the checks: operators only. */
+    @Test
+    void metricsAndHealthAreNotServedOnThePublicPort() {
+        Tollgate.management().get("/metrics").then().statusCode(200);
+        for (String path : List.of("/q/metrics", "/q/health", "/q/health/ready", "/q/health/live")) {
+            RestAssured.get(path).then().statusCode(404);
+        }
     }
 
     @Test
@@ -153,7 +163,7 @@ class OperationsTest {
     }
 
     private static String scrape() {
-        return RestAssured.get("/q/metrics").then().statusCode(200).extract().asString();
+        return Tollgate.management().get("/metrics").then().statusCode(200).extract().asString();
     }
 
     /** A $0.40 hold that is already expired, as left by an instance that died mid-call. */

@@ -1,5 +1,6 @@
 package dev.tollgate.support;
 
+import io.quarkus.test.common.http.TestHTTPResourceManager;
 import io.restassured.RestAssured;
 import io.restassured.http.ContentType;
 import io.restassured.response.Response;
@@ -113,6 +114,14 @@ public final class Tollgate {
             assertTrue(System.nanoTime() < deadline, "the account still holds " + held(accountId) + " USD after 10 s");
             Thread.sleep(20);
         }
+    }
+
+    /**
+     * The management interface (metrics, health), on its own port: the management URL's port is
+     * known only once the application has started on a free one.
+     */
+    public static RequestSpecification management() {
+        return RestAssured.given().baseUri(TestHTTPResourceManager.getManagementUri()).basePath("");
     }
 
     public static RequestSpecification client(String key) {

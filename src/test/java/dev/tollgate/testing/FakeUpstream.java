@@ -54,13 +54,15 @@ import java.util.regex.Pattern;
  *       {@code x-api-key} and {@code Authorization: Bearer API_KEY}.</li>
  *   <li>400 if {@code anthropic-version} is missing or not one of {@link #SUPPORTED_VERSIONS}.</li>
  *   <li>400 for malformed JSON / missing required fields; 404 {@code model: <id>} for unknown models.</li>
- *   <li>Scenario HTTP error (real status, real envelope), otherwise the reply.</li>
+ *   <li>Scenario HTTP error (real status, real envelope), otherwise the reply (a JSON reply may stall
+ *       mid-body: {@link Scenario#bodyStall}).</li>
  * </ol>
  * Every response carries {@code request-id: req_<24 base62>} and {@code anthropic-organization-id}; error bodies
  * carry the same id in {@code request_id}.
  *
  * <h2>Default behaviour (no scenario queued)</h2>
- * {@code input_tokens = countInputTokens(request)}, text {@link #DEFAULT_REPLY}, output tokens = its word count,
+ * {@code input_tokens = countInputTokens(request)} plus the tokens of the {@link #hostDocument hosted documents}
+ * it names (count_tokens counts the same), text {@link #DEFAULT_REPLY}, output tokens = its word count,
  * truncated word-wise to {@code max_tokens} (then {@code stop_reason:"max_tokens"}); {@code max_tokens:0} gives
  * empty content and 0 output tokens. No cache tokens.
  */
@@ -102,7 +104,7 @@ public final class FakeUpstream implements AutoCloseable {
                 // §7.4
                 "claude-opus-5", "claude-sonnet-5", "claude-fable-5", "claude-mythos-5", "claude-fable-5-1",
                 "claude-mythos-5-1", "claude-opus-5-5", "claude-sonnet-5-5", "claude-haiku-5-5",
-                "claude-mythos-preview"));
+                "claude-fable-5-2", "claude-mythos-5-2", "claude-mythos-preview"));
         KNOWN_MODELS = Collections.unmodifiableSet(known);
     }
 
@@ -120,6 +122,8 @@ public final class FakeUpstream implements AutoCloseable {
     private final List<RecordedRequest> recorded = Collections.synchronizedList(new ArrayList<>());
     private final AtomicInteger messageCalls = new AtomicInteger();
     private final AtomicInteger countTokensCalls = new AtomicInteger();
+    private final HostedDocuments hostedDocuments = new HostedDocuments();
+    private final AtomicInteger completedStreams = new AtomicInteger();
 
     private FakeUpstream(Vertx vertx, HttpServer server) {
         this.vertx = vertx;
@@ -168,12 +172,24 @@ public final class FakeUpstream implements AutoCloseable {
         return queue.size();
     }
 
-    /** Clears the scenario queue, the recorded requests and the call counters. */
+    /**
+     * A document the upstream can read by reference: {@code urlOrFileId} is a URL it fetches (a
+     * {@code "url"} source) or a Files API id it stores (a {@code "file"} source), read as
+     * {@code tokens} input tokens by both count_tokens and the call's default usage. A request naming
+     * a file that is not hosted gets 404 {@code File not found}; a URL, 400.
+     */
+    public void hostDocument(String urlOrFileId, int tokens) {
+        hostedDocuments.put(urlOrFileId, tokens);
+    }
+
+    /** Clears the scenario queue, the hosted documents, the recorded requests and the call counters. */
     public void reset() {
+        hostedDocuments.clear();
         queue.clear();
         recorded.clear();
         messageCalls.set(0);
         countTokensCalls.set(0);
+        completedStreams.set(0);
     }
 
     /** Every request received, in arrival order (copy). */
@@ -198,6 +214,11 @@ public final class FakeUpstream implements AutoCloseable {
     /** Number of {@code POST /v1/messages/count_tokens} received (whatever the outcome). */
     public int countTokensCalls() {
         return countTokensCalls.get();
+    }
+
+    /** Number of streams whose last event has been written (a reader that stops reading holds this back). */
+    public int completedStreams() {
+        return completedStreams.get();
     }
 
     @Override
@@ -440,9 +461,19 @@ public final class FakeUpstream implements AutoCloseable {
             ex.error(404, "not_found_error", "model: " + model);
             return;
         }
+        HostedDocuments.Named named = hostedDocuments.named(request);
+        if (named.missingFileId != null) {
+            ex.error(404, "not_found_error", "File not found: " + named.missingFileId);
+            return;
+        }
+        if (named.missingUrl != null) {
+            // The real wording for an unreachable URL is not in the digest; the status and type are the API's for bad input.
+            ex.error(400, "invalid_request_error", "Unable to download the file at " + named.missingUrl);
+            return;
+        }
         if (isCount) {
             ObjectNode out = NODES.objectNode();
-            out.put("input_tokens", countInputTokens(request));
+            out.put("input_tokens", countInputTokens(request) + named.tokens);
             ex.json(200, out);
             return;
         }
@@ -450,12 +481,27 @@ public final class FakeUpstream implements AutoCloseable {
             ex.error(sc.errorStatus, sc.errorType, sc.errorMessage);
             return;
         }
-        Plan plan = plan(sc == null ? Scenario.defaultReply() : sc, request);
+        Plan plan = plan(sc == null ? Scenario.defaultReply() : sc, request, named.tokens);
         if (request.path("stream").asBoolean(false)) {
             stream(ex, plan);
+        } else if (sc != null && !sc.bodyStall.isZero()) {
+            stalledJson(ex, plan.message(), sc.bodyStall.toMillis());
         } else {
             ex.json(200, plan.message());
         }
+    }
+
+    private void stalledJson(Exchange ex, JsonNode message, long stallMillis) {
+        Buffer body = Buffer.buffer(write(message));
+        int half = body.length() / 2;
+        ex.commonHeaders("application/json");
+        ex.resp.setStatusCode(200).putHeader("content-length", Integer.toString(body.length()));
+        ex.resp.write(body.getBuffer(0, half));
+        vertx.setTimer(stallMillis, id -> {
+            if (!ex.clientGone) {
+                ex.resp.end(body.getBuffer(half, body.length()));
+            }
+        });
     }
 
     private static boolean authorized(Map<String, String> headers) {
@@ -514,6 +560,8 @@ public final class FakeUpstream implements AutoCloseable {
         String stopSequence;
         int input, output, cacheWrite5m, cacheWrite1h, cacheRead, webSearch, webFetch;
         String serviceTier;
+        String inferenceGeo;             // null = not asked for: reported as "global" only with the newer fields
+        String speed;                    // null = not asked for: not reported
         boolean legacy, omitBreakdown, newerFields;
         Scenario scenario;
 
@@ -550,7 +598,8 @@ public final class FakeUpstream implements AutoCloseable {
             u.put("output_tokens", outputTokens);
             if (withServerToolUse) addServerToolUse(u);
             u.put("service_tier", serviceTier);
-            if (newerFields) u.put("inference_geo", "global");
+            if (newerFields || inferenceGeo != null) u.put("inference_geo", inferenceGeo != null ? inferenceGeo : "global");
+            if (speed != null) u.put("speed", speed);
             return u;
         }
 
@@ -596,7 +645,7 @@ public final class FakeUpstream implements AutoCloseable {
         }
     }
 
-    private Plan plan(Scenario sc, JsonNode request) {
+    private Plan plan(Scenario sc, JsonNode request, long hostedTokens) {
         Plan p = new Plan();
         p.scenario = sc;
         String requestedModel = request.get("model").asText();
@@ -648,7 +697,8 @@ public final class FakeUpstream implements AutoCloseable {
         } else {
             p.output = (int) Math.max(1, consumed);
         }
-        p.input = u != null && u.inputTokens() != null ? u.inputTokens() : countInputTokens(request);
+        p.input = u != null && u.inputTokens() != null ? u.inputTokens()
+                : (int) Math.min(Integer.MAX_VALUE, countInputTokens(request) + hostedTokens);
         if (u != null) {
             p.cacheWrite5m = u.cacheWrite5m();
             p.cacheWrite1h = u.cacheWrite1h();
@@ -666,6 +716,9 @@ public final class FakeUpstream implements AutoCloseable {
         p.legacy = sc.legacyUsage;
         p.omitBreakdown = sc.omitCacheCreationBreakdown;
         p.newerFields = sc.newerFields;
+        p.inferenceGeo = request.path("inference_geo").textValue();
+        String requestedSpeed = request.path("speed").textValue();
+        p.speed = requestedSpeed == null ? null : sc.appliedSpeed != null ? sc.appliedSpeed : requestedSpeed;
         return p;
     }
 
@@ -867,6 +920,7 @@ public final class FakeUpstream implements AutoCloseable {
     private void run(Exchange ex, List<Item> items, int i, Context ctx) {
         if (ex.clientGone) return;
         if (i == items.size()) {
+            completedStreams.incrementAndGet();
             ex.resp.end();
             return;
         }

@@ -189,6 +189,26 @@ class FakeUpstreamTest {
     }
 
     @Test
+    void hostedDocumentsAreCountedByCountTokensAndUsageAndUnknownOnesRefused() throws Exception {
+        String prompt = "{\"model\":\"claude-haiku-4-5\",\"max_tokens\":64,\"messages\":[{\"role\":\"user\",\"content\":["
+                + "{\"type\":\"text\",\"text\":\"Summarise.\"},";
+        String byFile = prompt + "{\"type\":\"document\",\"source\":{\"type\":\"file\",\"file_id\":\"file_011big\"}}]}]}";
+        String byUrl = prompt + "{\"type\":\"document\",\"source\":{\"type\":\"url\",\"url\":\"https://example.com/a.pdf\"}}]}]}";
+        int withoutDocument = FakeUpstream.countInputTokens(M.readTree(byFile));
+        fake.hostDocument("file_011big", 300_000);
+        fake.hostDocument("https://example.com/a.pdf", 50_000);
+
+        assertEquals(withoutDocument + 300_000, json(send(authed("/v1/messages/count_tokens", byFile))).get("input_tokens").asInt());
+        assertEquals(withoutDocument + 300_000, json(send(authed("/v1/messages", byFile))).at("/usage/input_tokens").asInt());
+        assertEquals(withoutDocument + 50_000, json(send(authed("/v1/messages", byUrl))).at("/usage/input_tokens").asInt());
+
+        HttpResponse<String> missingFile = send(authed("/v1/messages", byFile.replace("file_011big", "file_011gone")));
+        assertEquals(404, missingFile.statusCode());
+        assertEquals("File not found: file_011gone", json(missingFile).at("/error/message").asText());
+        assertEquals(400, send(authed("/v1/messages/count_tokens", byUrl.replace("a.pdf", "b.pdf"))).statusCode());
+    }
+
+    @Test
     void countInputTokensFormulaAndUpperBound() throws Exception {
         // chars: system 8 + "hello" 5 + tool_result "abcd" 4 + tool JSON
         String tool = "{\"name\":\"t\",\"input_schema\":{\"type\":\"object\"}}";
@@ -280,6 +300,20 @@ class FakeUpstreamTest {
         JsonNode md = evs.get(evs.size() - 2).data();
         assertEquals(List.of("stop_reason", "stop_sequence", "stop_details"), fieldNames(md.get("delta")));
         assertFalse(md.get("usage").has("inference_geo"));
+    }
+
+    /** usage reports where inference ran and, for a request that set speed, the speed it ran at (§2.3). */
+    @Test
+    void usageReportsTheModifiersApplied() throws Exception {
+        String asked = body("claude-opus-4-6", 100, false).replaceFirst("\\{", "{\"inference_geo\":\"us\",\"speed\":\"fast\",");
+        JsonNode m = json(send(authed("/v1/messages", asked)));
+        assertEquals("us", m.at("/usage/inference_geo").asText());
+        assertEquals("fast", m.at("/usage/speed").asText());
+        fake.enqueue(Scenario.reply("Hi").appliedSpeed("standard"));
+        List<Ev> evs = parseSse(send(authed("/v1/messages", asked.replace("\"max_tokens\"", "\"stream\":true,\"max_tokens\""))).body());
+        assertEquals("standard", evs.get(0).data().at("/message/usage/speed").asText());
+        JsonNode plain = json(send(authed("/v1/messages", body("claude-opus-4-6", 100, false))));
+        assertFalse(plain.get("usage").has("speed") || plain.get("usage").has("inference_geo"));
     }
 
     // ------------------------------------------------------------------ streaming

@@ -62,13 +62,16 @@ public final class Scenario {
     final String thinking;
     final Duration delayBeforeHeaders;
     final boolean newerFields;
+    final String appliedSpeed;           // null = the request's speed
+    final Duration bodyStall;
 
     private Scenario(Kind kind, String text, Usage usage, boolean omitCacheCreationBreakdown, boolean legacyUsage,
                      String stopReason, String stopSequence, String model, String serviceTier, int errorStatus,
                      String errorType, String errorMessage, Map<String, String> headers, String midStreamErrorType,
                      String midStreamErrorMessage, int midStreamErrorAfterDeltas, int dropAfterDeltas,
                      CountDownLatch pauseAfterMessageStart, Duration deltaDelay, List<ToolUse> toolUses,
-                     String thinking, Duration delayBeforeHeaders, boolean newerFields) {
+                     String thinking, Duration delayBeforeHeaders, boolean newerFields, String appliedSpeed,
+                     Duration bodyStall) {
         this.kind = kind;
         this.text = text;
         this.usage = usage;
@@ -92,11 +95,13 @@ public final class Scenario {
         this.thinking = thinking;
         this.delayBeforeHeaders = delayBeforeHeaders;
         this.newerFields = newerFields;
+        this.appliedSpeed = appliedSpeed;
+        this.bodyStall = bodyStall;
     }
 
     private static Scenario base(Kind kind) {
         return new Scenario(kind, null, null, false, false, null, null, null, "standard", 0, null, null, Map.of(),
-                null, null, -1, -1, null, Duration.ZERO, List.of(), null, Duration.ZERO, false);
+                null, null, -1, -1, null, Duration.ZERO, List.of(), null, Duration.ZERO, false, null, Duration.ZERO);
     }
 
     /** Mutable copy helper. */
@@ -124,12 +129,14 @@ public final class Scenario {
         String thinking = Scenario.this.thinking;
         Duration delayBeforeHeaders = Scenario.this.delayBeforeHeaders;
         boolean newerFields = Scenario.this.newerFields;
+        String appliedSpeed = Scenario.this.appliedSpeed;
+        Duration bodyStall = Scenario.this.bodyStall;
 
         Scenario build() {
             return new Scenario(kind, text, usage, omitCacheCreationBreakdown, legacyUsage, stopReason, stopSequence,
                     model, serviceTier, errorStatus, errorType, errorMessage, headers, midStreamErrorType,
                     midStreamErrorMessage, midStreamErrorAfterDeltas, dropAfterDeltas, pause, deltaDelay, toolUses,
-                    thinking, delayBeforeHeaders, newerFields);
+                    thinking, delayBeforeHeaders, newerFields, appliedSpeed, bodyStall);
         }
     }
 
@@ -307,6 +314,17 @@ public final class Scenario {
         return c.build();
     }
 
+    /**
+     * Non-streaming only: send the status line, the headers (with the full {@code content-length}) and the first
+     * half of the Message's JSON at once, then the rest after {@code d}: a body that stalls after its head.
+     */
+    public Scenario bodyStall(Duration d) {
+        requireReply("bodyStall");
+        Copy c = new Copy();
+        c.bodyStall = Objects.requireNonNull(d);
+        return c.build();
+    }
+
     /** Adds a tool_use block (id generated); {@code inputJson} must be a JSON object. Stop reason becomes tool_use. */
     public Scenario toolUse(String name, String inputJson) {
         return toolUse(null, name, inputJson);
@@ -346,6 +364,17 @@ public final class Scenario {
         requireReply("newerFields");
         Copy c = new Copy();
         c.newerFields = true;
+        return c.build();
+    }
+
+    /**
+     * {@code usage.speed} for a request that sent {@code speed} (default: the speed it asked for): "standard"
+     * models the API serving a fast request at standard speed, as it does for a model whose fast mode was removed.
+     */
+    public Scenario appliedSpeed(String speed) {
+        requireReply("appliedSpeed");
+        Copy c = new Copy();
+        c.appliedSpeed = Objects.requireNonNull(speed);
         return c.build();
     }
 

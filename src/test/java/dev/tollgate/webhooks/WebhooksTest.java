@@ -177,16 +177,17 @@ class WebhooksTest {
             String account = Tollgate.createAccount("drained");
             Tollgate.topup(account, "1");
             runMaintenance();
-            // The cheapest call (claude-3-haiku: one input and one output token) costs 0.0000015 USD.
-            admin().body(Map.of("amount_usd", "-0.9999986")).post("/admin/v1/accounts/" + account + "/adjustments")
+            // One nano-dollar left: less than one input and one output token of any model.
+            admin().body(Map.of("amount_usd", "-0.999999999")).post("/admin/v1/accounts/" + account + "/adjustments")
                     .then().statusCode(201);
             runMaintenance();
             WebhookReceiver.Received r = receiver.next(WebhookReceiver.about(account), 10);
             assertNotNull(r, "no balance.depleted");
             JsonNode event = JSON.readTree(r.body());
             assertEquals("balance.depleted", event.get("type").asText());
-            assertEquals("0.000001400", event.at("/data/available_usd").asText());
-            assertEquals("0.000001500", event.at("/data/depleted_below_usd").asText());
+            assertEquals("0.000000001", event.at("/data/available_usd").asText());
+            assertTrue(new java.math.BigDecimal(event.at("/data/depleted_below_usd").asText())
+                    .compareTo(new java.math.BigDecimal("0.000000001")) > 0, r.body());
             Thread.sleep(1500);
             runMaintenance();
             assertEquals(List.of(), receiver.drain(WebhookReceiver.about(account)), "announced twice");

@@ -1,4 +1,4 @@
-package dev.tollgate.metering;
+package dev.tollgate.ledger;
 
 import io.quarkus.hibernate.orm.panache.PanacheEntityBase;
 import jakarta.persistence.Column;

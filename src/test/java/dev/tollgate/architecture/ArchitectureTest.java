@@ -1,0 +1,67 @@
+package dev.tollgate.architecture;
+
+import com.tngtech.archunit.core.domain.JavaClasses;
+import com.tngtech.archunit.core.importer.ClassFileImporter;
+import com.tngtech.archunit.core.importer.ImportOption;
+import org.junit.jupiter.api.Test;
+
+import static com.tngtech.archunit.lang.syntax.ArchRuleDefinition.noClasses;
+
+/**
+ * The dependency rules of docs/architecture.md, checked against the compiled application classes:
+ * each keeps one part understandable and testable without the others. Plain JUnit tests over
+ * ArchUnit's core API, because ArchUnit's own JUnit 5 engine finds no tests on the JUnit 6
+ * platform that Quarkus brings.
+ */
+class ArchitectureTest {
+
+    private static final JavaClasses APPLICATION = new ClassFileImporter()
+            .withImportOption(ImportOption.Predefined.DO_NOT_INCLUDE_TESTS)
+            .importPackages("dev.tollgate");
+
+    /** Money does not know who calls it: the relay, the upstream client or the operator's API. */
+    @Test
+    void ledgerImportsNothingFromGatewayUpstreamOrAdmin() {
+        noClasses().that().resideInAPackage("dev.tollgate.ledger..")
+                .should().dependOnClassesThat().resideInAnyPackage(
+                        "dev.tollgate.gateway..", "dev.tollgate.upstream..", "dev.tollgate.admin..")
+                .check(APPLICATION);
+    }
+
+    /** The HTTP client to Claude moves bytes; holds and settlements are the relay's business. */
+    @Test
+    void upstreamNeverTouchesTheLedger() {
+        noClasses().that().resideInAPackage("dev.tollgate.upstream..")
+                .should().dependOnClassesThat().resideInAPackage("dev.tollgate.ledger..")
+                .check(APPLICATION);
+    }
+
+    /** Prices, costs and usage extraction are pure: no database, no network, no account state. */
+    @Test
+    void meteringIsPure() {
+        noClasses().that().resideInAPackage("dev.tollgate.metering..")
+                .should().dependOnClassesThat().resideInAnyPackage(
+                        "java.sql..", "javax.sql..", "io.agroal..", "jakarta.persistence..", "org.hibernate..",
+                        "io.quarkus.hibernate..", "io.vertx..", "java.net..", "jakarta.ws.rs..",
+                        "dev.tollgate.ledger..", "dev.tollgate.gateway..", "dev.tollgate.admin..",
+                        "dev.tollgate.keys..", "dev.tollgate.limits..", "dev.tollgate.selfservice..")
+                .check(APPLICATION);
+    }
+
+    /** ...apart from loading its table: only PriceTable reads files (the operator's prices file). */
+    @Test
+    void onlyThePriceTableReadsFiles() {
+        noClasses().that().resideInAPackage("dev.tollgate.metering..").and().doNotHaveSimpleName("PriceTable")
+                .should().dependOnClassesThat().resideInAPackage("java.nio.file..")
+                .orShould().dependOnClassesThat().haveFullyQualifiedName("java.io.File")
+                .check(APPLICATION);
+    }
+
+    /** The embedded database's library is left out of packaged applications: only devdb may use it. */
+    @Test
+    void onlyDevdbUsesTheEmbeddedDatabase() {
+        noClasses().that().resideOutsideOfPackage("dev.tollgate.devdb..")
+                .should().dependOnClassesThat().resideInAPackage("io.zonky..")
+                .check(APPLICATION);
+    }
+}
