@@ -12,6 +12,7 @@ import dev.tollgate.ledger.LedgerEntry;
 import dev.tollgate.ledger.LedgerStore;
 import dev.tollgate.metering.PriceTable;
 import dev.tollgate.ledger.UsageRecord;
+import dev.tollgate.webhooks.Outbox;
 import io.quarkus.panache.common.Page;
 import io.quarkus.panache.common.Sort;
 import jakarta.transaction.Transactional;
@@ -66,9 +67,12 @@ public class AdminResource {
     private final TollgateConfig config;
     private final com.fasterxml.jackson.databind.ObjectMapper json;
     private final LimitCounters counters;
+    private final Outbox outbox;
 
     public AdminResource(TopupService topups, ApiKeyService keys, LedgerStore ledger, PriceTable prices, AuditLog audit,
-                         TollgateConfig config, com.fasterxml.jackson.databind.ObjectMapper json, LimitCounters counters) {
+                         TollgateConfig config, com.fasterxml.jackson.databind.ObjectMapper json, LimitCounters counters,
+                         Outbox outbox) {
+        this.outbox = outbox;
         this.counters = counters;
         this.json = json;
         this.audit = audit;
@@ -197,6 +201,8 @@ public class AdminResource {
         key.persist();
         counters.limitsChanged(key.id, true, false, key.getLimits());
         audit.record("key.create", key.id.toString(), Map.of("account_id", account.id.toString(), "name", name));
+        outbox.emit(Outbox.KEY_CREATED, Map.of("key_id", key.id.toString(), "account_id", account.id.toString(),
+                "name", name, "prefix", key.prefix));
         return RestResponse.status(RestResponse.Status.CREATED, Views.IssuedKeyView.of(key, secret));
     }
 
@@ -318,6 +324,7 @@ public class AdminResource {
         if (key.revokedAt == null) {
             key.revokedAt = Instant.now().truncatedTo(ChronoUnit.MICROS);
             audit.record("key.revoke", key.id.toString(), Map.of());
+            outbox.emit(Outbox.KEY_REVOKED, Map.of("key_id", key.id.toString(), "account_id", key.accountId.toString()));
         }
         keys.invalidate(key.id);
         return Views.KeyView.of(key);

@@ -13,8 +13,9 @@ import java.sql.SQLException;
 
 
 /**
- * The record of admin actions: who (the admin token's fingerprint), what, on which subject, when,
- * from which IP. Written in the same transaction as the action it records.
+ * The record of admin actions, and of money moved by a developer's key (redemptions): who (the admin
+ * token's fingerprint, or "key:<id>"), what, on which subject, when, from which IP. Written in the
+ * same transaction as the action it records.
  */
 @ApplicationScoped
 public class AuditLog {
@@ -43,9 +44,14 @@ public class AuditLog {
     }
 
     public void record(Connection c, String action, String subjectId, Object details) throws SQLException {
+        record(c, auth.actor(), action, subjectId, details);
+    }
+
+    /** An action taken by someone other than the admin, such as a developer's key ("key:<id>"). */
+    public void record(Connection c, String actor, String action, String subjectId, Object details) throws SQLException {
         try (PreparedStatement ps = c.prepareStatement(
                 "INSERT INTO audit_log (actor, action, subject_id, details, client_ip) VALUES (?, ?, ?, ?::jsonb, ?)")) {
-            ps.setString(1, auth.actor());
+            ps.setString(1, actor);
             ps.setString(2, action);
             ps.setString(3, subjectId);
             ps.setString(4, JSON.writeValueAsString(details));

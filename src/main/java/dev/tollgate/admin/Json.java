@@ -10,8 +10,8 @@ import java.time.format.DateTimeParseException;
 import java.util.UUID;
 import java.util.regex.Pattern;
 
-/** Strict readers for admin request fields: every wrong input gets a 400 that names the field. */
-final class Json {
+/** Strict readers for request fields of the REST APIs: every wrong input gets a 400 that names the field. */
+public final class Json {
 
     /**
      * A decimal of ASCII digits: BigDecimal alone also reads other scripts' digits ("١٢" and
@@ -24,7 +24,7 @@ final class Json {
     private Json() {
     }
 
-    static JsonNode object(JsonNode body) {
+    public static JsonNode object(JsonNode body) {
         if (body == null || !body.isObject()) {
             throw ApiException.invalidRequest("The request body must be a JSON object");
         }
@@ -32,7 +32,7 @@ final class Json {
     }
 
     /** Refuses fields the endpoint does not know: a typo must not pass silently as "no change". */
-    static JsonNode onlyFields(JsonNode body, java.util.Set<String> known) {
+    public static JsonNode onlyFields(JsonNode body, java.util.Set<String> known) {
         object(body).fieldNames().forEachRemaining(name -> {
             if (!known.contains(name)) {
                 throw ApiException.invalidRequest(name + ": unknown field; expected one of " + new java.util.TreeSet<>(known));
@@ -41,7 +41,7 @@ final class Json {
         return body;
     }
 
-    static String requiredString(JsonNode body, String field, int maxLength) {
+    public static String requiredString(JsonNode body, String field, int maxLength) {
         JsonNode v = body.get(field);
         if (v == null || v.isNull()) {
             throw ApiException.invalidRequest(field + ": Field required");
@@ -55,7 +55,7 @@ final class Json {
         return v.asText();
     }
 
-    static String optionalString(JsonNode body, String field, int maxLength) {
+    public static String optionalString(JsonNode body, String field, int maxLength) {
         JsonNode v = body.get(field);
         if (v == null || v.isNull()) {
             return null;
@@ -74,7 +74,7 @@ final class Json {
      * or null when the field is absent or null; {@code signed}: a negative amount is allowed too.
      * Numbers are read exactly (the mapper keeps decimals as BigDecimal, never a double).
      */
-    static Long usd(JsonNode body, String field, boolean signed) {
+    public static Long usd(JsonNode body, String field, boolean signed) {
         JsonNode v = body.get(field);
         if (v == null || v.isNull()) {
             return null;
@@ -108,7 +108,7 @@ final class Json {
     }
 
     /** A non-empty array of strings (trimmed), or null when the field is null or absent. */
-    static java.util.List<String> optionalStringList(JsonNode node, String field, String what) {
+    public static java.util.List<String> optionalStringList(JsonNode node, String field, String what) {
         if (node == null || node.isNull()) {
             return null;
         }
@@ -125,7 +125,7 @@ final class Json {
         return entries;
     }
 
-    static Instant optionalInstant(JsonNode body, String field) {
+    public static Instant optionalInstant(JsonNode body, String field) {
         String text = optionalString(body, field, 64);
         if (text == null) {
             return null;
@@ -137,7 +137,7 @@ final class Json {
         }
     }
 
-    static UUID uuid(String text, String what) {
+    public static UUID uuid(String text, String what) {
         try {
             return UUID.fromString(text);
         } catch (IllegalArgumentException e) {

@@ -1,6 +1,9 @@
 package dev.tollgate.admin;
 
 import dev.tollgate.ledger.HoldReaper;
+import dev.tollgate.webhooks.BalanceSignals;
+import dev.tollgate.webhooks.WebhookDispatcher;
+import dev.tollgate.webhooks.WebhookViews;
 import jakarta.ws.rs.POST;
 import jakarta.ws.rs.Path;
 import jakarta.ws.rs.Produces;
@@ -17,10 +20,15 @@ public class MaintenanceResource {
 
     private final HoldReaper reaper;
     private final TopupService topups;
+    private final BalanceSignals balanceSignals;
+    private final WebhookDispatcher webhooks;
 
-    public MaintenanceResource(HoldReaper reaper, TopupService topups) {
+    public MaintenanceResource(HoldReaper reaper, TopupService topups, BalanceSignals balanceSignals,
+                               WebhookDispatcher webhooks) {
         this.reaper = reaper;
         this.topups = topups;
+        this.balanceSignals = balanceSignals;
+        this.webhooks = webhooks;
     }
 
     /** Releases expired holds (recording their calls as abandoned) and forgets old idempotency keys. */
@@ -30,5 +38,14 @@ public class MaintenanceResource {
         int released = reaper.run();
         topups.expireKeys();
         return new Views.ReapView(released);
+    }
+
+    /** Announces balance events and attempts every webhook delivery that is due (the instances' timers do this each second). */
+    @POST
+    @Path("/webhooks")
+    public WebhookViews.Pass webhooks() {
+        int low = balanceSignals.announceLowBalances();
+        int depleted = balanceSignals.announceDepletions();
+        return new WebhookViews.Pass(low, depleted, webhooks.deliverDue());
     }
 }

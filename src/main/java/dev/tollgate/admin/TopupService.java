@@ -5,6 +5,7 @@ import dev.tollgate.api.ApiException;
 import dev.tollgate.ledger.LedgerException;
 import dev.tollgate.ledger.LedgerStore;
 import dev.tollgate.ledger.Money;
+import dev.tollgate.webhooks.Outbox;
 import io.agroal.api.AgroalDataSource;
 import io.quarkus.scheduler.Scheduled;
 import jakarta.enterprise.context.ApplicationScoped;
@@ -17,6 +18,8 @@ import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.Map;
 import java.util.UUID;
 
 /**
@@ -37,9 +40,11 @@ public class TopupService {
     private final AgroalDataSource dataSource;
     private final LedgerStore ledger;
     private final AuditLog audit;
+    private final Outbox outbox;
 
-    public TopupService(AgroalDataSource dataSource, LedgerStore ledger, AuditLog audit) {
+    public TopupService(AgroalDataSource dataSource, LedgerStore ledger, AuditLog audit, Outbox outbox) {
         this.dataSource = dataSource;
+        this.outbox = outbox;
         this.ledger = ledger;
         this.audit = audit;
     }
@@ -76,6 +81,9 @@ public class TopupService {
                 audit.record(c, "account." + kind, accountId.toString(), java.util.Map.of("amount_usd",
                         Money.format(amount), "entry_id", result.entryId(), "note", note == null ? "" : note,
                         "reserves_revoked", result.reservesRevoked()));
+                if ("topup".equals(kind)) {
+                    outbox.emit(c, Outbox.TOPUP_CREATED, topupEvent(view, note));
+                }
                 if (idempotencyKey != null) {
                     try (PreparedStatement ps = c.prepareStatement(
                             "UPDATE idempotency_keys SET response_status = 201, response_body = ? WHERE scope = ? AND key = ?")) {
@@ -129,6 +137,17 @@ public class TopupService {
                 }
             }
         }
+    }
+
+    private static Map<String, Object> topupEvent(Views.TopupView view, String note) {
+        Map<String, Object> data = new LinkedHashMap<>();
+        data.put("account_id", view.accountId().toString());
+        data.put("entry_id", view.entryId());
+        data.put("amount_usd", view.amountUsd());
+        data.put("balance_usd", view.balanceUsd());
+        data.put("available_usd", view.availableUsd());
+        data.put("note", note);
+        return data;
     }
 
     /** On the hold reaper's timer; on Lambda POST /admin/v1/maintenance/reap does it instead. */
