@@ -1,6 +1,5 @@
 package dev.tollgate.upstream.pool;
 
-import dev.tollgate.ledger.LedgerException;
 import io.agroal.api.AgroalDataSource;
 import jakarta.enterprise.context.ApplicationScoped;
 
@@ -54,7 +53,7 @@ public class UpstreamStore {
             }
             return rows;
         } catch (SQLException e) {
-            throw new LedgerException("reading upstreams failed", e);
+            throw new IllegalStateException("reading upstreams failed", e);
         }
     }
 
@@ -87,7 +86,7 @@ public class UpstreamStore {
             if ("23505".equals(e.getSQLState())) {
                 throw new DuplicateName();
             }
-            throw new LedgerException("writing an upstream failed", e);
+            throw new IllegalStateException("writing an upstream failed", e);
         }
     }
 
@@ -99,7 +98,7 @@ public class UpstreamStore {
             ps.setObject(1, id);
             return ps.executeUpdate() == 1;
         } catch (SQLException e) {
-            throw new LedgerException("deleting an upstream failed", e);
+            throw new IllegalStateException("deleting an upstream failed", e);
         }
     }
 
@@ -115,7 +114,7 @@ public class UpstreamStore {
                 return new Spend(rs.getLong(1), rs.getLong(2));
             }
         } catch (SQLException e) {
-            throw new LedgerException("reading an upstream's spend failed", e);
+            throw new IllegalStateException("reading an upstream's spend failed", e);
         }
     }
 

@@ -130,7 +130,7 @@ class UpstreamFailoverTest {
         assertEquals(List.of("org-b", "org-b"), usage.jsonPath().getList("data.upstream_name"));
         Tollgate.admin().get("/admin/v1/upstreams/" + pool.get("org-a").id()).then()
                 .body("state", org.hamcrest.Matchers.equalTo("cooling_down"));
-        io.restassured.RestAssured.get("/q/metrics").then().statusCode(200)
+        Tollgate.management().get("/metrics").then().statusCode(200)
                 .body(org.hamcrest.Matchers.containsString(
                         "tollgate_upstreams_answers_total{status=\"connect_failed\",upstream=\"org-a\"} 1.0"))
                 .body(org.hamcrest.Matchers.containsString("tollgate_upstreams_cooling_down{upstream=\"org-a\"} 1.0"));

@@ -136,7 +136,7 @@ class UpstreamsAdminTest {
                     .then().statusCode(200);
         }
         // Another model is not served by it: the configured default takes that call.
-        client(acct[1]).body(Tollgate.messageBody("claude-sonnet-4-5", 20, "hi")).post("/v1/messages").then().statusCode(200);
+        client(acct[1]).body(Tollgate.messageBody("claude-sonnet-4-6", 20, "hi")).post("/v1/messages").then().statusCode(200);
         var usage = Tollgate.usage(acct[0]).jsonPath();
         BigDecimal served = BigDecimal.ZERO;
         for (Object cost : usage.getList("data.findAll { it.upstream_name == 'spender' }.cost_usd")) {
