@@ -25,7 +25,6 @@ import dev.tollgate.upstream.pool.UpstreamAttempts;
 import dev.tollgate.upstream.pool.UpstreamPool;
 import io.quarkus.logging.Log;
 import io.vertx.core.MultiMap;
-import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.HttpServerRequest;
 import jakarta.inject.Inject;
@@ -365,14 +364,15 @@ public class Gateway {
                 }
             }
             byte[] bytes = JSON.writeValueAsBytes(countBody);
-            Buffer response = upstream.open(route.current().target(), HttpMethod.POST, "/v1/messages/count_tokens",
-                            clientHeaders, false)
-                    .compose(req -> upstream.send(req, bytes))
-                    .compose(resp -> resp.statusCode() == 200 ? resp.body()
-                            : io.vertx.core.Future.failedFuture("count_tokens answered " + resp.statusCode()))
+            UpstreamClient.Answer answer = upstream.call(route.current().target(), HttpMethod.POST,
+                            "/v1/messages/count_tokens", clientHeaders, bytes)
                     .toCompletionStage().toCompletableFuture()
                     .get(config.upstream().countTokensTimeout().toMillis(), TimeUnit.MILLISECONDS);
-            JsonNode count = JSON.readTree(response.getBytes()).get("input_tokens");
+            if (answer.status() != 200) {
+                Log.debugf("count_tokens for the exact hold answered %d", answer.status());
+                return null;
+            }
+            JsonNode count = JSON.readTree(answer.body().getBytes()).get("input_tokens");
             return count != null && count.canConvertToLong() ? count.asLong() : null;
         } catch (IOException | RuntimeException | java.util.concurrent.ExecutionException
                  | java.util.concurrent.TimeoutException e) {

@@ -140,7 +140,8 @@ public class LedgerStore {
     }
 
     /** tg_hold_batch's answer for one item: held, limited (admit it with tg_hold) or short. */
-    private record HoldOutcome(String outcome, long available, boolean fitMaxTokens, int fitMinTokens) {
+    /** {@code crowded}: an earlier item of the same account was in the batch (see holdOnce). */
+    private record HoldOutcome(String outcome, long available, boolean fitMaxTokens, int fitMinTokens, boolean crowded) {
     }
 
     /** {@code draw}: what a call admitted from a reserve takes out of it; null for a hold of its own. */
@@ -195,6 +196,12 @@ public class LedgerStore {
         HoldRequest request = new HoldRequest(HoldIds.next(), accountId, amount, estimatedTokens, call,
                 (int) ttl.toSeconds());
         HoldOutcome outcome = await(holds.submit(request), "hold of " + call.requestId());
+        if (outcome.outcome().equals("short") && outcome.crowded()) {
+            // tg_hold_batch refuses an account's items from the first one that does not fit (a
+            // context-window bound, say), so this call may fit on its own: it asks once more.
+            request = new HoldRequest(HoldIds.next(), accountId, amount, estimatedTokens, call, (int) ttl.toSeconds());
+            outcome = await(holds.submit(request), "hold of " + call.requestId());
+        }
         Admission admission = switch (outcome.outcome()) {
             case "held" -> new Admission(new Hold(request.holdId(), accountId, amount), null);
             case "short" -> throw new InsufficientBalanceException(amount, outcome.available(), outcome.fitMaxTokens(),
@@ -228,10 +235,16 @@ public class LedgerStore {
             bindColumns(c, ps, types, items, h -> new Object[] {h.holdId(), h.accountId(), h.call().keyId(),
                     h.call().requestId(), h.call().model(), h.call().endpoint(), h.call().stream(), h.amount(),
                     h.estimatedTokens(), h.ttlSeconds()});
+            java.util.Set<UUID> seen = new java.util.HashSet<>();
+            boolean[] crowded = new boolean[items.size()];
+            for (int i = 0; i < items.size(); i++) {
+                crowded[i] = !seen.add(items.get(i).accountId());
+            }
             try (ResultSet rs = ps.executeQuery()) {
                 while (rs.next()) {
-                    outcomes[rs.getInt(1) - 1] = new HoldOutcome(rs.getString(2), rs.getLong(3), rs.getBoolean(4),
-                            rs.getInt(5));
+                    int i = rs.getInt(1) - 1;
+                    outcomes[i] = new HoldOutcome(rs.getString(2), rs.getLong(3), rs.getBoolean(4), rs.getInt(5),
+                            crowded[i]);
                 }
             }
         }

@@ -6,6 +6,7 @@ import dev.tollgate.ops.CallMetrics;
 import io.vertx.core.Context;
 import io.vertx.core.Future;
 import io.vertx.core.MultiMap;
+import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpClient;
@@ -102,6 +103,26 @@ public class UpstreamClient {
     public Future<io.vertx.core.http.HttpClientResponse> send(HttpClientRequest request, byte[] body) {
         String path = request.path();
         return metrics.timeUpstream(path.substring(Math.max(0, path.indexOf("/v1/"))), request.send(Buffer.buffer(body)));
+    }
+
+    /** A whole answer: status, headers and body. */
+    public record Answer(int status, MultiMap headers, Buffer body) {
+    }
+
+    /**
+     * One small request and its whole answer, for callers off the event loops (count_tokens for a
+     * hold, an upstream's test). The exchange runs on an event-loop context: built from another
+     * thread, the response's body handler could be set after the body had already arrived (a small
+     * answer comes with its head), and the call would then wait for a body that never comes.
+     */
+    public Future<Answer> call(UpstreamTarget target, HttpMethod method, String pathAndQuery, MultiMap clientHeaders,
+                               byte[] body) {
+        Promise<Answer> answer = Promise.promise();
+        vertx.getOrCreateContext().runOnContext(v -> open(target, method, pathAndQuery, clientHeaders, false)
+                .compose(req -> send(req, body))
+                .compose(resp -> resp.body().map(b -> new Answer(resp.statusCode(), resp.headers(), b)))
+                .onComplete(answer));
+        return answer.future();
     }
 
     /** Maps a transport failure to what the client sees: 504 for a timeout, 502 otherwise. */

@@ -32,7 +32,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -147,24 +146,12 @@ public class UpstreamsResource {
                 .getBytes(StandardCharsets.UTF_8);
         long start = System.nanoTime();
         try {
-            // Started off this Vert.x worker context: the future's callbacks would otherwise queue
-            // behind this very (blocked) thread.
-            CompletableFuture<Map.Entry<Integer, Buffer>> call = new CompletableFuture<>();
-            Thread.startVirtualThread(() -> client.open(u.target(), HttpMethod.POST, "/v1/messages/count_tokens",
-                            MultiMap.caseInsensitiveMultiMap(), false)
-                    .compose(req -> client.send(req, probe))
-                    .compose(resp -> resp.body().map(b -> Map.entry(resp.statusCode(), b)))
-                    .onComplete(ar -> {
-                        if (ar.succeeded()) {
-                            call.complete(ar.result());
-                        } else {
-                            call.completeExceptionally(ar.cause());
-                        }
-                    }));
-            var answer = call.get(30, TimeUnit.SECONDS);
+            UpstreamClient.Answer answer = client.call(u.target(), HttpMethod.POST, "/v1/messages/count_tokens",
+                    MultiMap.caseInsensitiveMultiMap(), probe).toCompletionStage().toCompletableFuture()
+                    .get(30, TimeUnit.SECONDS);
             long ms = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
-            int status = answer.getKey();
-            String message = status == 200 ? "The credential works" : errorMessage(answer.getValue());
+            int status = answer.status();
+            String message = status == 200 ? "The credential works" : errorMessage(answer.body());
             audit.record("upstream.test", u.id().toString(), Map.of("status", status));
             return new TestView(u.id(), u.name(), status == 200, status, message, ms);
         } catch (Exception e) {
