@@ -183,6 +183,17 @@ public final class MessagesRequest implements HoldEstimator.Facts {
     }
 
     private void readThinking(JsonParser p, JsonToken value) throws IOException {
+        readField(p, value, "budget_tokens", JsonToken.VALUE_NUMBER_INT, q -> thinkingBudgetTokens = q.getValueAsLong(0));
+    }
+
+    /** Keeps metadata.user_id (the upstream pool's stickiness key); everything else is only scanned. */
+    private void readMetadata(JsonParser p, JsonToken value) throws IOException {
+        readField(p, value, "user_id", JsonToken.VALUE_STRING, q -> userId = q.getText());
+    }
+
+    /** Reads one field of an object value of this kind with {@code read}; scans everything else. */
+    private void readField(JsonParser p, JsonToken value, String wanted, JsonToken kind, FieldReader read)
+            throws IOException {
         if (value != JsonToken.START_OBJECT) {
             scan(p, value, null);
             return;
@@ -190,29 +201,16 @@ public final class MessagesRequest implements HoldEstimator.Facts {
         while (p.nextToken() == JsonToken.FIELD_NAME) {
             String field = p.currentName();
             JsonToken v = p.nextToken();
-            if ("budget_tokens".equals(field) && v == JsonToken.VALUE_NUMBER_INT) {
-                thinkingBudgetTokens = p.getValueAsLong(0);
+            if (wanted.equals(field) && v == kind) {
+                read.read(p);
             } else {
                 scan(p, v, field);
             }
         }
     }
 
-    /** Keeps metadata.user_id (the upstream pool's stickiness key); everything else is only scanned. */
-    private void readMetadata(JsonParser p, JsonToken value) throws IOException {
-        if (value != JsonToken.START_OBJECT) {
-            scan(p, value, null);
-            return;
-        }
-        while (p.nextToken() == JsonToken.FIELD_NAME) {
-            String field = p.currentName();
-            JsonToken v = p.nextToken();
-            if ("user_id".equals(field) && v == JsonToken.VALUE_STRING) {
-                userId = p.getText();
-            } else {
-                scan(p, v, field);
-            }
-        }
+    private interface FieldReader {
+        void read(JsonParser p) throws IOException;
     }
 
     /** An MCP server's tool results enter the context while the call runs. */
