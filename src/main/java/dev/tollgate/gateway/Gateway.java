@@ -55,6 +55,9 @@ public class Gateway {
     private final ExecutorService blocking = RequestLogContext.propagating(Executors.newVirtualThreadPerTaskExecutor());
     @Inject
     CallMetrics metrics;
+    /** Who owns the files and skills a request names (another account's are 404). */
+    @Inject
+    public dev.tollgate.files.Ownership ownership;
     final ApiKeyService keys;
     final PriceTable prices;
     final HoldEstimator estimator;

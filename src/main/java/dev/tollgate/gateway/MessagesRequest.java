@@ -12,6 +12,7 @@ import dev.tollgate.metering.PriceModifiers;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
+import java.util.List;
 
 /**
  * What the gateway needs to know of a Messages request body, read in one streaming pass without
@@ -53,6 +54,9 @@ public final class MessagesRequest implements HoldEstimator.Facts {
     private boolean maxTokensDefaulted;
     private long thinkingBudgetTokens;
     private String userId;
+    /** Stored resources the request names (null when none, so the common request allocates nothing). */
+    private List<String> fileIds;
+    private List<String> customSkillIds;
 
     private MessagesRequest(byte[] body) {
         this.body = body;
@@ -244,12 +248,15 @@ public final class MessagesRequest implements HoldEstimator.Facts {
             boolean sawTtl = false;
             String type = null;
             String sourceType = null;
+            String storedId = null;
             while (p.nextToken() == JsonToken.FIELD_NAME) {
                 String field = p.currentName();
                 JsonToken v = p.nextToken();
                 if (v == JsonToken.VALUE_STRING) {
                     String text = p.getText();
-                    if ("type".equals(field)) {
+                    if ("file_id".equals(field) || "skill_id".equals(field)) {
+                        storedId = text;
+                    } else if ("type".equals(field)) {
                         type = text;
                         if ("image".equals(text) || "document".equals(text)) {
                             imageBlocks++;
@@ -278,6 +285,9 @@ public final class MessagesRequest implements HoldEstimator.Facts {
             if ("document".equals(type)) {
                 noteDocumentSource(sourceType);
             }
+            if (storedId != null) {
+                noteStoredResource(type, storedId);
+            }
             return type;
         } else if (token == JsonToken.START_ARRAY) {
             JsonToken t;
@@ -299,6 +309,40 @@ public final class MessagesRequest implements HoldEstimator.Facts {
         } else if ("url".equals(sourceType)) {
             inputAddedDuringCall = true;
         }
+    }
+
+    /**
+     * A file (a {@code file} source of a document or image, or a {@code container_upload} block) or
+     * a custom skill ({@code container.skills[]} of type {@code custom}) the request names: stored
+     * upstream under the operator's organization, so the caller's account must own it.
+     */
+    private void noteStoredResource(String type, String id) {
+        if ("file".equals(type) || "container_upload".equals(type)) {
+            if (fileIds == null) {
+                fileIds = new java.util.ArrayList<>(2);
+            }
+            fileIds.add(id);
+        } else if ("custom".equals(type)) {
+            if (customSkillIds == null) {
+                customSkillIds = new java.util.ArrayList<>(2);
+            }
+            customSkillIds.add(id);
+        }
+    }
+
+    /** Files the request names (document/image sources of type file, container uploads), or null. */
+    public List<String> fileIds() {
+        return fileIds;
+    }
+
+    /** Custom skills the request names in container.skills, or null. */
+    public List<String> customSkillIds() {
+        return customSkillIds;
+    }
+
+    /** Whether the request names a stored file or custom skill. */
+    public boolean namesStoredResources() {
+        return fileIds != null || customSkillIds != null;
     }
 
     /** The body with the model name replaced, every other byte untouched; the same array when unchanged. */

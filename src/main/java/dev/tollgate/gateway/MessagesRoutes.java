@@ -61,8 +61,11 @@ public class MessagesRoutes {
                 AuthenticatedKey key = gateway.authenticate(ctx.request());
                 MessagesRequest request = MessagesRequest.parse(body, false);
                 PriceTable.Resolved model = gateway.resolveModel(request.model(), key);
+                java.util.UUID pinned = request.namesStoredResources()
+                        ? gateway.ownership.check(key.accountId(), request.fileIds(), request.customSkillIds()) : null;
                 upstreamBody = request.bodyWithModel(model.upstreamModel());
-                route = gateway.pool.route(model.price().id(), Gateway.stickinessKey(key, request));
+                route = pinned != null ? gateway.pool.routePinned(pinned, model.price().id())
+                        : gateway.pool.route(model.price().id(), Gateway.stickinessKey(key, request));
                 if (!route.advance()) {
                     throw route.unavailable();
                 }

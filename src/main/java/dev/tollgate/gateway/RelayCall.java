@@ -78,6 +78,8 @@ final class RelayCall {
     private byte[] upstreamBody;
     private Hold hold;
     private UpstreamAttempts route;
+    /** The upstream storing the files the request names (null: any may serve it). */
+    private java.util.UUID pinnedUpstream;
     private HttpClientRequest upstreamRequest;
     private String upstreamRequestId;
     private SseUsageScanner scanner;
@@ -154,6 +156,12 @@ final class RelayCall {
         this.key = key;
         request = surface.parse(body, gateway.priceLookup());
         model = gateway.resolveModel(request.model(), key);
+        if (request.namesStoredResources()) {
+            if (inMemoryOnly) {
+                return false; // ownership is a database lookup
+            }
+            pinnedUpstream = gateway.ownership.check(key.accountId(), request.fileIds(), request.customSkillIds());
+        }
         byte[] withModel = request.bodyWithModel(model.upstreamModel());
         Gateway.Admitted admitted = inMemoryOnly ? gateway.admitInMemory(key, model, request, withModel)
                 : gateway.hold(key, model, request, withModel, ctx.request().headers(),
@@ -213,7 +221,8 @@ final class RelayCall {
             watch = UpstreamWatch.start(context.owner(), gateway.config.upstream().responseTimeout(),
                     this::onResponseTimeout);
         }
-        route = gateway.pool.route(model.price().id(), Gateway.stickinessKey(key, request));
+        route = pinnedUpstream != null ? gateway.pool.routePinned(pinnedUpstream, model.price().id())
+                : gateway.pool.route(model.price().id(), Gateway.stickinessKey(key, request));
         if (!route.advance()) {
             ApiException error = route.unavailable();
             end(Status.UPSTREAM_ERROR, TokenUsage.NONE, error.status(), () -> surface.sendError(ctx, error));

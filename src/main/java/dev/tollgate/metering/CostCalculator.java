@@ -39,6 +39,11 @@ public final class CostCalculator {
         return nanos.setScale(0, RoundingMode.HALF_UP).longValueExact();
     }
 
+    /** A single call's bound at batch prices (the batch discount off it), rounded up so it stays a bound. */
+    public long batchBoundNanos(long nanos) {
+        return BigDecimal.valueOf(nanos).multiply(batchFactor).setScale(0, RoundingMode.CEILING).longValueExact();
+    }
+
     /** Nano-dollars of {@code tokens} at {@code usdPerMTok}, rounded up so a bound stays a bound. */
     public static long boundNanos(BigDecimal usdPerMTok, long tokens) {
         return usdPerMTok.multiply(BigDecimal.valueOf(tokens)).multiply(NANOS_PER_USD_PER_MTOK)

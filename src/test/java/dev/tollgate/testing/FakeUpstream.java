@@ -126,6 +126,10 @@ public final class FakeUpstream implements AutoCloseable {
     private final AtomicInteger messageCalls = new AtomicInteger();
     private final AtomicInteger countTokensCalls = new AtomicInteger();
     private final HostedDocuments hostedDocuments = new HostedDocuments();
+    /** Message Batches (digest §6.3): see {@link FakeBatches}. */
+    public final FakeBatches batches = new FakeBatches(this);
+    /** Files (§6.4) and Skills: see {@link FakeFiles}. */
+    public final FakeFiles files = new FakeFiles(this);
     private final AtomicInteger completedStreams = new AtomicInteger();
 
     private FakeUpstream(Vertx vertx, HttpServer server, String apiKey) {
@@ -193,6 +197,8 @@ public final class FakeUpstream implements AutoCloseable {
 
     /** Clears the scenario queue, the hosted documents, the recorded requests and the call counters. */
     public void reset() {
+        batches.reset();
+        files.reset();
         hostedDocuments.clear();
         queue.clear();
         recorded.clear();
@@ -390,6 +396,9 @@ public final class FakeUpstream implements AutoCloseable {
         recorded.add(new RecordedRequest(req.method().name(), req.uri(), headers, bytes));
 
         String path = req.path();
+        if (batches.handle(req, path, bytes, authorized(headers)) || files.handle(req, path, bytes, authorized(headers))) {
+            return;
+        }
         boolean post = "POST".equals(req.method().name());
         boolean isMessages = post && "/v1/messages".equals(path);
         boolean isCount = post && "/v1/messages/count_tokens".equals(path);
@@ -513,7 +522,7 @@ public final class FakeUpstream implements AutoCloseable {
         });
     }
 
-    private boolean authorized(Map<String, String> headers) {
+    boolean authorized(Map<String, String> headers) {
         String presented = headers.get("x-api-key");
         if (presented != null) {
             return apiKey.equals(presented.trim());

@@ -39,6 +39,40 @@ public class UpstreamPool {
                 System.nanoTime() + config.responseTimeout().toNanos());
     }
 
+    /**
+     * The enabled upstreams of the Anthropic kind, in rendezvous order of {@code stickinessKey}:
+     * where Message Batches, Files and Skills can be created (they live on the upstream that created
+     * them, so they are never spread over another kind or failed over).
+     */
+    public List<Upstream> storageUpstreams(String stickinessKey) {
+        List<Upstream> anthropic = new ArrayList<>();
+        for (Upstream u : registry.all()) {
+            if (u.enabled() && u.target() != null && Upstream.ANTHROPIC.equals(u.kind())) {
+                anthropic.add(u);
+            }
+        }
+        return Rendezvous.order(anthropic, stickinessKey);
+    }
+
+    /** The upstream with this id, enabled or not, while it exists (a stored batch or file names it). */
+    public java.util.Optional<Upstream> find(UUID id) {
+        return registry.all().stream().filter(u -> u.id().equals(id)).findFirst();
+    }
+
+    /**
+     * The route of a call that names files or skills stored on one upstream ({@code pinned}): that
+     * upstream only, as no other can read them (its failures are not failed over).
+     */
+    public UpstreamAttempts routePinned(UUID pinned, String modelId) {
+        List<Upstream> only = new ArrayList<>(1);
+        for (Upstream u : candidates(modelId)) {
+            if (u.id().equals(pinned)) {
+                only.add(u);
+            }
+        }
+        return new UpstreamAttempts(this, only, System.nanoTime() + config.responseTimeout().toNanos());
+    }
+
     /** What an upstream looks like from this instance right now. */
     public record State(String state, Instant until, long recentCalls, long recentErrors, long recentThrottled,
                         int inFlight) {
