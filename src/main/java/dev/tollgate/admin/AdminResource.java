@@ -48,7 +48,8 @@ public class AdminResource {
     private static final Set<String> LIMIT_FIELDS = Set.of("requests_per_minute", "tokens_per_minute", "max_concurrent",
             "daily_spend_limit_usd", "monthly_spend_limit_usd", "lifetime_spend_limit_usd");
     private static final Set<String> ACCOUNT_FIELDS = union(LIMIT_FIELDS,
-            Set.of("name", "fit_max_tokens", "fit_min_tokens", "low_balance_threshold_usd"));
+            Set.of("name", "fit_max_tokens", "fit_min_tokens", "low_balance_threshold_usd", "max_files",
+                    "max_file_bytes_total"));
     private static final Set<String> KEY_FIELDS = union(LIMIT_FIELDS,
             Set.of("name", "expires_at", "allowed_models", "allowed_ips"));
     private static final Set<String> CREDIT_FIELDS = Set.of("amount_usd", "note");
@@ -133,6 +134,21 @@ public class AdminResource {
         }
         if (body.has("low_balance_threshold_usd")) {
             account.lowBalanceThreshold = Json.usd(body, "low_balance_threshold_usd", false);
+        }
+        // File quotas (null: the configured defaults).
+        for (String field : new String[] {"max_files", "max_file_bytes_total"}) {
+            if (body.has(field)) {
+                JsonNode v = body.get(field);
+                if (!v.isNull() && (!v.isIntegralNumber() || !v.canConvertToLong() || v.asLong() < 0
+                        || field.equals("max_files") && !v.canConvertToInt())) {
+                    throw ApiException.invalidRequest(field + ": must be a non-negative integer or null");
+                }
+                if (field.equals("max_files")) {
+                    account.maxFiles = v.isNull() ? null : v.asInt();
+                } else {
+                    account.maxFileBytesTotal = v.isNull() ? null : v.asLong();
+                }
+            }
         }
     }
 

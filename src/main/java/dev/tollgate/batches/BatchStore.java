@@ -112,7 +112,10 @@ public class BatchStore {
     }
 
     public void snapshot(String id, String snapshot, String status) {
-        update("UPDATE message_batches SET snapshot = ?::jsonb, processing_status = ? WHERE id = ?", snapshot, status, id);
+        // An ended batch seen by a customer's read is due for settlement at the next pass.
+        update("UPDATE message_batches SET snapshot = ?::jsonb, processing_status = ?,"
+                + " next_poll_at = CASE WHEN ? = 'ended' AND settled_at IS NULL THEN least(next_poll_at, now()) ELSE next_poll_at END"
+                + " WHERE id = ?", snapshot, status, status, id);
     }
 
     public void markDeleted(String id) {

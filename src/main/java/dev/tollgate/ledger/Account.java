@@ -54,6 +54,13 @@ public class Account extends PanacheEntityBase {
     @Column(name = "low_balance_threshold")
     public Long lowBalanceThreshold;
 
+    /** File quotas of this account (null: tollgate.files.max-files / max-file-bytes-total). */
+    @Column(name = "max_files")
+    public Integer maxFiles;
+
+    @Column(name = "max_file_bytes_total")
+    public Long maxFileBytesTotal;
+
     /** Set by the database when the available balance fell below the threshold; cleared when it recovers. */
     @Column(name = "low_balance_since", insertable = false, updatable = false)
     public Instant lowBalanceSince;

@@ -78,6 +78,13 @@ public class UsageRecord extends PanacheEntityBase {
     /** Upstreams tried for the call; null on records that name no upstream. */
     public Integer attempts;
 
+    /** The Message Batch and the request in it this record bills; null for other calls. */
+    @Column(name = "batch_id")
+    public String batchId;
+
+    @Column(name = "custom_id")
+    public String customId;
+
     @Column(name = "created_at")
     public Instant createdAt;
 }

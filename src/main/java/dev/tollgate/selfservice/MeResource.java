@@ -135,6 +135,10 @@ public class MeResource {
         r.put("status", u.status);
         r.put("stream", u.stream);
         r.put("endpoint", u.endpoint);
+        if (u.batchId != null) {
+            r.put("batch_id", u.batchId);
+            r.put("custom_id", u.customId);
+        }
         r.put("created_at", u.createdAt);
         return r;
     }
