@@ -155,12 +155,38 @@ public class BatchRoutes {
                         "The upstream's answer could not be read")));
                 return;
             }
-            store.insert(id, admitted.key().accountId(), admitted.key().id(), admitted.upstream().id(), admitted.hold(),
-                    admitted.requests(), batch.toString(), batch.path("processing_status").asText("in_progress"),
-                    admitted.models());
+            if (!record(id, admitted, batch)) {
+                ctx.vertx().runOnContext(v -> ErrorResponder.send(ctx, new ApiException(500, "api_error",
+                        "The batch " + id + " was created upstream but could not be recorded; contact the operator")));
+                return;
+            }
             byte[] out = forCustomer(ctx, batch);
             ctx.vertx().runOnContext(v -> Passthrough.respondJson(ctx, answer.status(), out));
         });
+    }
+
+    /** The batch's ownership row, retried a few times: without it the batch could be neither reached nor billed. */
+    private boolean record(String id, Admitted admitted, JsonNode batch) {
+        for (int attempt = 1; ; attempt++) {
+            try {
+                store.insert(id, admitted.key().accountId(), admitted.key().id(), admitted.upstream().id(), admitted.hold(),
+                        admitted.requests(), batch.toString(), batch.path("processing_status").asText("in_progress"),
+                        admitted.models());
+                return true;
+            } catch (RuntimeException e) {
+                if (attempt == 3) {
+                    Log.errorf(e, "Batch %s of account %s was created upstream but could not be recorded; its hold %s"
+                            + " stays until its lease ends", id, admitted.key().accountId(), admitted.hold());
+                    return false;
+                }
+                try {
+                    Thread.sleep(200L * attempt);
+                } catch (InterruptedException ie) {
+                    Thread.currentThread().interrupt();
+                    return false;
+                }
+            }
+        }
     }
 
     private void get(RoutingContext ctx) {

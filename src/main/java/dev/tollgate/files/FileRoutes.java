@@ -53,7 +53,7 @@ public class FileRoutes {
         router.delete("/v1/files/:id").handler(this::delete);
     }
 
-    private record Upload(AuthenticatedKey key, UUID reservation, Upstream upstream) {
+    private record Upload(AuthenticatedKey key, UUID reservation, long limit, boolean quotaBound, Upstream upstream) {
     }
 
     private void upload(RoutingContext ctx) {
@@ -72,9 +72,14 @@ public class FileRoutes {
         pass.blocking(ctx, () -> {
             AuthenticatedKey key = pass.authenticate(ctx);
             Upstream upstream = pass.newResourceUpstream(key.accountId());
-            long reserve = declared >= 0 ? Math.max(0, declared - 512) : config.maxFileBytes();
-            return new Upload(key, store.reserveUpload(key.accountId(), Math.min(reserve, config.maxFileBytes())), upstream);
-        }, up -> StreamingUpload.send(pass.client, up.upstream(), HttpMethod.POST, "/v1/files" + Passthrough.query(ctx), ctx, max)
+            // A declared length is reserved (less the multipart envelope, at most 1 KiB for one file part);
+            // an upload of unknown length reserves nothing and is stopped where the quota ends.
+            long reserve = declared >= 0 ? Math.min(Math.max(0, declared - 1024), config.maxFileBytes()) : 0;
+            FileStore.Reservation r = store.reserveUpload(key.accountId(), reserve);
+            long quotaLimit = reserve + r.remainingBytes() + 1024;
+            return new Upload(key, r.id(), Math.min(max, quotaLimit), quotaLimit < max, upstream);
+        }, up -> StreamingUpload.send(pass.client, up.upstream(), HttpMethod.POST, "/v1/files" + Passthrough.query(ctx), ctx,
+                        up.limit())
                 .onComplete(ar -> pass.gateway.blocking().execute(() -> {
                     String fileId = null;
                     try {
@@ -92,7 +97,9 @@ public class FileRoutes {
                     ctx.vertx().runOnContext(v -> {
                         if (ar.failed()) {
                             if (ar.cause() instanceof ApiException api && api.status() == 413) {
-                                tooLarge(ctx, api);
+                                tooLarge(ctx, up.quotaBound() ? ApiException.permission("File storage quota reached:"
+                                        + " this upload is larger than what the account may still store; delete some files first")
+                                        : api);
                             } else {
                                 Passthrough.failed(ctx, ar.cause());
                             }

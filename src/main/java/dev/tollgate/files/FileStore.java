@@ -30,6 +30,10 @@ public class FileStore {
         this.config = config;
     }
 
+    /** An upload's place in the quotas. */
+    public record Reservation(UUID id, long remainingBytes) {
+    }
+
     /** A stored file or skill: where it lives and its last known object. */
     public record Row(String id, UUID accountId, UUID upstreamId, String snapshot) {
     }
@@ -39,10 +43,11 @@ public class FileStore {
      * stored plus uploads in flight), under a per-account advisory lock so concurrent uploads cannot
      * both take the last room.
      *
-     * @return the reservation, to {@link #endUpload} whatever the outcome
+     * @return the reservation (to {@link #endUpload} whatever the outcome) and the bytes the account
+     *         may still store besides it (an upload of unknown length is stopped there)
      * @throws ApiException 403 permission_error when a quota would be exceeded
      */
-    public UUID reserveUpload(UUID account, long bytes) {
+    public Reservation reserveUpload(UUID account, long bytes) {
         try (Connection c = dataSource.getConnection()) {
             c.setAutoCommit(false);
             try {
@@ -89,7 +94,7 @@ public class FileStore {
                     ps.executeUpdate();
                 }
                 c.commit();
-                return id;
+                return new Reservation(id, maxBytes - used - bytes);
             } catch (RuntimeException | SQLException e) {
                 c.rollback();
                 throw e;
