@@ -56,8 +56,9 @@ final class StreamingUpload {
             }
             seen[0] += chunk.length();
             if (seen[0] > maxBytes) {
-                out.reset();
+                // Failed first: resetting the upstream request fails its response too, which must not win.
                 answer.tryFail(ApiException.tooLarge("Request exceeds the maximum allowed number of bytes (" + maxBytes + ")"));
+                out.reset();
                 return;
             }
             out.write(chunk);
@@ -67,8 +68,8 @@ final class StreamingUpload {
             }
         });
         in.exceptionHandler(t -> {
-            out.reset();
             answer.tryFail(t);
+            out.reset();
         });
         in.endHandler(v -> {
             if (!answer.future().isComplete()) {

@@ -169,6 +169,21 @@ class BatchesTest {
     }
 
     @Test
+    void moreThanOneHundredThousandRequestsIs413NamingTheFirstOneTooMany() {
+        String[] acct = Tollgate.fundedAccount("10");
+        StringBuilder body = new StringBuilder(12_000_000).append("{\"requests\":[");
+        for (int i = 0; i <= 100_000; i++) {
+            body.append(i == 0 ? "" : ",").append("{\"custom_id\":\"r").append(i)
+                    .append("\",\"params\":{\"model\":\"claude-haiku-4-5\",\"max_tokens\":1,\"messages\":[{\"role\":\"user\",\"content\":\"x\"}]}}");
+        }
+        body.append("]}");
+        client(acct[1]).body(body.toString()).post("/v1/messages/batches").then().statusCode(413)
+                .body("error.type", equalTo("request_too_large")).body("error.message", containsString("requests[100000]"));
+        assertEquals(0, fake.batches.created());
+        assertEquals(0, held(acct[0]).signum());
+    }
+
+    @Test
     void anotherAccountGets404OnEveryEndpointAndListsOnlyItsOwn() {
         String[] a = Tollgate.fundedAccount("10");
         String[] b = Tollgate.fundedAccount("10");

@@ -41,6 +41,8 @@ import java.util.regex.Pattern;
  *   <li>{@code POST /v1/messages} (query string such as {@code ?beta=true} ignored) — JSON or SSE
  *       ({@code "stream": true}).</li>
  *   <li>{@code POST /v1/messages/count_tokens} — {@code {"input_tokens": N}}.</li>
+ *   <li>{@code /v1/messages/batches…} — Message Batches, see {@link FakeBatches} ({@link #batches}).</li>
+ *   <li>{@code /v1/files…}, {@code /v1/skills…} — Files and Skills, see {@link FakeFiles} ({@link #files}).</li>
  *   <li>anything else — 404 {@code not_found_error}.</li>
  * </ul>
  *
