@@ -91,22 +91,21 @@ public class BatchRoutes {
         List<byte[]> bodies = new ArrayList<>(items.size());
         ObjectNode models = JSON.createObjectNode();
         long worst = 0;
-        UUID pinned = null;
+        List<String> files = new ArrayList<>();
+        List<String> skills = new ArrayList<>();
         var webSearch = prices.calculator().webSearchUsdPerRequest();
         for (BatchRequests.Item item : items) {
             PriceTable.Resolved model;
             try {
                 model = pass.gateway.resolveModel(item.params().model(), key);
-                if (item.params().namesStoredResources()) {
-                    UUID at = pass.gateway.ownership.check(key.accountId(), item.params().fileIds(),
-                            item.params().customSkillIds());
-                    if (pinned != null && !pinned.equals(at)) {
-                        throw ApiException.invalidRequest("the files and skills of one batch must be stored on the same upstream");
-                    }
-                    pinned = at;
-                }
             } catch (ApiException e) {
                 throw item.refuse(e);
+            }
+            if (item.params().fileIds() != null) {
+                files.addAll(item.params().fileIds());
+            }
+            if (item.params().customSkillIds() != null) {
+                skills.addAll(item.params().customSkillIds());
             }
             HoldEstimator.Bound bound = item.params().inputBound() == HoldEstimator.InputBound.BODY
                     ? estimator.cheapBound(model.price(), item.params(), webSearch)
@@ -115,6 +114,7 @@ public class BatchRoutes {
             bodies.add(item.params().bodyWithModel(model.upstreamModel()));
             models.put(item.customId(), (item.params().onlyOneHourTtl() ? "1h:" : "") + model.price().id());
         }
+        UUID pinned = owned(key, items, files, skills);
         Upstream upstream = pinned != null ? pass.upstreamOf(pinned) : pass.newResourceUpstream(key.accountId());
         UUID hold = UUID.randomUUID();
         Long available = store.hold(hold, key.accountId(), key.id(), requestId, items.get(0).params().model(), worst,
@@ -130,6 +130,35 @@ public class BatchRoutes {
                     models.toString());
         } catch (RuntimeException e) {
             store.release(hold, "batch not created");
+            throw e;
+        }
+    }
+
+    /**
+     * One ownership check for every file and custom skill the batch's requests name; a refusal names
+     * the first request that named the one not owned.
+     */
+    private UUID owned(AuthenticatedKey key, List<BatchRequests.Item> items, List<String> files, List<String> skills) {
+        if (files.isEmpty() && skills.isEmpty()) {
+            return null;
+        }
+        try {
+            return pass.gateway.ownership.check(key.accountId(), files, skills);
+        } catch (ApiException e) {
+            for (BatchRequests.Item item : items) {
+                List<String> named = new ArrayList<>();
+                if (item.params().fileIds() != null) {
+                    named.addAll(item.params().fileIds());
+                }
+                if (item.params().customSkillIds() != null) {
+                    named.addAll(item.params().customSkillIds());
+                }
+                for (String id : named) {
+                    if (e.getMessage().endsWith(": " + id)) {
+                        throw item.refuse(e);
+                    }
+                }
+            }
             throw e;
         }
     }

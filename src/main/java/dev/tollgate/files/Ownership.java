@@ -13,7 +13,6 @@ import java.sql.SQLException;
 import java.util.Collection;
 import java.util.HashMap;
 import java.util.LinkedHashSet;
-import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.UUID;
@@ -82,13 +81,5 @@ public class Ownership {
         }
         return upstreams.iterator().next();
     }
-
-    /** As {@link #check}, with one message prefix (a batch's request index) on its errors. */
-    public UUID check(UUID accountId, List<String> fileIds, List<String> skillIds, String where) {
-        try {
-            return check(accountId, fileIds, skillIds);
-        } catch (ApiException e) {
-            throw new ApiException(e.status(), e.type(), where + e.getMessage());
-        }
     }
 }
