@@ -81,5 +81,4 @@ public class Ownership {
         }
         return upstreams.iterator().next();
     }
-    }
 }
