@@ -58,10 +58,10 @@ class HoldBoundsTest {
      */
     @Test
     void documentsByFileAreHeldAtTheSizeCountTokensReports() throws Exception {
-        fake.hostDocument("file_011CNha8iCJcU1wXNR6q4V8w", 60_000);
         String[] acct = Tollgate.fundedAccount("0.20");
+        String file = ownFile(acct[1], 60_000);
         List<Integer> statuses = Tollgate.callConcurrently(acct[1],
-                documentCall("{\"type\":\"file\",\"file_id\":\"file_011CNha8iCJcU1wXNR6q4V8w\"}"), 4);
+                documentCall("{\"type\":\"file\",\"file_id\":\"" + file + "\"}"), 4);
 
         assertEquals(3, Collections.frequency(statuses, 200), statuses.toString());
         assertEquals(1, Collections.frequency(statuses, 402), statuses.toString());
@@ -70,11 +70,20 @@ class HoldBoundsTest {
         assertTrue(balance(acct[0]).compareTo(new BigDecimal("0.03")) < 0, "three document-sized calls were billed");
     }
 
+    /** A file the account uploaded through the gateway (its own: another's would be 404), read as {@code tokens}. */
+    private String ownFile(String key, int tokens) {
+        String id = io.restassured.RestAssured.given().header("x-api-key", key).header("anthropic-version", "2023-06-01")
+                .multiPart("file", "report.txt", "a report".getBytes(java.nio.charset.StandardCharsets.UTF_8), "text/plain")
+                .post("/v1/files").then().statusCode(200).extract().path("id");
+        fake.hostDocument(id, tokens);
+        return id;
+    }
+
     @Test
     void aBalanceThatCoversTheContextWindowNeedsNoCount() throws Exception {
-        fake.hostDocument("file_011CNha8iCJcU1wXNR6q4V8w", 60_000);
         String[] acct = Tollgate.fundedAccount("1");
-        client(acct[1]).body(documentCall("{\"type\":\"file\",\"file_id\":\"file_011CNha8iCJcU1wXNR6q4V8w\"}"))
+        String file = ownFile(acct[1], 60_000);
+        client(acct[1]).body(documentCall("{\"type\":\"file\",\"file_id\":\"" + file + "\"}"))
                 .post("/v1/messages").then().statusCode(200);
         assertEquals(0, fake.countTokensCalls());
         assertNeverBelowZero(acct[0]);
@@ -83,11 +92,11 @@ class HoldBoundsTest {
     /** A limit counts a hold's tokens: a key under the context window is held at the counted size at once. */
     @Test
     void aKeyWithATokenLimitIsHeldAtTheCountedSize() throws Exception {
-        fake.hostDocument("file_011CNha8iCJcU1wXNR6q4V8w", 60_000);
         String[] acct = Tollgate.fundedAccount("1");
+        String file = ownFile(acct[1], 60_000);
         String key = Tollgate.admin().body(Map.of("name", "limited", "tokens_per_minute", 100_000))
                 .post("/admin/v1/accounts/" + acct[0] + "/keys").then().statusCode(201).extract().path("key");
-        client(key).body(documentCall("{\"type\":\"file\",\"file_id\":\"file_011CNha8iCJcU1wXNR6q4V8w\"}"))
+        client(key).body(documentCall("{\"type\":\"file\",\"file_id\":\"" + file + "\"}"))
                 .post("/v1/messages").then().statusCode(200);
         assertEquals(1, fake.countTokensCalls());
         assertNeverBelowZero(acct[0]);
