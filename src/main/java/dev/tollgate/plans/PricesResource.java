@@ -1,6 +1,7 @@
 package dev.tollgate.plans;
 
 import com.fasterxml.jackson.annotation.JsonInclude;
+import com.fasterxml.jackson.annotation.JsonProperty;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
@@ -66,8 +67,9 @@ public class PricesResource {
 
     /** A long-context band: its threshold and rates (cache rates resolved). */
     @RegisterForReflection
-    record BandView(long thresholdTokens, String input, String output, String cacheWrite5m, String cacheWrite1h,
-                    String cacheRead) {
+    record BandView(long thresholdTokens, String input, String output,
+                    @JsonProperty("cache_write_5m") String cacheWrite5m,
+                    @JsonProperty("cache_write_1h") String cacheWrite1h, String cacheRead) {
     }
 
     @RegisterForReflection
@@ -78,7 +80,8 @@ public class PricesResource {
     @RegisterForReflection
     @JsonInclude(JsonInclude.Include.NON_NULL)
     record PriceView(String id, String displayName, List<String> aliases, String source, String input, String output,
-                     String cacheWrite5m, String cacheWrite1h, String cacheRead, BandView longContext, FastView fast,
+                     @JsonProperty("cache_write_5m") String cacheWrite5m,
+                     @JsonProperty("cache_write_1h") String cacheWrite1h, String cacheRead, BandView longContext, FastView fast,
                      int maxInputTokens, int maxTokens, LocalDate retiresOn, String replacement, boolean served) {
     }
 
