@@ -154,6 +154,7 @@ public class Gateway {
      *                      when it was retired and what replaces it
      */
     PriceTable.Resolved servedModel(String requested) {
+        plans.refreshIfStale(); // stored prices, where no timer re-reads them (Lambda)
         PriceTable.Resolved resolved = prices.resolve(requested).orElseThrow(() -> ApiException.notFound(
                 "model: " + requested + " is not a model this gateway serves; GET /v1/models lists the models available"));
         ModelPrice.Retirement retirement = resolved.price().retirement();

@@ -14,6 +14,7 @@ import java.math.BigDecimal;
 import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
  * The plans and stored prices in memory, so that pricing a call costs no database round trip.
@@ -30,7 +31,11 @@ public class PlanBook {
     private final PlanStore store;
     private final PriceTable prices;
     private final BigDecimal defaultMarkup;
+    private final long refreshNanos;
     private volatile State state = new State(Map.of(), new ConcurrentHashMap<>(), false);
+    /** When the last refresh started ({@link System#nanoTime}), and whether one is running in the background. */
+    private volatile long refreshedAt = System.nanoTime();
+    private final AtomicBoolean refreshing = new AtomicBoolean();
 
     /** The plans, and the charged prices computed from them (per plan, per model id). */
     private record State(Map<UUID, Plan> plans, ConcurrentHashMap<UUID, ConcurrentHashMap<String, Memo>> memo,
@@ -45,6 +50,7 @@ public class PlanBook {
         this.store = store;
         this.prices = prices;
         this.defaultMarkup = defaultMarkup(config.defaultMarkupPercent());
+        this.refreshNanos = config.plans().refreshInterval().toNanos();
     }
 
     static BigDecimal defaultMarkup(String text) {
@@ -74,11 +80,31 @@ public class PlanBook {
     @Scheduled(every = "${tollgate.plans.refresh-interval}", delayed = "1s",
             concurrentExecution = Scheduled.ConcurrentExecution.SKIP)
     public synchronized void refresh() {
+        refreshedAt = System.nanoTime();
         Map<UUID, Plan> plans = store.plans();
         prices.applyStored(store.prices());
         State current = state;
         if (!current.loaded() || !plans.equals(current.plans())) {
             state = new State(Map.copyOf(plans), new ConcurrentHashMap<>(), true);
+        }
+    }
+
+    /**
+     * Starts a refresh in the background when the last is older than twice the refresh interval:
+     * where no timer runs (Lambda), the calls themselves keep the plans and prices current. Never
+     * blocks; called as each call resolves its model.
+     */
+    public void refreshIfStale() {
+        if (System.nanoTime() - refreshedAt > 2 * refreshNanos && refreshing.compareAndSet(false, true)) {
+            Thread.startVirtualThread(() -> {
+                try {
+                    refresh();
+                } catch (RuntimeException e) {
+                    Log.warnf("Plans and stored prices not re-read (retried): %s", e.getMessage());
+                } finally {
+                    refreshing.set(false);
+                }
+            });
         }
     }
 
