@@ -42,7 +42,8 @@ BEGIN
 END $$;
 
 -- Settles an ended batch exactly once, in one transaction: one usage record per request (request id
--- '<batch id>/<custom_id>', with the batch id and custom_id), one settlement entry per charged
+-- '<batch id>/<custom_id>', with the batch id and custom_id, its cost at the batch's plan and its
+-- upstream cost at list price), one settlement entry per charged
 -- request, the batch's hold released, the balance debited by the sum, and the batch marked settled.
 -- Returns the total charged, or NULL when the batch was already settled (another poller, or an
 -- earlier pass whose outcome the caller did not learn): nothing is written then. A batch whose hold
@@ -52,7 +53,7 @@ CREATE OR REPLACE FUNCTION tg_settle_message_batch(p_batch text, p_custom_ids te
                                                    p_output bigint[], p_write_5m bigint[], p_write_1h bigint[],
                                                    p_read bigint[], p_web_searches bigint[], p_costs bigint[],
                                                    p_status text[], p_http_status int[], p_upstream_request text[],
-                                                   p_upstream_name text)
+                                                   p_upstream_name text, p_upstream_costs bigint[])
     RETURNS bigint LANGUAGE plpgsql AS $$
 DECLARE
     b message_batches;
@@ -69,13 +70,14 @@ BEGIN
     INSERT INTO usage_records (request_id, account_id, key_id, model, input_tokens, output_tokens,
                                cache_creation_5m_input_tokens, cache_creation_1h_input_tokens, cache_read_input_tokens,
                                web_search_requests, cost, status, http_status, stream, endpoint, latency_ms,
-                               upstream_request_id, upstream_id, upstream_name, attempts, batch_id, custom_id)
+                               upstream_request_id, upstream_id, upstream_name, attempts, batch_id, custom_id,
+                               upstream_cost, plan_id)
     SELECT p_batch || '/' || t.custom_id, b.account_id, b.key_id, t.model, t.input, t.output, t.w5m, t.w1h, t.rd,
            t.web, t.cost, t.status, t.http, false, '/v1/messages/batches', 0, t.upstream_request, b.upstream_id,
-           p_upstream_name, 1, p_batch, t.custom_id
+           p_upstream_name, 1, p_batch, t.custom_id, t.upstream_cost, b.plan_id
     FROM unnest(p_custom_ids, p_models, p_input, p_output, p_write_5m, p_write_1h, p_read, p_web_searches, p_costs,
-                p_status, p_http_status, p_upstream_request) WITH ORDINALITY
-        AS t(custom_id, model, input, output, w5m, w1h, rd, web, cost, status, http, upstream_request, i)
+                p_status, p_http_status, p_upstream_request, p_upstream_costs) WITH ORDINALITY
+        AS t(custom_id, model, input, output, w5m, w1h, rd, web, cost, status, http, upstream_request, upstream_cost, i)
     ORDER BY t.i;
     INSERT INTO ledger_entries (account_id, kind, balance_delta, held_delta, hold_id, request_id, note)
     SELECT b.account_id, 'settlement', -t.cost, 0, b.hold_id, p_batch || '/' || t.custom_id,

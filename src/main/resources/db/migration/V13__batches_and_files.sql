@@ -8,6 +8,7 @@ CREATE TABLE message_batches (
     key_id          uuid        REFERENCES api_keys (id),
     upstream_id     uuid        NOT NULL,                -- where it lives: polled, read and deleted there only
     hold_id         uuid        NOT NULL,                -- the batch's hold (holds.id), until settlement
+    plan_id         uuid,                                -- the account's plan when it was created: its prices bill it
     request_count   int         NOT NULL,
     -- The upstream's message_batch object as last seen (list pages are served from it).
     snapshot        jsonb       NOT NULL,

@@ -97,7 +97,7 @@ public class BatchRoutes {
         for (BatchRequests.Item item : items) {
             PriceTable.Resolved model;
             try {
-                model = pass.gateway.resolveModel(item.params().model(), key);
+                model = pass.gateway.priced(pass.gateway.resolveModel(item.params().model(), key), key, true);
             } catch (ApiException e) {
                 throw item.refuse(e);
             }
@@ -108,8 +108,8 @@ public class BatchRoutes {
                 skills.addAll(item.params().customSkillIds());
             }
             HoldEstimator.Bound bound = item.params().inputBound() == HoldEstimator.InputBound.BODY
-                    ? estimator.cheapBound(model.price(), item.params(), webSearch)
-                    : estimator.contextWindowBound(model.price(), item.params(), webSearch);
+                    ? estimator.cheapBound(model.charged(), item.params(), webSearch)
+                    : estimator.contextWindowBound(model.charged(), item.params(), webSearch);
             worst = Math.addExact(worst, prices.calculator().batchBoundNanos(bound.nanos()));
             bodies.add(item.params().bodyWithModel(model.upstreamModel()));
             models.put(item.customId(), (item.params().onlyOneHourTtl() ? "1h:" : "") + model.price().id());
@@ -200,7 +200,7 @@ public class BatchRoutes {
             try {
                 store.insert(id, admitted.key().accountId(), admitted.key().id(), admitted.upstream().id(), admitted.hold(),
                         admitted.requests(), batch.toString(), batch.path("processing_status").asText("in_progress"),
-                        admitted.models());
+                        admitted.models(), admitted.key().planId());
                 return true;
             } catch (RuntimeException e) {
                 if (attempt == 3) {

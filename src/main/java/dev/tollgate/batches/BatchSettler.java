@@ -51,12 +51,14 @@ public class BatchSettler {
     private final UpstreamPool pool;
     private final UpstreamClient client;
     private final PriceTable prices;
+    private final dev.tollgate.plans.PlanBook plans;
     private final BatchesConfig config;
     private final String defaultVersion;
     private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).build();
 
     public BatchSettler(BatchStore store, UpstreamPool pool, UpstreamClient client, PriceTable prices,
-                        BatchesConfig config, dev.tollgate.config.TollgateConfig tollgate) {
+                        dev.tollgate.plans.PlanBook plans, BatchesConfig config, dev.tollgate.config.TollgateConfig tollgate) {
+        this.plans = plans;
         this.store = store;
         this.pool = pool;
         this.client = client;
@@ -140,7 +142,7 @@ public class BatchSettler {
             return false;
         }
         BatchStore.Row ended = new BatchStore.Row(row.id(), row.accountId(), row.keyId(), row.upstreamId(), row.holdId(),
-                row.requestCount(), batch.toString(), status, null, row.models(), row.createdAt());
+                row.requestCount(), batch.toString(), status, null, row.models(), row.createdAt(), row.planId());
         return settle(ended, upstream);
     }
 
@@ -169,7 +171,7 @@ public class BatchSettler {
                 String line;
                 while ((line = lines.readLine()) != null) {
                     if (!line.isBlank()) {
-                        add(s, JSON.readTree(line), models, seen);
+                        add(s, JSON.readTree(line), models, seen, row.planId());
                     }
                 }
             }
@@ -187,7 +189,7 @@ public class BatchSettler {
     }
 
     /** One result line: its usage record's values (cost 0 unless succeeded). */
-    private void add(BatchStore.Settlement s, JsonNode line, JsonNode models, Set<String> seen) {
+    private void add(BatchStore.Settlement s, JsonNode line, JsonNode models, Set<String> seen, java.util.UUID planId) {
         String customId = line.path("custom_id").asText(null);
         if (customId == null || !seen.add(customId)) {
             return;
@@ -203,6 +205,7 @@ public class BatchSettler {
         String type = result.path("type").asText("");
         TokenUsage usage = TokenUsage.NONE;
         long cost = 0;
+        long upstreamCost = 0;
         String upstreamRequest = null;
         if ("succeeded".equals(type)) {
             JsonNode message = result.path("message");
@@ -216,7 +219,10 @@ public class BatchSettler {
             if (price.isEmpty()) {
                 Log.errorf("Batch model %s is no longer priced: its results are recorded at zero", modelId);
             } else {
-                cost = prices.calculator().costNanos(price.get(), usage);
+                // Charged at the plan the account had when it created the batch; the upstream bills list price.
+                ModelPrice charged = plans.charged(planId, price.get(), true);
+                upstreamCost = prices.calculator().costNanos(price.get(), usage);
+                cost = charged == price.get() ? upstreamCost : prices.calculator().costNanos(charged, usage);
             }
             upstreamRequest = message.path("id").asText(null);
         }
@@ -238,5 +244,6 @@ public class BatchSettler {
         });
         s.httpStatus().add("succeeded".equals(type) ? 200 : 0);
         s.upstreamRequestIds().add(upstreamRequest);
+        s.upstreamCosts().add(upstreamCost);
     }
 }

@@ -22,7 +22,7 @@ import java.util.UUID;
 public class BatchStore {
 
     private static final String COLUMNS = "id, account_id, key_id, upstream_id, hold_id, request_count, snapshot::text,"
-            + " processing_status, settled_at, models::text, created_at";
+            + " processing_status, settled_at, models::text, created_at, plan_id";
 
     private final AgroalDataSource dataSource;
 
@@ -32,7 +32,8 @@ public class BatchStore {
 
     /** One batch as stored. {@code models}: JSON object custom_id → billed model ("1h:" prefix: only 1-hour cache TTLs asked). */
     public record Row(String id, UUID accountId, UUID keyId, UUID upstreamId, UUID holdId, int requestCount,
-                      String snapshot, String processingStatus, Instant settledAt, String models, Instant createdAt) {
+                      String snapshot, String processingStatus, Instant settledAt, String models, Instant createdAt,
+                      UUID planId) {
     }
 
     private static Row row(ResultSet rs) throws SQLException {
@@ -40,7 +41,7 @@ public class BatchStore {
         return new Row(rs.getString(1), rs.getObject(2, UUID.class), rs.getObject(3, UUID.class),
                 rs.getObject(4, UUID.class), rs.getObject(5, UUID.class), rs.getInt(6), rs.getString(7),
                 rs.getString(8), settled == null ? null : settled.toInstant(), rs.getString(10),
-                rs.getTimestamp(11).toInstant());
+                rs.getTimestamp(11).toInstant(), rs.getObject(12, UUID.class));
     }
 
     /** Holds a batch's worst case; null when held, else the available balance (nothing held). */
@@ -69,12 +70,12 @@ public class BatchStore {
     }
 
     public void insert(String id, UUID account, UUID key, UUID upstream, UUID hold, int requests, String snapshot,
-                       String status, String models) {
+                       String status, String models, UUID plan) {
         update("""
                 INSERT INTO message_batches (id, account_id, key_id, upstream_id, hold_id, request_count, snapshot,
-                                             processing_status, models)
-                VALUES (?, ?, ?, ?, ?, ?, ?::jsonb, ?, ?::jsonb)""", id, account, key, upstream, hold, requests, snapshot,
-                status, models);
+                                             processing_status, models, plan_id)
+                VALUES (?, ?, ?, ?, ?, ?, ?::jsonb, ?, ?::jsonb, ?)""", id, account, key, upstream, hold, requests, snapshot,
+                status, models, plan);
     }
 
     /** The account's batch (not deleted), or null: another account's is never found. */
@@ -138,18 +139,18 @@ public class BatchStore {
     public record Settlement(List<String> customIds, List<String> models, List<Long> input, List<Long> output,
                              List<Long> write5m, List<Long> write1h, List<Long> read, List<Long> webSearches,
                              List<Long> costs, List<String> status, List<Integer> httpStatus,
-                             List<String> upstreamRequestIds) {
+                             List<String> upstreamRequestIds, List<Long> upstreamCosts) {
         public Settlement() {
             this(new ArrayList<>(), new ArrayList<>(), new ArrayList<>(), new ArrayList<>(), new ArrayList<>(),
                     new ArrayList<>(), new ArrayList<>(), new ArrayList<>(), new ArrayList<>(), new ArrayList<>(),
-                    new ArrayList<>(), new ArrayList<>());
+                    new ArrayList<>(), new ArrayList<>(), new ArrayList<>());
         }
     }
 
     /** Settles the batch once (tg_settle_message_batch): the total charged, or null when it was already settled. */
     public Long settle(String batchId, Settlement s, String upstreamName) {
         try (Connection c = dataSource.getConnection();
-             PreparedStatement ps = c.prepareStatement("SELECT tg_settle_message_batch(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")) {
+             PreparedStatement ps = c.prepareStatement("SELECT tg_settle_message_batch(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")) {
             ps.setString(1, batchId);
             ps.setArray(2, c.createArrayOf("text", s.customIds().toArray()));
             ps.setArray(3, c.createArrayOf("text", s.models().toArray()));
@@ -164,6 +165,7 @@ public class BatchStore {
             ps.setArray(12, c.createArrayOf("int4", s.httpStatus().toArray()));
             ps.setArray(13, c.createArrayOf("text", s.upstreamRequestIds().toArray()));
             ps.setString(14, upstreamName);
+            ps.setArray(15, c.createArrayOf("bigint", s.upstreamCosts().toArray()));
             try (ResultSet rs = ps.executeQuery()) {
                 rs.next();
                 long total = rs.getLong(1);
