@@ -123,6 +123,25 @@ class BatchesTest {
     }
 
     @Test
+    void thePlanMarkupAppliesToBatchPricesAndTheUpstreamCostIsRecorded() {
+        String[] acct = Tollgate.fundedAccount("10");
+        String plan = admin().body(java.util.Map.of("name", "batch-plan-" + System.nanoTime(), "markup_percent", "20"))
+                .post("/admin/v1/plans").then().statusCode(201).extract().path("id");
+        admin().body(java.util.Map.of("plan_id", plan)).patch("/admin/v1/accounts/" + acct[0]).then().statusCode(200);
+        fake.batches.plan("plan-1", Outcome.succeeded(Usage.of(1000, 200)));
+        String id = create(Tollgate.createKey(acct[0]), batch(request("plan-1", "claude-sonnet-4-6", 300)));
+        fake.batches.end(id);
+        settlePass();
+        // (1000 x 3 + 200 x 15) / 2 = 3000 micro-USD at list price; 3600 with the plan's 20%.
+        Response usage = Tollgate.usage(acct[0]);
+        assertEquals("0.003600000", usage.path("data[0].cost_usd"));
+        assertEquals("0.003000000", usage.path("data[0].upstream_cost_usd"));
+        assertEquals(plan, usage.path("data[0].plan_id"));
+        assertEquals(0, new BigDecimal("9.9964").compareTo(balance(acct[0])));
+        assertReconciled(acct[0]);
+    }
+
+    @Test
     void aBatchThatFitsIsHeldAndOneThatDoesNotIsRefusedBeforeAnythingIsSent() {
         String[] acct = Tollgate.fundedAccount("1");
         String id = create(acct[1], batch(request("fit-1", "claude-sonnet-4-6", 1000), request("fit-2", "claude-sonnet-4-6", 1000)));
