@@ -8,6 +8,7 @@ import dev.tollgate.limits.LimitCounters;
 import dev.tollgate.keys.ApiKey;
 import dev.tollgate.keys.ApiKeyService;
 import dev.tollgate.ledger.Account;
+import dev.tollgate.ledger.CreditLots;
 import dev.tollgate.ledger.LedgerEntry;
 import dev.tollgate.ledger.LedgerStore;
 import dev.tollgate.metering.PriceTable;
@@ -51,7 +52,7 @@ public class AdminResource {
             Set.of("name", "fit_max_tokens", "fit_min_tokens", "low_balance_threshold_usd"));
     private static final Set<String> KEY_FIELDS = union(LIMIT_FIELDS,
             Set.of("name", "expires_at", "allowed_models", "allowed_ips"));
-    private static final Set<String> CREDIT_FIELDS = Set.of("amount_usd", "note");
+    private static final Set<String> CREDIT_FIELDS = Set.of("amount_usd", "note", "expires_at", "credit_expires_in_days");
 
     private static Set<String> union(Set<String> a, Set<String> b) {
         Set<String> all = new java.util.HashSet<>(a);
@@ -68,10 +69,12 @@ public class AdminResource {
     private final com.fasterxml.jackson.databind.ObjectMapper json;
     private final LimitCounters counters;
     private final Outbox outbox;
+    private final CreditLots lots;
 
     public AdminResource(TopupService topups, ApiKeyService keys, LedgerStore ledger, PriceTable prices, AuditLog audit,
                          TollgateConfig config, com.fasterxml.jackson.databind.ObjectMapper json, LimitCounters counters,
-                         Outbox outbox) {
+                         Outbox outbox, CreditLots lots) {
+        this.lots = lots;
         this.outbox = outbox;
         this.counters = counters;
         this.json = json;
@@ -139,7 +142,8 @@ public class AdminResource {
     @GET
     @Path("/accounts/{id}")
     public Views.AccountView account(@PathParam("id") String id) {
-        return Views.AccountView.of(findAccount(id));
+        Account account = findAccount(id);
+        return Views.AccountView.of(account, lots.view(account.id).stream().map(Views.CreditLotView::of).toList());
     }
 
     @POST
@@ -165,10 +169,12 @@ public class AdminResource {
             throw ApiException.invalidRequest("amount_usd: required, a decimal string such as \"10.00\"");
         }
         String note = Json.optionalString(body, "note", 500);
+        Instant expiresAt = CreditExpiryFields.expiresAt(body, amount);
         if (idempotencyKey != null && (idempotencyKey.isBlank() || idempotencyKey.length() > 255)) {
             throw ApiException.invalidRequest("Idempotency-Key: must be 1 to 255 characters");
         }
-        TopupService.Outcome outcome = topups.credit(accountId, amount, kind, note, idempotencyKey);
+        TopupService.Outcome outcome = topups.credit(accountId, amount, kind, note, expiresAt,
+                CreditExpiryFields.asGiven(body), idempotencyKey);
         RestResponse.ResponseBuilder<Views.TopupView> response =
                 RestResponse.ResponseBuilder.create(RestResponse.Status.CREATED, outcome.view());
         if (outcome.replayed()) {

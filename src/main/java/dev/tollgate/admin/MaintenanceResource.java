@@ -1,5 +1,6 @@
 package dev.tollgate.admin;
 
+import dev.tollgate.credit.CreditExpiry;
 import dev.tollgate.ledger.HoldReaper;
 import dev.tollgate.webhooks.BalanceSignals;
 import dev.tollgate.webhooks.WebhookDispatcher;
@@ -22,9 +23,11 @@ public class MaintenanceResource {
     private final TopupService topups;
     private final BalanceSignals balanceSignals;
     private final WebhookDispatcher webhooks;
+    private final CreditExpiry creditExpiry;
 
     public MaintenanceResource(HoldReaper reaper, TopupService topups, BalanceSignals balanceSignals,
-                               WebhookDispatcher webhooks) {
+                               WebhookDispatcher webhooks, CreditExpiry creditExpiry) {
+        this.creditExpiry = creditExpiry;
         this.reaper = reaper;
         this.topups = topups;
         this.balanceSignals = balanceSignals;
@@ -47,5 +50,12 @@ public class MaintenanceResource {
         int low = balanceSignals.announceLowBalances();
         int depleted = balanceSignals.announceDepletions();
         return new WebhookViews.Pass(low, depleted, webhooks.deliverDue());
+    }
+
+    /** Expires the credit lots that are due and announces those about to expire (the instances' timers do this every 30 s). */
+    @POST
+    @Path("/expire-credits")
+    public CreditExpiry.Pass expireCredits() {
+        return creditExpiry.run();
     }
 }

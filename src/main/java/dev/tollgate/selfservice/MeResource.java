@@ -6,6 +6,7 @@ import dev.tollgate.gateway.Gateway;
 import dev.tollgate.keys.ApiKey;
 import dev.tollgate.keys.AuthenticatedKey;
 import dev.tollgate.ledger.Account;
+import dev.tollgate.ledger.CreditLots;
 import dev.tollgate.ledger.LedgerException;
 import dev.tollgate.ledger.Money;
 import dev.tollgate.ledger.UsageRecord;
@@ -43,9 +44,11 @@ public class MeResource {
 
     private final Gateway gateway;
     private final AgroalDataSource dataSource;
+    private final CreditLots lots;
 
-    public MeResource(Gateway gateway, AgroalDataSource dataSource) {
+    public MeResource(Gateway gateway, AgroalDataSource dataSource, CreditLots lots) {
         this.gateway = gateway;
+        this.lots = lots;
         this.dataSource = dataSource;
     }
 
@@ -75,6 +78,7 @@ public class MeResource {
         accountView.put("low_balance_since", account.lowBalanceSince);
         accountView.put("limits", Views.Limits.of(account.getLimits()));
         accountView.put("spend", spend(account.id, false));
+        accountView.put("credit_lots", lots.view(account.id).stream().map(Views.CreditLotView::of).toList());
 
         Map<String, Object> body = new LinkedHashMap<>();
         body.put("key", keyView);
