@@ -85,7 +85,7 @@ public class TopupService {
                 }
                 Views.TopupView view = new Views.TopupView(result.entryId(), accountId, Money.format(amount),
                         Money.format(result.balance()), Money.format(result.balance() - result.held()),
-                        result.reservesRevoked(), expiresAt);
+                        result.reservesRevoked(), expiresAt == null ? null : expiresAt.toString());
                 Map<String, Object> details = new LinkedHashMap<>();
                 details.put("amount_usd", Money.format(amount));
                 details.put("entry_id", result.entryId());
@@ -161,7 +161,7 @@ public class TopupService {
         data.put("balance_usd", view.balanceUsd());
         data.put("available_usd", view.availableUsd());
         data.put("note", note);
-        data.put("expires_at", view.expiresAt() == null ? null : view.expiresAt().toString());
+        data.put("expires_at", view.expiresAt());
         return data;
     }
 

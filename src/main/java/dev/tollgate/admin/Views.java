@@ -66,7 +66,7 @@ public final class Views {
     }
 
     record TopupView(long entryId, UUID accountId, String amountUsd, String balanceUsd, String availableUsd,
-                     int reservesRevoked, Instant expiresAt) {
+                     int reservesRevoked, String expiresAt) {
     }
 
     record KeyView(UUID id, UUID accountId, String name, String prefix, List<String> allowedModels,
