@@ -3,6 +3,7 @@ package dev.tollgate.admin;
 import dev.tollgate.credit.CreditExpiry;
 import dev.tollgate.ledger.HoldReaper;
 import dev.tollgate.webhooks.BalanceSignals;
+import dev.tollgate.webhooks.UpstreamSignals;
 import dev.tollgate.webhooks.WebhookDispatcher;
 import dev.tollgate.webhooks.WebhookViews;
 import jakarta.ws.rs.POST;
@@ -24,9 +25,11 @@ public class MaintenanceResource {
     private final BalanceSignals balanceSignals;
     private final WebhookDispatcher webhooks;
     private final CreditExpiry creditExpiry;
+    private final UpstreamSignals upstreamSignals;
 
     public MaintenanceResource(HoldReaper reaper, TopupService topups, BalanceSignals balanceSignals,
-                               WebhookDispatcher webhooks, CreditExpiry creditExpiry) {
+                               WebhookDispatcher webhooks, CreditExpiry creditExpiry, UpstreamSignals upstreamSignals) {
+        this.upstreamSignals = upstreamSignals;
         this.creditExpiry = creditExpiry;
         this.reaper = reaper;
         this.topups = topups;
@@ -49,6 +52,7 @@ public class MaintenanceResource {
     public WebhookViews.Pass webhooks() {
         int low = balanceSignals.announceLowBalances();
         int depleted = balanceSignals.announceDepletions();
+        upstreamSignals.announce();
         return new WebhookViews.Pass(low, depleted, webhooks.deliverDue());
     }
 
