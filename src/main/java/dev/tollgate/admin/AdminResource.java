@@ -70,11 +70,13 @@ public class AdminResource {
     private final LimitCounters counters;
     private final Outbox outbox;
     private final CreditLots lots;
+    private final Listings listings;
 
     public AdminResource(TopupService topups, ApiKeyService keys, LedgerStore ledger, PriceTable prices, AuditLog audit,
                          TollgateConfig config, com.fasterxml.jackson.databind.ObjectMapper json, LimitCounters counters,
-                         Outbox outbox, CreditLots lots) {
+                         Outbox outbox, CreditLots lots, Listings listings) {
         this.lots = lots;
+        this.listings = listings;
         this.outbox = outbox;
         this.counters = counters;
         this.json = json;
@@ -355,14 +357,33 @@ public class AdminResource {
         return key;
     }
 
+    /** Usage records in [from, to), newest first; walk any range with next_cursor. */
     @GET
     @Path("/accounts/{id}/usage")
-    public Views.Page<Views.UsageView> usage(@PathParam("id") String id, @QueryParam("limit") Integer limit) {
+    public Views.CursorPage<Views.UsageView> usage(@PathParam("id") String id, @QueryParam("limit") Integer limit,
+                                                   @QueryParam("from") String from, @QueryParam("to") String to,
+                                                   @QueryParam("cursor") String cursor) {
         Account account = findAccount(id);
-        // Newest first in the order of the (account_id, created_at DESC, id DESC) index: no sort.
-        List<UsageRecord> list = UsageRecord.find("accountId", Sort.descending("createdAt", "id"), account.id)
-                .page(Page.ofSize(pageSize(limit))).list();
-        return new Views.Page<>(list.stream().map(Views.UsageView::of).toList());
+        return listings.usage(account.id, Listings.instant("from", from), Listings.instant("to", to), limit, cursor);
+    }
+
+    /** Accounts, newest first; query matches a name prefix (any case) or an id prefix. */
+    @GET
+    @Path("/accounts")
+    public Views.CursorPage<Map<String, Object>> listAccounts(@QueryParam("query") String query,
+                                                              @QueryParam("limit") Integer limit,
+                                                              @QueryParam("cursor") String cursor) {
+        return listings.accounts(query, limit, cursor);
+    }
+
+    /** Keys of every account (or of account_id), newest first; query matches a name, id or key prefix. */
+    @GET
+    @Path("/keys")
+    public Views.CursorPage<Views.KeyView> listAllKeys(@QueryParam("query") String query,
+                                                       @QueryParam("account_id") String accountId,
+                                                       @QueryParam("limit") Integer limit,
+                                                       @QueryParam("cursor") String cursor) {
+        return listings.keys(query, accountId, limit, cursor);
     }
 
     @GET
