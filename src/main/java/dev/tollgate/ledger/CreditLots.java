@@ -56,20 +56,31 @@ public class CreditLots {
     /** The account's lots with something left, soonest-expiring first: attributed up to now, nothing written. */
     public List<LotView> view(UUID accountId) {
         try (Connection c = dataSource.getConnection()) {
-            Long checkpoint = checkpoint(c, accountId);
-            if (checkpoint == null) {
-                return List.of();
-            }
-            Lots lots = openLots(c, accountId);
-            LotBook.attribute(lots.lots, segments(c, accountId, checkpoint, lots.lots).segments);
-            List<LotView> views = new ArrayList<>();
-            for (int i = 0; i < lots.lots.size(); i++) {
-                LotBook.Lot l = lots.lots.get(i);
-                if (l.remaining() > 0) {
-                    views.add(LotView.of(l, lots.notified.get(i)));
+            // One snapshot for the checkpoint, the lots and the entries: a pass of the expiry job
+            // committing in between would otherwise have its attribution counted twice.
+            int isolation = c.getTransactionIsolation();
+            c.setAutoCommit(false);
+            c.setTransactionIsolation(Connection.TRANSACTION_REPEATABLE_READ);
+            try {
+                Long checkpoint = checkpoint(c, accountId);
+                if (checkpoint == null) {
+                    return List.of();
                 }
+                Lots lots = openLots(c, accountId);
+                LotBook.attribute(lots.lots, segments(c, accountId, checkpoint, lots.lots).segments);
+                List<LotView> views = new ArrayList<>();
+                for (int i = 0; i < lots.lots.size(); i++) {
+                    LotBook.Lot l = lots.lots.get(i);
+                    if (l.remaining() > 0) {
+                        views.add(LotView.of(l, lots.notified.get(i)));
+                    }
+                }
+                return views;
+            } finally {
+                c.rollback();
+                c.setTransactionIsolation(isolation);
+                c.setAutoCommit(true);
             }
-            return views;
         } catch (SQLException e) {
             throw new LedgerException("reading credit lots failed", e);
         }
