@@ -14,10 +14,12 @@ ALTER TABLE redemption_codes ADD COLUMN credit_expires_in_days int
 -- The running balance stays the one number holds and settlements check; lots are bookkeeping
 -- beside it, kept off the hot path. Spending is attributed to lots lazily (CreditLots), in ledger
 -- order, by the expiry job and by views; spent and expired are what was attributed up to the
--- account's checkpoint (credit_lot_accounts). Rows are never deleted.
+-- account's checkpoint (credit_lot_accounts). Rows are never deleted. No foreign key to accounts
+-- (here or below): each one is a trigger on every update of an account row, which settlements
+-- make; tg_add_lot writes both tables for the account whose row its transaction just updated.
 CREATE TABLE credit_lots (
     entry_id              bigint PRIMARY KEY REFERENCES ledger_entries (id),
-    account_id            uuid        NOT NULL REFERENCES accounts (id),
+    account_id            uuid        NOT NULL,
     amount                bigint      NOT NULL CHECK (amount > 0),
     expires_at            timestamptz NOT NULL,
     created_at            timestamptz NOT NULL DEFAULT now(),
@@ -34,7 +36,7 @@ CREATE INDEX credit_lots_account ON credit_lots (account_id, expires_at, entry_i
 
 -- Per account with lots: the last ledger entry whose spending has been attributed to its lots.
 CREATE TABLE credit_lot_accounts (
-    account_id          uuid PRIMARY KEY REFERENCES accounts (id),
+    account_id          uuid PRIMARY KEY,
     attributed_through  bigint      NOT NULL,
     attributed_at       timestamptz NOT NULL DEFAULT now()
 );

@@ -229,8 +229,11 @@ class CreditExpiryTest {
         assertEquals("5.000000000", me.path("account.credit_lots[0].remaining_usd"), me.asString());
         assertEquals(String.valueOf((Object) redeemed.path("entry_id")), String.valueOf((Object) me.path("account.credit_lots[0].lot_id")));
         Tollgate.assertReconciled(acct[0]);
+        // Another account's developer sees none of it.
+        String[] stranger = Tollgate.fundedAccount("1");
+        client(stranger[1]).get("/v1/me").then().statusCode(200).body("account.credit_lots.size()", equalTo(0));
 
-        // A code without it gives credit that never expires.
+        // Days from 1 to 3650 only.
         admin().body(Map.of("count", 1, "amount_usd", "5", "credit_expires_in_days", 0))
                 .post("/admin/v1/redemption-codes").then().statusCode(400)
                 .body("error.message", startsWith("credit_expires_in_days: "));
