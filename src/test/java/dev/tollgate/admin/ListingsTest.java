@@ -85,6 +85,7 @@ class ListingsTest {
         assertEquals("2.500000000", funded.get("balance_usd"));
         assertEquals("0.000000000", funded.get("held_usd"));
         assertEquals("2.500000000", funded.get("available_usd"));
+        assertTrue(funded.containsKey("plan_id") && funded.get("plan_id") == null, "the default plan: " + funded);
         assertTrue(Instant.parse((String) funded.get("created_at")).isBefore(Instant.now().plusSeconds(1)));
 
         // An id prefix, with or without its dashes, in any case.
