@@ -25,7 +25,6 @@ import dev.tollgate.upstream.pool.UpstreamAttempts;
 import dev.tollgate.upstream.pool.UpstreamPool;
 import io.quarkus.logging.Log;
 import io.vertx.core.MultiMap;
-import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.HttpServerRequest;
 import jakarta.inject.Inject;
 import jakarta.inject.Singleton;
@@ -364,8 +363,8 @@ public class Gateway {
                 }
             }
             byte[] bytes = JSON.writeValueAsBytes(countBody);
-            UpstreamClient.Answer answer = upstream.call(route.current().target(), HttpMethod.POST,
-                            "/v1/messages/count_tokens", clientHeaders, bytes)
+            UpstreamClient.Answer answer = upstream.onContext(() -> route.current().dialect()
+                            .countTokens(upstream, modelId, bytes, clientHeaders, null))
                     .toCompletionStage().toCompletableFuture()
                     .get(config.upstream().countTokensTimeout().toMillis(), TimeUnit.MILLISECONDS);
             if (answer.status() != 200) {
