@@ -45,6 +45,7 @@ public final class AnthropicBody {
                 String name = p.currentName();
                 p.nextToken();
                 p.skipChildren();
+                p.finishToken(); // a string is read lazily: its end is known only once it is
                 int end = (int) p.currentLocation().getByteOffset();
                 if (!drop.contains(name)) {
                     kept.add(new int[] {start, end});
