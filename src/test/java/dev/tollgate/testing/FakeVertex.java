@@ -35,6 +35,8 @@ import java.util.regex.Pattern;
  */
 public final class FakeVertex extends CloudFake {
 
+    /** The audience Google's library puts in every grant, whichever endpoint it posts it to. */
+    static final String GOOGLE_TOKEN_URI = "https://oauth2.googleapis.com/token";
     public static final String PROJECT = "tollgate-test-project";
     public static final String CLIENT_EMAIL = "tollgate-relay@tollgate-test-project.iam.gserviceaccount.com";
     private static final ObjectMapper JSON = new ObjectMapper();
@@ -129,6 +131,11 @@ public final class FakeVertex extends CloudFake {
             request.remove("anthropic_version");
             List<String> betas = req.headers().getAll("anthropic-beta");
             if (model.equals("count-tokens")) {
+                if (!request.path("model").isTextual()) {
+                    anthropicError(resp, 400, "invalid_request_error", "model: Field required");
+                    return;
+                }
+                request.put("model", request.get("model").asText().replace('@', '-')); // a Vertex model id, as callers send it
                 forward(req, resp, "/v1/messages/count_tokens", request, betas, false);
                 return;
             }
@@ -190,6 +197,7 @@ public final class FakeVertex extends CloudFake {
             }
         }
         if (!"urn:ietf:params:oauth:grant-type:jwt-bearer".equals(params.get("grant_type")) || !validGrant(params.get("assertion"))) {
+            System.err.println("FakeVertex refused a grant: " + describe(params.get("assertion")));
             resp.setStatusCode(400).putHeader("content-type", "application/json")
                     .end("{\"error\":\"invalid_grant\",\"error_description\":\"Invalid JWT Signature.\"}");
             return;
@@ -221,11 +229,22 @@ public final class FakeVertex extends CloudFake {
             JsonNode claims = JSON.readTree(Base64.getUrlDecoder().decode(parts[1]));
             long now = System.currentTimeMillis() / 1000;
             return "RS256".equals(header.path("alg").asText()) && keyId.equals(header.path("kid").asText())
-                    && CLIENT_EMAIL.equals(claims.path("iss").asText()) && tokenUrl().equals(claims.path("aud").asText())
+                    && CLIENT_EMAIL.equals(claims.path("iss").asText())
+                    && List.of(tokenUrl(), GOOGLE_TOKEN_URI).contains(claims.path("aud").asText())
                     && claims.path("scope").asText().contains("https://www.googleapis.com/auth/cloud-platform")
                     && claims.path("exp").asLong() > now;
         } catch (Exception e) {
             return false;
+        }
+    }
+
+    private static String describe(String jwt) {
+        try {
+            String[] parts = jwt.split("\\.");
+            return new String(Base64.getUrlDecoder().decode(parts[0]), StandardCharsets.UTF_8) + " "
+                    + new String(Base64.getUrlDecoder().decode(parts[1]), StandardCharsets.UTF_8);
+        } catch (Exception e) {
+            return String.valueOf(jwt);
         }
     }
 
