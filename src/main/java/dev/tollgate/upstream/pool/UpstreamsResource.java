@@ -183,7 +183,7 @@ public class UpstreamsResource {
         details.put("kind", row.kind());
         details.put("base_url", row.baseUrl());
         details.put("settings", UpstreamKinds.settings(row.settings()));
-        details.put("price_multiplier", row.priceMultiplier().toPlainString());
+        details.put("price_multiplier", row.priceMultiplier().stripTrailingZeros().toPlainString());
         details.put("key_hint", row.keyHint());
         details.put("weight", row.weight());
         details.put("priority", row.priority());
@@ -248,7 +248,7 @@ public class UpstreamsResource {
         return new UpstreamView(u.id(), u.name(), u.kind(), u.baseUrl(), u.keyHint(), u.weight(), u.priority(), u.models(),
                 u.maxConcurrent(), u.enabled(), u.configured(), s.state(), s.until(), s.inFlight(),
                 new Recent(s.recentCalls(), s.recentErrors(), s.recentThrottled()), u.createdAt(),
-                u.priceMultiplier().toPlainString(), setting(settings, "region"), setting(settings, "project_id"),
+                u.priceMultiplier().stripTrailingZeros().toPlainString(), setting(settings, "region"), setting(settings, "project_id"),
                 setting(settings, "inference_profile"), setting(settings, "auth"), setting(settings, "client_email"),
                 setting(settings, "token_url"), modelMap.isEmpty() ? null : modelMap, spend);
     }
