@@ -38,7 +38,8 @@ public final class AnthropicDialect implements UpstreamDialect {
     }
 
     /** The request, then its response: one object for both, so a call costs one allocation more than a bare client. */
-    private static final class Exchange implements UpstreamExchange, UpstreamResponse {
+    private static final class Exchange implements UpstreamExchange, UpstreamResponse,
+            java.util.function.Function<HttpClientResponse, UpstreamResponse> {
 
         private final UpstreamClient client;
         private final HttpClientRequest request;
@@ -51,10 +52,12 @@ public final class AnthropicDialect implements UpstreamDialect {
 
         @Override
         public Future<UpstreamResponse> send(byte[] body) {
-            return client.send(request, body).map(this::received);
+            return client.send(request, body).map(this);
         }
 
-        private UpstreamResponse received(HttpClientResponse r) {
+        /** The response head arrived (the exchange is its own mapping function: nothing allocated for it). */
+        @Override
+        public UpstreamResponse apply(HttpClientResponse r) {
             response = r;
             return this;
         }

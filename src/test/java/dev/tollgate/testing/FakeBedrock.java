@@ -151,8 +151,13 @@ public final class FakeBedrock extends CloudFake {
         if (token != null && !token.equals(SESSION_TOKEN)) {
             return "The security token included in the request is invalid.";
         }
+        // The host as the request names it (as AWS reads it), not as this server knows itself.
+        io.vertx.core.net.HostAndPort authority = req.authority();
+        if (authority == null) {
+            return "Missing Host header";
+        }
         SdkHttpRequest.Builder unsigned = SdkHttpRequest.builder().method(SdkHttpMethod.POST).protocol("http")
-                .host("127.0.0.1").port(port()).encodedPath(req.path());
+                .host(authority.host()).port(authority.port() > 0 ? authority.port() : 80).encodedPath(req.path());
         Set<String> regenerated = Set.of("host", "x-amz-date", "x-amz-security-token", "authorization");
         for (String name : a.group(5).split(";")) {
             if (!regenerated.contains(name) && req.getHeader(name) != null) {
