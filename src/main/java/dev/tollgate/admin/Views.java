@@ -1,8 +1,10 @@
 package dev.tollgate.admin;
 
+import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.annotation.JsonProperty;
 import dev.tollgate.keys.ApiKey;
 import dev.tollgate.ledger.Account;
+import dev.tollgate.ledger.CreditLots;
 import dev.tollgate.ledger.LedgerEntry;
 import dev.tollgate.ledger.LedgerStore;
 import dev.tollgate.ledger.Money;
@@ -21,7 +23,8 @@ import java.util.UUID;
  */
 @RegisterForReflection(targets = {Views.AccountView.class, Views.TopupView.class, Views.KeyView.class,
         Views.IssuedKeyView.class, Views.UsageView.class, Views.EntryView.class, Views.ReconciliationView.class,
-        Views.Page.class, Views.ReapView.class, Views.Limits.class, Views.AuditView.class})
+        Views.Page.class, Views.ReapView.class, Views.Limits.class, Views.AuditView.class, Views.CreditLotView.class,
+        Views.CursorPage.class})
 public final class Views {
 
     private Views() {
@@ -29,12 +32,28 @@ public final class Views {
 
     record AccountView(UUID id, String name, String balanceUsd, String heldUsd, String availableUsd, Instant createdAt,
                        Limits limits, boolean fitMaxTokens, int fitMinTokens, String lowBalanceThresholdUsd,
-                       Instant lowBalanceSince) {
+                       Instant lowBalanceSince, UUID planId,
+                       @JsonInclude(JsonInclude.Include.NON_NULL) List<CreditLotView> creditLots) {
         static AccountView of(Account a) {
+            return of(a, null);
+        }
+
+        /** With the account's credit lots (GET of one account). */
+        static AccountView of(Account a, List<CreditLotView> lots) {
             return new AccountView(a.id, a.name, Money.format(a.balance), Money.format(a.held),
                     Money.format(a.balance - a.held), a.createdAt,
                     Limits.of(a.getLimits()),
-                    a.fitMaxTokens, a.fitMinTokens, LimitFields.usd(a.lowBalanceThreshold), a.lowBalanceSince);
+                    a.fitMaxTokens, a.fitMinTokens, LimitFields.usd(a.lowBalanceThreshold), a.lowBalanceSince,
+                    a.planId, lots);
+        }
+    }
+
+    /** A credit lot (credit that expires) with what is left of it; lot_id is its credit's ledger entry. */
+    public record CreditLotView(long lotId, String amountUsd, String remainingUsd, String spentUsd, String expiredUsd,
+                                Instant expiresAt, Instant createdAt) {
+        public static CreditLotView of(CreditLots.LotView l) {
+            return new CreditLotView(l.entryId(), Money.format(l.amount()), Money.format(l.remaining()),
+                    Money.format(l.spent()), Money.format(l.expired()), l.expiresAt(), l.createdAt());
         }
     }
 
@@ -48,7 +67,7 @@ public final class Views {
     }
 
     record TopupView(long entryId, UUID accountId, String amountUsd, String balanceUsd, String availableUsd,
-                     int reservesRevoked) {
+                     int reservesRevoked, String expiresAt) {
     }
 
     record KeyView(UUID id, UUID accountId, String name, String prefix, List<String> allowedModels,
@@ -81,13 +100,14 @@ public final class Views {
                      long cacheReadInputTokens,
                      long webSearchRequests, String costUsd, String status, int httpStatus, boolean stream,
                      String endpoint, int latencyMs, String upstreamRequestId, String referer, String title,
-                     UUID upstreamId, String upstreamName, Integer attempts, Instant createdAt) {
+                     UUID upstreamId, String upstreamName, Integer attempts, Instant createdAt,
+                     String upstreamCostUsd, UUID planId) {
         static UsageView of(UsageRecord u) {
             return new UsageView(u.requestId, u.keyId, u.model, u.inputTokens, u.outputTokens,
                     u.cacheCreation5mInputTokens, u.cacheCreation1hInputTokens, u.cacheReadInputTokens,
                     u.webSearchRequests, Money.format(u.cost), u.status, u.httpStatus, u.stream, u.endpoint,
                     u.latencyMs, u.upstreamRequestId, u.referer, u.title, u.upstreamId, u.upstreamName, u.attempts,
-                    u.createdAt);
+                    u.createdAt, Money.format(u.upstreamCostOrCost()), u.planId);
         }
     }
 
@@ -110,6 +130,10 @@ public final class Views {
     }
 
     record Page<T>(List<T> data) {
+    }
+
+    /** A page of a listing walked with cursors: next_cursor is null on the last page. */
+    public record CursorPage<T>(List<T> data, String nextCursor) {
     }
 
     record ReapView(int releasedHolds) {
