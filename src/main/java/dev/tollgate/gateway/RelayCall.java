@@ -460,7 +460,8 @@ final class RelayCall {
         }
         Upstream served = route == null ? null : route.current();
         long cost = status == Status.UPSTREAM_ERROR ? 0 : gateway.cost(model, request, usage);
-        long upstreamCost = status == Status.UPSTREAM_ERROR ? 0 : gateway.upstreamCost(model, request, usage, cost);
+        long upstreamCost = status == Status.UPSTREAM_ERROR ? 0 : gateway.upstreamCost(model, request, usage, cost,
+                served == null ? null : served.priceMultiplier());
         CallRecord record = new CallRecord(requestId, key.accountId(), key.id(), model.price().id(),
                 status == Status.UPSTREAM_ERROR ? TokenUsage.NONE : usage, cost, status, httpStatus, streaming,
                 surface.endpoint(), (System.nanoTime() - startNanos) / 1_000_000, upstreamRequestId,

@@ -7,6 +7,7 @@ import io.quarkus.runtime.LaunchMode;
 import io.quarkus.runtime.Startup;
 import jakarta.inject.Singleton;
 
+import java.math.BigDecimal;
 import java.security.GeneralSecurityException;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -97,7 +98,9 @@ public class UpstreamRegistry {
             UpstreamKinds.Built built = built(r, settings);
             all.add(new Upstream(r.id(), r.name(), r.kind(), r.baseUrl(), built == null ? null : built.target(),
                     r.keyHint(), r.weight(), r.priority(), r.models(), r.maxConcurrent(), r.enabled(), r.createdAt(),
-                    false, built == null ? null : built.dialect(), settings, r.priceMultiplier()));
+                    false, built == null ? null : built.dialect(), settings,
+                    // BigDecimal.ONE itself for 1, so the hot path tells "no multiplier" by identity
+                    r.priceMultiplier().compareTo(BigDecimal.ONE) == 0 ? BigDecimal.ONE : r.priceMultiplier()));
         }
         return List.copyOf(all);
     }

@@ -137,6 +137,35 @@ class BedrockUpstreamTest extends CloudUpstreamAcceptance {
     }
 
     @Test
+    void aPriceMultiplierRaisesTheUpstreamsCostNeverTheCustomersCharge() {
+        Tollgate.admin().body(Map.of("price_multiplier", "1.10")).patch("/admin/v1/upstreams/" + upstreamId)
+                .then().statusCode(200).body("price_multiplier", org.hamcrest.Matchers.equalTo("1.1"));
+        String[] viaCloud = Tollgate.fundedAccount("10");
+        BEDROCK.anthropic().enqueue(Scenario.reply("Priced").usage(Usage.of(1234, 57).cacheWrite1h(333).cacheRead(77)));
+        client(viaCloud[1]).body(Tollgate.messageBody(MODEL, 100, "Hi")).post("/v1/messages").then().statusCode(200);
+        Map<String, Object> cloudRecord = lastRecord(viaCloud[0]);
+
+        disableCloud();
+        String[] viaDirect = Tollgate.fundedAccount("10");
+        direct.enqueue(Scenario.reply("Priced").usage(Usage.of(1234, 57).cacheWrite1h(333).cacheRead(77)));
+        client(viaDirect[1]).body(Tollgate.messageBody(MODEL, 100, "Hi")).post("/v1/messages").then().statusCode(200);
+        Map<String, Object> directRecord = lastRecord(viaDirect[0]);
+
+        java.math.BigDecimal charged = new java.math.BigDecimal((String) cloudRecord.get("cost_usd"));
+        assertEquals(0, charged.compareTo(new java.math.BigDecimal((String) directRecord.get("cost_usd"))),
+                "the customer pays the same");
+        assertEquals(0, charged.compareTo(new java.math.BigDecimal((String) directRecord.get("upstream_cost_usd"))),
+                "list price through Anthropic direct");
+        assertEquals(0, charged.multiply(new java.math.BigDecimal("1.10")).setScale(9, java.math.RoundingMode.HALF_UP)
+                .compareTo(new java.math.BigDecimal((String) cloudRecord.get("upstream_cost_usd"))), cloudRecord::toString);
+        String spend = Tollgate.admin().get("/admin/v1/upstreams/" + upstreamId).then().statusCode(200).extract()
+                .path("spend.today_usd");
+        assertEquals(0, new java.math.BigDecimal(spend).compareTo(new java.math.BigDecimal((String) cloudRecord.get("upstream_cost_usd"))));
+        assertReconciled(viaCloud[0]);
+        assertReconciled(viaDirect[0]);
+    }
+
+    @Test
     void aBadRequestIsAnAnthropicInvalidRequestError() {
         String[] acct = Tollgate.fundedAccount("10");
         BEDROCK.anthropic().enqueue(Scenario.error(400, "invalid_request_error", "messages: roles must alternate"));
