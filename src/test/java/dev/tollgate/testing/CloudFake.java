@@ -31,6 +31,7 @@ public abstract class CloudFake implements AutoCloseable {
     protected final HttpClient inner = vertx.createHttpClient();
     private final HttpServer server;
     private final List<RecordedRequest> recorded = Collections.synchronizedList(new ArrayList<>());
+    private final java.util.concurrent.atomic.AtomicInteger closedEarly = new java.util.concurrent.atomic.AtomicInteger();
 
     protected CloudFake() {
         try {
@@ -75,7 +76,31 @@ public abstract class CloudFake implements AutoCloseable {
         }
     }
 
+    /** Responses whose connection the caller closed before they ended (a stream it stopped). */
+    public int closedEarly() {
+        return closedEarly.get();
+    }
+
+    /** Relays a streamed answer of the model behind; stops it when the caller goes away. */
+    protected void relay(HttpClientResponse answer, io.vertx.core.http.HttpServerResponse resp,
+                         io.vertx.core.Handler<Buffer> chunks) {
+        resp.closeHandler(v -> {
+            if (!resp.ended()) {
+                closedEarly.incrementAndGet();
+                answer.request().reset();
+            }
+        });
+        answer.handler(chunks);
+        answer.exceptionHandler(t -> resp.reset());
+        answer.endHandler(v -> {
+            if (!resp.closed()) {
+                resp.end();
+            }
+        });
+    }
+
     public void reset() {
+        closedEarly.set(0);
         recorded.clear();
         anthropic.reset();
     }

@@ -262,11 +262,11 @@ public final class FakeBedrock extends CloudFake {
                 if (data == null) {
                     return;
                 }
-                resp.write(Buffer.buffer(frame(name, data, tokens)));
+                if (!resp.closed()) {
+                    resp.write(Buffer.buffer(frame(name, data, tokens)));
+                }
             });
-            answer.handler(chunk -> events.feed(chunk.getBytes(), 0, chunk.length()));
-            answer.exceptionHandler(t -> resp.reset());
-            answer.endHandler(v -> resp.end());
+            relay(answer, resp, chunk -> events.feed(chunk.getBytes(), 0, chunk.length()));
         }).onFailure(t -> resp.reset());
     }
 

@@ -178,9 +178,11 @@ public final class FakeVertex extends CloudFake {
             }
             if (status == 200 && stream) {
                 resp.setChunked(true);
-                answer.handler(resp::write);
-                answer.exceptionHandler(t -> resp.reset());
-                answer.endHandler(v -> resp.end());
+                relay(answer, resp, chunk -> {
+                    if (!resp.closed()) {
+                        resp.write(chunk);
+                    }
+                });
             } else {
                 answer.body().onSuccess(resp::end);
             }

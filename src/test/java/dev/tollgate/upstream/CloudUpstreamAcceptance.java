@@ -221,6 +221,42 @@ public abstract class CloudUpstreamAcceptance {
         assertReconciled(viaDirect[0]);
     }
 
+    @TestHTTPResource("/v1/messages")
+    URL messagesUrl;
+
+    @Test
+    public void aStreamWhoseClientLeftIsStoppedAtTheCloudAndBilledForWhatWasProduced() throws Exception {
+        String[] acct = Tollgate.fundedAccount("5");
+        String words = String.join(" ", java.util.Collections.nCopies(200, "word"));
+        cloud().anthropic().enqueue(Scenario.reply(words).usage(Usage.of(300, 200)).deltaDelay(Duration.ofMillis(20))
+                .headersDelay(Duration.ofMillis(800)));
+        try (java.net.Socket socket = dev.tollgate.support.RawClient.open(messagesUrl)) {
+            dev.tollgate.support.RawClient.send(socket, acct[1], "{\"model\":\"" + MODEL
+                    + "\",\"max_tokens\":1000,\"stream\":true,\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}");
+            for (int i = 0; i < 200 && cloud().anthropic().messageCalls() == 0; i++) {
+                Thread.sleep(10);
+            }
+            assertEquals(1, cloud().anthropic().messageCalls(), "the call reached the cloud");
+        }
+        Map<String, Object> record = null;
+        for (int i = 0; i < 300 && record == null; i++) {
+            List<Map<String, Object>> data = Tollgate.usage(acct[0]).jsonPath().getList("data");
+            record = data.isEmpty() ? null : data.get(0);
+            Thread.sleep(20);
+        }
+        assertNotNull(record, "settled");
+        assertEquals("client_disconnected", record.get("status"));
+        assertEquals(300, ((Number) record.get("input_tokens")).intValue());
+        int output = ((Number) record.get("output_tokens")).intValue();
+        assertTrue(output < 200, "billed output " + output + " must be what was produced, not all 200");
+        for (int i = 0; i < 100 && cloud().closedEarly() == 0; i++) {
+            Thread.sleep(20);
+        }
+        assertEquals(1, cloud().closedEarly(), "the gateway stopped the cloud's stream rather than draining it");
+        assertEquals(0, cloud().anthropic().completedStreams());
+        assertReconciled(acct[0]);
+    }
+
     @Test
     public void throttlingFailsOverToAnotherUpstreamAndCoolsTheCloudDown() {
         String[] acct = Tollgate.fundedAccount("10");
