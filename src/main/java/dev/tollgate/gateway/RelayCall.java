@@ -15,7 +15,9 @@ import dev.tollgate.metering.SseUsageScanner;
 import dev.tollgate.metering.TokenUsage;
 import dev.tollgate.metering.UsageAccumulator;
 import dev.tollgate.upstream.UpstreamClient;
+import dev.tollgate.upstream.UpstreamExchange;
 import dev.tollgate.upstream.UpstreamRefusals;
+import dev.tollgate.upstream.UpstreamResponse;
 import dev.tollgate.upstream.UpstreamWatch;
 import dev.tollgate.upstream.pool.Upstream;
 import dev.tollgate.upstream.pool.UpstreamAttempts;
@@ -24,9 +26,6 @@ import io.vertx.core.Context;
 import io.vertx.core.MultiMap;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
-import io.vertx.core.http.HttpClientRequest;
-import io.vertx.core.http.HttpClientResponse;
-import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.HttpServerResponse;
 import io.vertx.ext.web.RoutingContext;
 
@@ -80,7 +79,7 @@ final class RelayCall {
     private UpstreamAttempts route;
     /** The upstream storing the files the request names (null: any may serve it). */
     private java.util.UUID pinnedUpstream;
-    private HttpClientRequest upstreamRequest;
+    private UpstreamExchange upstreamRequest;
     private String upstreamRequestId;
     private SseUsageScanner scanner;
     private boolean streaming;
@@ -235,13 +234,13 @@ final class RelayCall {
     }
 
     /**
-     * One attempt on the route's current upstream. A failed attempt moves to the next upstream only
-     * while nothing reached the client and the model provably did not run (see UpstreamAttempts).
+     * One attempt on the route's current upstream, opened by its kind's dialect (Anthropic's API,
+     * Bedrock, Vertex: all answer in Anthropic's format). A failed attempt moves to the next upstream
+     * only while nothing reached the client and the model provably did not run (see UpstreamAttempts).
      */
     private void attempt() {
-        String query = ctx.request().query();
-        gateway.upstream.open(route.current().target(), HttpMethod.POST,
-                        "/v1/messages" + (query == null ? "" : "?" + query), ctx.request().headers(), request.stream())
+        route.current().dialect().open(gateway.upstream, model.price().id(), ctx.request().query(),
+                        ctx.request().headers(), request.stream())
                 .onFailure(failure -> {
                     if (finished) {
                         return;
@@ -263,7 +262,7 @@ final class RelayCall {
                         req.reset();
                         return;
                     }
-                    gateway.upstream.send(req, upstreamBody)
+                    req.send(upstreamBody)
                             .onSuccess(this::onUpstreamResponse)
                             .onFailure(failure -> {
                                 if (finished) {
@@ -299,15 +298,15 @@ final class RelayCall {
         abortUpstream();
     }
 
-    private void onUpstreamResponse(HttpClientResponse response) {
-        upstreamRequestId = response.getHeader("request-id");
-        int status = response.statusCode();
+    private void onUpstreamResponse(UpstreamResponse response) {
+        upstreamRequestId = response.requestId();
+        int status = response.status();
         if (status != 200) {
             response.body().onComplete(ar -> onUpstreamError(response, ar.succeeded() ? ar.result() : null));
             return;
         }
         route.answered();
-        String contentType = response.getHeader("content-type");
+        String contentType = response.contentType();
         if (contentType != null && contentType.startsWith("text/event-stream")) {
             relayStream(response, contentType);
         } else {
@@ -323,11 +322,11 @@ final class RelayCall {
     }
 
     /** An error answer, before anything reached the client: the next upstream, or the answer passed on. */
-    private void onUpstreamError(HttpClientResponse response, Buffer body) {
+    private void onUpstreamError(UpstreamResponse response, Buffer body) {
         if (finished) {
             return;
         }
-        int status = response.statusCode();
+        int status = response.status();
         UpstreamAttempts.Rejection rejection = route.rejected(status, response.headers(), body);
         if (rejection != UpstreamAttempts.Rejection.FINAL && !clientGone && route.advance()) {
             attempt();
@@ -364,7 +363,7 @@ final class RelayCall {
                 () -> surface.sendMessage(ctx, body));
     }
 
-    private void relayStream(HttpClientResponse upstream, String contentType) {
+    private void relayStream(UpstreamResponse upstream, String contentType) {
         streaming = true;
         scanner = new SseUsageScanner();
         HttpServerResponse out = ctx.response();
@@ -470,7 +469,8 @@ final class RelayCall {
         }
         Upstream served = route == null ? null : route.current();
         long cost = status == Status.UPSTREAM_ERROR ? 0 : gateway.cost(model, request, usage);
-        long upstreamCost = status == Status.UPSTREAM_ERROR ? 0 : gateway.upstreamCost(model, request, usage, cost);
+        long upstreamCost = status == Status.UPSTREAM_ERROR ? 0 : gateway.upstreamCost(model, request, usage, cost,
+                served == null ? null : served.priceMultiplier());
         CallRecord record = new CallRecord(requestId, key.accountId(), key.id(), model.price().id(),
                 status == Status.UPSTREAM_ERROR ? TokenUsage.NONE : usage, cost, status, httpStatus, streaming,
                 surface.endpoint(), (System.nanoTime() - startNanos) / 1_000_000, upstreamRequestId,
