@@ -52,8 +52,13 @@ public class MeResource {
     @GET
     public Map<String, Object> me(@Context HttpServerRequest request) {
         AuthenticatedKey auth = gateway.authenticate(request);
-        ApiKey key = ApiKey.findById(auth.id());
-        Account account = Account.findById(auth.accountId());
+        return me(auth.id(), auth.accountId());
+    }
+
+    /** What {@code GET /v1/me} answers the key {@code keyId} of {@code accountId} (the portal shows it). */
+    public Map<String, Object> me(UUID keyId, UUID accountId) {
+        ApiKey key = ApiKey.findById(keyId);
+        Account account = Account.findById(accountId);
         Map<String, Object> keyView = new LinkedHashMap<>();
         keyView.put("id", key.id);
         keyView.put("name", key.name);
@@ -91,7 +96,11 @@ public class MeResource {
     @Path("/usage")
     public Map<String, Object> usage(@Context HttpServerRequest request, @QueryParam("limit") Integer limit,
                                      @QueryParam("from") String from, @QueryParam("to") String to) {
-        AuthenticatedKey auth = gateway.authenticate(request);
+        return usage(gateway.authenticate(request).accountId(), limit, from, to);
+    }
+
+    /** What {@code GET /v1/me/usage} answers for the account {@code accountId} (the portal shows it). */
+    public Map<String, Object> usage(UUID accountId, Integer limit, String from, String to) {
         int size = limit == null ? 50 : limit;
         if (size < 1 || size > 1000) {
             throw ApiException.invalidRequest("limit: must be between 1 and 1000");
@@ -102,11 +111,11 @@ public class MeResource {
         List<UsageRecord> records = UsageRecord.find(
                         // created_at first: the (account_id, created_at) index serves both the range and the order
                         "accountId = :account and createdAt >= :from and createdAt < :to order by createdAt desc, id desc",
-                        Parameters.with("account", auth.accountId()).and("from", fromTime).and("to", toTime))
+                        Parameters.with("account", accountId).and("from", fromTime).and("to", toTime))
                 .page(Page.ofSize(size)).list();
         Map<String, Object> body = new LinkedHashMap<>();
         body.put("data", records.stream().map(MeResource::record).toList());
-        body.put("totals", totals(auth.accountId(), fromTime, toTime));
+        body.put("totals", totals(accountId, fromTime, toTime));
         return body;
     }
 

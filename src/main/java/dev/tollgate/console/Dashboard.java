@@ -1,0 +1,48 @@
+package dev.tollgate.console;
+
+import dev.tollgate.web.UsageViews;
+import jakarta.enterprise.context.ApplicationScoped;
+
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * The dashboard's numbers over every account. They are read at most once every 30 seconds per
+ * instance (the page says when), so many operators with the page open cost the database nothing
+ * more than one.
+ */
+@ApplicationScoped
+public class Dashboard {
+
+    private static final long MAX_AGE_NANOS = 30_000_000_000L;
+
+    private final UsageViews usage;
+    private volatile Map<String, Object> cached;
+    private volatile long readAt;
+
+    public Dashboard(UsageViews usage) {
+        this.usage = usage;
+    }
+
+    public Map<String, Object> numbers() {
+        Map<String, Object> c = cached;
+        if (c == null || System.nanoTime() - readAt > MAX_AGE_NANOS) {
+            c = new LinkedHashMap<>();
+            c.put("today", usage.totals(null, UsageViews.dayStart()));
+            c.put("month", usage.totals(null, UsageViews.monthStart()));
+            c.put("calls24h", usage.callsAndErrors24h());
+            c.put("top", usage.topAccounts(UsageViews.monthStart(), 10));
+            c.put("as_of", Instant.now().truncatedTo(ChronoUnit.SECONDS).toString());
+            cached = c;
+            readAt = System.nanoTime();
+        }
+        return c;
+    }
+
+    /** Forgets the numbers (tests, and after an operator's change they should see at once). */
+    public void forget() {
+        cached = null;
+    }
+}
