@@ -117,7 +117,7 @@ public class ConsoleResource {
             error = e.getMessage();
         }
         return page(codesPage, s, "codes").data("codes", list.get("data")).data("next", list.get("next_cursor"))
-                .data("status", blank(status)).data("msg", msg).data("error", error);
+                .data("status", blank(status)).data("statuses", List.of("unused", "redeemed", "expired", "revoked")).data("msg", msg).data("error", error);
     }
 
     /** Creates a batch and answers with its codes as CSV: the only time they are ever shown. */

@@ -101,7 +101,7 @@ public class WebSessions {
     public Session require(Kind kind, HttpServerRequest request, String currentActor) {
         Session s = find(kind, request, currentActor);
         if (s == null) {
-            throw new WebApplicationException(Response.seeOther(URI.create(kind.path + "/sign-in"))
+            throw new PageResponse(Response.seeOther(URI.create(kind.path + "/sign-in"))
                     .header("Cache-Control", "no-store").build());
         }
         return s;
@@ -112,7 +112,7 @@ public class WebSessions {
         Session s = find(kind, request, currentActor);
         if (s == null || csrf == null || !MessageDigest.isEqual(
                 s.csrf().getBytes(StandardCharsets.UTF_8), csrf.getBytes(StandardCharsets.UTF_8))) {
-            throw new WebApplicationException(Response.status(403).type("text/plain")
+            throw new PageResponse(Response.status(403).type("text/plain")
                     .entity("Forbidden: this form is stale or did not come from this site. Reload the page and try again.")
                     .build());
         }
