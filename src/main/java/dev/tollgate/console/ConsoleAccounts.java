@@ -7,6 +7,7 @@ import dev.tollgate.api.ApiException;
 import dev.tollgate.ledger.Account;
 import dev.tollgate.ledger.Money;
 import dev.tollgate.web.Forms;
+import dev.tollgate.web.Formats;
 import dev.tollgate.web.UsageViews;
 import dev.tollgate.web.WebSessions;
 import io.quarkus.panache.common.Page;
@@ -237,7 +238,7 @@ public class ConsoleAccounts {
             var answer = topup ? api.topup(id, body, blank(idempotencyKey)) : api.adjust(id, body, blank(idempotencyKey));
             Map<String, Object> v = forms.view(answer);
             boolean replayed = answer.getHeaders().containsKey("idempotent-replayed");
-            return back(path, (topup ? "Top-up" : "Adjustment") + " of $" + v.get("amount_usd")
+            return back(path, (topup ? "Top-up" : "Adjustment") + " of " + Formats.usd((String) v.get("amount_usd"))
                     + (replayed ? " was already credited (same form sent twice)." : " credited."), null);
         } catch (ApiException e) {
             return back(path, null, e.getMessage());

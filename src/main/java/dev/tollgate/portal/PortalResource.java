@@ -8,6 +8,7 @@ import dev.tollgate.keys.AuthenticatedKey;
 import dev.tollgate.ledger.LedgerException;
 import dev.tollgate.selfservice.MeResource;
 import dev.tollgate.web.Forms;
+import dev.tollgate.web.Formats;
 import dev.tollgate.web.UsageViews;
 import dev.tollgate.web.WebErrors;
 import dev.tollgate.web.WebSessions;
@@ -147,7 +148,7 @@ public class PortalResource {
         body.put("code", code == null ? "" : code.trim());
         try {
             Map<String, Object> r = forms.view(redeem.redeem(key, clientIps.clientIp(request), body));
-            return back("Redeemed: $" + r.get("amount_usd") + " added to your balance.", null);
+            return back("Redeemed: " + Formats.usd((String) r.get("amount_usd")) + " added to your balance.", null);
         } catch (ApiException e) {
             return back(null, e.getMessage());
         }

@@ -216,14 +216,14 @@ public class UsageViews {
                 while (rs.next()) {
                     Timestamp hour = rs.getTimestamp(1);
                     String model = rs.getString(2);
-                    long read = rs.getLong(6);
+                    long read = rs.getLong(7);
                     long saved = 0;
                     boolean known = model != null || read == 0;
                     if (model != null && read > 0) {
                         saved = savedNanos(model, read);
                     }
-                    out.add(new Row(hour == null ? null : hour.toInstant(), model, new Totals(rs.getLong(2),
-                            rs.getLong(3), rs.getLong(4), rs.getLong(5), read, rs.getLong(7), saved, known)));
+                    out.add(new Row(hour == null ? null : hour.toInstant(), model, new Totals(rs.getLong(3),
+                            rs.getLong(4), rs.getLong(5), rs.getLong(6), read, rs.getLong(8), saved, known)));
                 }
             }
             return out;
