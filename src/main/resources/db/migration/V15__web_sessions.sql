@@ -18,7 +18,7 @@ CREATE INDEX web_sessions_expires ON web_sessions (expires_at);
 
 -- The console's dashboard sums every account's hours of today and this month: by hour, not by
 -- account (the primary key starts with the account).
-CREATE INDEX usage_hourly_hour ON usage_hourly (hour);
+CREATE INDEX IF NOT EXISTS usage_hourly_hour ON usage_hourly (hour);
 
 -- The dashboard's errors of the last 24 hours: the few failed calls alone, by time (a partial
 -- index: calls that succeed, nearly all of them, add nothing to it).

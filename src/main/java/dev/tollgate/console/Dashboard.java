@@ -9,26 +9,26 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 
 /**
- * The dashboard's numbers over every account. They are read at most once every 30 seconds per
- * instance (the page says when), so many operators with the page open cost the database nothing
+ * The dashboard's numbers over every account. They are read at most once every
+ * {@code tollgate.web.dashboard-max-age} (30 s) per instance (the page says when), so many operators with the page open cost the database nothing
  * more than one.
  */
 @ApplicationScoped
 public class Dashboard {
 
-    private static final long MAX_AGE_NANOS = 30_000_000_000L;
-
+    private final long maxAgeNanos;
     private final UsageViews usage;
     private volatile Map<String, Object> cached;
     private volatile long readAt;
 
-    public Dashboard(UsageViews usage) {
+    public Dashboard(UsageViews usage, dev.tollgate.config.TollgateConfig config) {
         this.usage = usage;
+        this.maxAgeNanos = config.web().dashboardMaxAge().toNanos();
     }
 
     public Map<String, Object> numbers() {
         Map<String, Object> c = cached;
-        if (c == null || System.nanoTime() - readAt > MAX_AGE_NANOS) {
+        if (c == null || System.nanoTime() - readAt >= maxAgeNanos) {
             c = new LinkedHashMap<>();
             c.put("today", usage.totals(null, UsageViews.dayStart()));
             c.put("month", usage.totals(null, UsageViews.monthStart()));

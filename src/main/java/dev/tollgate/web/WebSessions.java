@@ -4,9 +4,8 @@ import dev.tollgate.ledger.LedgerException;
 import io.agroal.api.AgroalDataSource;
 import io.vertx.core.http.HttpServerRequest;
 import jakarta.enterprise.context.ApplicationScoped;
-import jakarta.ws.rs.WebApplicationException;
 import jakarta.ws.rs.core.Response;
-import org.eclipse.microprofile.config.inject.ConfigProperty;
+import dev.tollgate.config.TollgateConfig;
 
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
@@ -57,10 +56,9 @@ public class WebSessions {
     private final AgroalDataSource dataSource;
     private final Duration ttl;
 
-    public WebSessions(AgroalDataSource dataSource,
-                       @ConfigProperty(name = "tollgate.web.session-ttl", defaultValue = "8h") Duration ttl) {
+    public WebSessions(AgroalDataSource dataSource, TollgateConfig config) {
         this.dataSource = dataSource;
-        this.ttl = ttl;
+        this.ttl = config.web().sessionTtl();
     }
 
     public Duration ttl() {

@@ -149,6 +149,9 @@ class ConsoleBrowserTest {
 
         browser.get(url("/console"));
         waitFor(By.cssSelector("#calls-chart[data-rendered]"));
+        assertTrue(Integer.parseInt(byId("calls-chart").getAttribute("data-rendered")) >= 1, "the call's hour is charted");
+        assertFalse(byId("today-calls").getText().startsWith("0 "), byId("today-calls").getText());
+        assertTrue(byId("top").getText().contains(name), "the account is among the top spenders");
         browser.manage().window().setSize(new Dimension(1280, 1000));
         Browser.screenshot(browser, "console-dashboard");
 
