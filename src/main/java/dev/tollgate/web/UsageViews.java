@@ -35,6 +35,7 @@ import java.util.UUID;
 public class UsageViews {
 
     private static final BigDecimal MILLION = BigDecimal.valueOf(1_000_000);
+    private static final Instant FAR = Instant.parse("9999-12-31T00:00:00Z");
 
     private final AgroalDataSource dataSource;
     private final PriceTable prices;
@@ -67,7 +68,7 @@ public class UsageViews {
             return savingsKnown ? Money.format(savedNanos) : null;
         }
 
-        Totals plus(Totals o) {
+        public Totals plus(Totals o) {
             return new Totals(requests + o.requests, input + o.input, output + o.output, cacheWrite + o.cacheWrite,
                     cacheRead + o.cacheRead, cost + o.cost, savedNanos + o.savedNanos, savingsKnown && o.savingsKnown);
         }
@@ -84,8 +85,13 @@ public class UsageViews {
 
     /** Totals since {@code from} of one account, or of all (account null). */
     public Totals totals(UUID account, Instant from) {
+        return totals(account, from, FAR);
+    }
+
+    /** Totals of [from, to) of one account, or of all (account null). */
+    public Totals totals(UUID account, Instant from, Instant to) {
         Totals t = Totals.ZERO;
-        for (Row r : rows(account, from, false)) {
+        for (Row r : rows(account, from, to, false)) {
             t = t.plus(r.totals);
         }
         return t;
@@ -96,7 +102,7 @@ public class UsageViews {
      * per model (or one, "all models"). {@code {"x": [epoch seconds], "series": [{"label", "values"}]}}.
      */
     public Map<String, Object> series(UUID account, Instant from, boolean hourly, boolean requests) {
-        List<Row> rows = rows(account, from, true);
+        List<Row> rows = rows(account, from, FAR, true);
         ChronoUnit unit = hourly ? ChronoUnit.HOURS : ChronoUnit.DAYS;
         TreeMap<Long, Integer> slots = new TreeMap<>();
         for (Instant t = from.truncatedTo(unit); t.isBefore(Instant.now()); t = t.plus(1, unit)) {
@@ -166,51 +172,75 @@ public class UsageViews {
         return out;
     }
 
-    /** The accounts that spent most since {@code from}: id, name, calls, cost. */
-    public List<Map<String, Object>> topAccounts(Instant from, int limit) {
+    /** Calls and cost of every account with calls in [from, to): {requests, cost} by account. */
+    public Map<UUID, long[]> accountSpend(Instant from, Instant to) {
         try (Connection c = dataSource.getConnection(); PreparedStatement ps = c.prepareStatement("""
-                SELECT t.account_id, a.name, t.requests, t.cost
-                FROM (SELECT account_id, sum(requests) AS requests, sum(cost) AS cost FROM usage_hourly
-                      WHERE hour >= ? GROUP BY account_id ORDER BY sum(cost) DESC LIMIT ?) t
-                JOIN accounts a ON a.id = t.account_id ORDER BY t.cost DESC""")) {
+                SELECT account_id, sum(requests), sum(cost) FROM usage_hourly
+                WHERE hour >= ? AND hour < ? GROUP BY account_id""")) {
             ps.setTimestamp(1, Timestamp.from(from));
-            ps.setInt(2, limit);
-            List<Map<String, Object>> out = new ArrayList<>();
+            ps.setTimestamp(2, Timestamp.from(to));
+            Map<UUID, long[]> out = new java.util.HashMap<>();
             try (ResultSet rs = ps.executeQuery()) {
                 while (rs.next()) {
-                    Map<String, Object> m = new LinkedHashMap<>();
-                    m.put("id", rs.getObject(1, UUID.class).toString());
-                    m.put("name", rs.getString(2));
-                    m.put("requests", rs.getLong(3));
-                    m.put("cost_usd", Money.format(rs.getLong(4)));
-                    out.add(m);
+                    out.put(rs.getObject(1, UUID.class), new long[] {rs.getLong(2), rs.getLong(3)});
                 }
             }
             return out;
         } catch (SQLException e) {
-            throw new LedgerException("reading top accounts failed", e);
+            throw new LedgerException("reading spend by account failed", e);
         }
+    }
+
+    /** The {@code limit} accounts of {@code spend} that spent most, with their names: id, name, requests, cost_usd. */
+    public List<Map<String, Object>> top(Map<UUID, long[]> spend, int limit) {
+        List<Map.Entry<UUID, long[]>> top = spend.entrySet().stream()
+                .sorted((a, b) -> Long.compare(b.getValue()[1], a.getValue()[1])).limit(limit).toList();
+        Map<UUID, String> names = new java.util.HashMap<>();
+        if (!top.isEmpty()) {
+            try (Connection c = dataSource.getConnection();
+                 PreparedStatement ps = c.prepareStatement("SELECT id, name FROM accounts WHERE id = ANY(?)")) {
+                ps.setArray(1, c.createArrayOf("uuid", top.stream().map(Map.Entry::getKey).toArray()));
+                try (ResultSet rs = ps.executeQuery()) {
+                    while (rs.next()) {
+                        names.put(rs.getObject(1, UUID.class), rs.getString(2));
+                    }
+                }
+            } catch (SQLException e) {
+                throw new LedgerException("reading account names failed", e);
+            }
+        }
+        List<Map<String, Object>> out = new ArrayList<>();
+        for (Map.Entry<UUID, long[]> e : top) {
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("id", e.getKey().toString());
+            m.put("name", names.getOrDefault(e.getKey(), e.getKey().toString()));
+            m.put("requests", e.getValue()[0]);
+            m.put("cost_usd", Money.format(e.getValue()[1]));
+            out.add(m);
+        }
+        return out;
     }
 
     private record Row(Instant hour, String model, Totals totals) {
     }
 
-    /** The roll-up's rows since {@code from} (per hour, and per model when it has one). */
-    private List<Row> rows(UUID account, Instant from, boolean perHour) {
+    /** The roll-up's rows of [from, to) (per hour, and per model when it has one). */
+    private List<Row> rows(UUID account, Instant from, Instant to, boolean perHour) {
         boolean models = hasModel();
         String group = (perHour ? "hour" : "NULL::timestamptz") + ", " + (models ? "model" : "NULL::text");
         String sql = """
                 SELECT %s, sum(requests), sum(input_tokens), sum(output_tokens),
                        sum(cache_creation_5m_input_tokens + cache_creation_1h_input_tokens),
                        sum(cache_read_input_tokens), sum(cost)
-                FROM usage_hourly WHERE %s hour >= ? GROUP BY 1, 2""".formatted(group,
+                FROM usage_hourly WHERE %s hour >= ? AND hour < ? GROUP BY 1, 2""".formatted(group,
                 account == null ? "" : "account_id = ? AND");
         try (Connection c = dataSource.getConnection(); PreparedStatement ps = c.prepareStatement(sql)) {
             int i = 1;
             if (account != null) {
                 ps.setObject(i++, account);
             }
-            ps.setTimestamp(i, Timestamp.from(from));
+            ps.setTimestamp(i++, Timestamp.from(from));
+            ps.setTimestamp(i, Timestamp.from(to));
             List<Row> out = new ArrayList<>();
             try (ResultSet rs = ps.executeQuery()) {
                 while (rs.next()) {
