@@ -1,6 +1,7 @@
 package dev.tollgate.console;
 
 import dev.tollgate.admin.AdminAuthFilter;
+import dev.tollgate.admin.AuditLog;
 import dev.tollgate.api.ApiException;
 import dev.tollgate.config.TollgateConfig;
 import dev.tollgate.gateway.ClientIps;
@@ -37,10 +38,12 @@ public class ConsoleAuth {
     private final ClientIps clientIps;
     private final FailedAuthentications failures;
     private final Template signIn;
+    private final AuditLog audit;
 
     public ConsoleAuth(WebSessions sessions, AdminAuthFilter admin, ClientIps clientIps, TollgateConfig config,
-                       @Location("console/sign-in.html") Template signIn) {
+                       AuditLog audit, @Location("console/sign-in.html") Template signIn) {
         this.sessions = sessions;
+        this.audit = audit;
         this.admin = admin;
         this.clientIps = clientIps;
         this.signIn = signIn;
@@ -73,6 +76,7 @@ public class ConsoleAuth {
             return Response.status(401).entity(signIn.data("error", "That is not the admin token.")).build();
         }
         String cookie = sessions.start(WebSessions.Kind.CONSOLE, admin.actor(), null, null, request);
+        audit.record("console.sign_in", null, java.util.Map.of());
         return Response.seeOther(URI.create("/console")).header("Set-Cookie", cookie).build();
     }
 
