@@ -12,6 +12,7 @@
 #   BENCH_JVM_OPTS=...  its JVM flags (commas for spaces)
 #   JAR=DIR             run it from another build's quarkus-app directory
 #   DB=NAME             its own database (when its schema differs); default BENCH_DB, tollgate_ab
+#   UPSTREAMS=N         a pool of N stored upstreams on the fake routes its calls (needs its own DB=)
 #   PG_CPU=LIST         PostgreSQL pinned to these CPUs during its trials
 #   PG_SHARES=N|idle    PostgreSQL moved into a cpu cgroup (v1) of this weight, or an idle one (cpu.idle:
 #                       any other task preempts it at once), during its trials
@@ -83,7 +84,7 @@ i=0
 for spec in "$@"; do
   IFS='|' read -r -a parts <<< "$spec"
   name=${parts[0]}; port=$((FIRST_PORT + i)); jvm=""; envs=(); pgcpu=$ALL_CPUS; shares=""; jar=target/quarkus-app; db=$DB
-  slice=""; ag=""
+  slice=""; ag=""; pool=0
   for kv in "${parts[@]:1}"; do
     case $kv in
       BENCH_JVM_OPTS=*) jvm=${kv#BENCH_JVM_OPTS=}; jvm=${jvm//,/ } ;;
@@ -92,6 +93,7 @@ for spec in "$@"; do
       JAR=*) jar=${kv#JAR=} ;;
       SLICE_US=*) slice=${kv#SLICE_US=} ;;
       AUTOGROUP=*) ag=${kv#AUTOGROUP=} ;;
+      UPSTREAMS=*) pool=${kv#UPSTREAMS=} ;;
       DB=*) db=${kv#DB=}; refuse_db "$db"
             [[ "$db" == "$DB" || " ${DBS[*]} " == *" $db "* ]] || fresh_db "$db" ;;
       *) envs+=("$kv") ;;
@@ -104,6 +106,7 @@ for spec in "$@"; do
   TPIDS+=($!); PIDS+=($!); NAMES+=("$name"); PORTS+=("$port")
   wait_tollgate "$port" 120   # one at a time: Flyway migrates each database once
   [ -n "$slice" ] && python3 bench/sched_slice.py "${TPIDS[$i]}" $((slice * 1000)) vert.x-eventloo | tee -a "$OUT/run.log"
+  [ "$pool" -gt 0 ] && ADMIN_PORT=$port register_pool "$pool"
   if [ $i = 0 ] && [ -n "${AB_SQL:-}" ]; then log "AB_SQL: $AB_SQL"; $PG -d "$db" -c "$AB_SQL"; fi
   i=$((i + 1))
 done

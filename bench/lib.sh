@@ -102,5 +102,16 @@ tollgate_env() {
   printf '%s\n' "TOLLGATE_UPSTREAM_BASE_URL=http://127.0.0.1:$FAKE_PORT" TOLLGATE_UPSTREAM_API_KEY=sk-ant-bench-fake \
     "TOLLGATE_ADMIN_TOKEN=$ADMIN_TOKEN" "TOLLGATE_KEY_PEPPER=$PEPPER" \
     "QUARKUS_DATASOURCE_JDBC_URL=jdbc:postgresql://127.0.0.1:5432/$2" QUARKUS_HTTP_HOST=127.0.0.1 "QUARKUS_HTTP_PORT=$1" \
-    QUARKUS_MANAGEMENT_HOST=127.0.0.1 "QUARKUS_MANAGEMENT_PORT=$(($1 + 1000))"
+    QUARKUS_MANAGEMENT_HOST=127.0.0.1 "QUARKUS_MANAGEMENT_PORT=$(($1 + 1000))" \
+    TOLLGATE_SECRETS_KEY=YmVuY2gtb25seS11cHN0cmVhbS1zZWNyZXRzLWtleSE=
+}
+# register_pool N: N stored upstreams (pool-1..N, weight 1, each its own key) on the Tollgate at
+# $ADMIN_PORT, all served by the fake, ahead of the configured default: every call is then routed
+# through the pool (rendezvous order, slot claim), as a relay with several credentials runs.
+register_pool() {
+  local i
+  for i in $(seq 1 "$1"); do
+    admin POST /admin/v1/upstreams "{\"name\":\"pool-$i\",\"kind\":\"anthropic\",\"base_url\":\"http://127.0.0.1:$FAKE_PORT\",\"api_key\":\"sk-ant-bench-pool-$i\",\"priority\":-1}" > /dev/null
+  done
+  log "registered a pool of $1 upstreams"
 }

@@ -44,6 +44,9 @@ SCALE_ROWS=${BENCH_SCALE_ROWS:-10000000}
 SCALE_KEYS=${BENCH_SCALE_KEYS:-100000}
 SCALE_BUDGET=${BENCH_SCALE_BUDGET_SECONDS:-900}
 MAX_SECONDS=${BENCH_MAX_SECONDS:-2400}
+# BENCH_UPSTREAMS=N: route every Tollgate call through a pool of N stored upstreams (all on the fake)
+# instead of the configured default alone.
+UPSTREAMS=${BENCH_UPSTREAMS:-0}
 # Variants: default, poolN, cpu01, sync-off, no-counters, no-reserves, settle-first, per-call (both),
 # no-linger (settlements written at once), two-loops (Vert.x's default of two event loops per core).
 VARIANTS=${BENCH_VARIANTS-default no-reserves settle-first per-call no-linger two-loops}   # empty: skip the variants phase
@@ -156,6 +159,7 @@ fi
 echo "{\"tollgate_ready_ms\":$TG_READY_MS,\"portkey_ready_ms\":$PK_READY_MS,\"tollgate_log\":\"$(grep -o 'started in [0-9.]*s' "$OUT/tollgate.log" || true)\"}" > "$OUT/startup.json"
 
 # ---- accounts and keys (admin API) -----------------------------------------------------------
+[ "$UPSTREAMS" -gt 0 ] && register_pool "$UPSTREAMS"
 log "creating the hot account and $MANY_ACCOUNTS x $KEYS_PER_ACCOUNT accounts/keys"
 read -r HOT HOT_KEY <<< "$(funded_key hot 1000000)"
 read -r _ WARM_KEY <<< "$(funded_key warm-up 1000000)"

@@ -24,6 +24,10 @@ $$;
 -- whose hold is not pending; the unique request id still refuses any other duplicate. Every retry
 -- passes p_recheck true.
 --
+-- p_upstream_costs (each call at list price, what the upstream bills the operator) and p_plans (the
+-- plan it was charged under) may be left out by callers that predate plans: the records then count
+-- their cost as their upstream cost.
+--
 -- Performance (docs/benchmarks.md): one statement after the locks; a generic plan (the arrays'
 -- lengths made PL/pgSQL re-plan every call); on-time records are plain inserts, and only late ones
 -- use ON CONFLICT, to replace the reaper's 'abandoned' record.
@@ -32,7 +36,8 @@ CREATE OR REPLACE FUNCTION tg_settle_batch(p_holds uuid[], p_accounts uuid[], p_
                                 p_write_5m bigint[], p_write_1h bigint[], p_read bigint[], p_web_searches bigint[],
                                 p_status text[], p_http_status int[], p_stream boolean[], p_endpoint text[],
                                 p_latency_ms int[], p_upstream_request text[], p_referer text[], p_title text[],
-                                p_upstream_ids uuid[], p_upstream_names text[], p_attempts int[], p_recheck boolean)
+                                p_upstream_ids uuid[], p_upstream_names text[], p_attempts int[], p_recheck boolean,
+                                p_upstream_costs bigint[] DEFAULT NULL, p_plans uuid[] DEFAULT NULL)
     RETURNS int[] LANGUAGE plpgsql SET plan_cache_mode = force_generic_plan AS $$
 DECLARE
     r    record;
@@ -100,10 +105,10 @@ BEGIN
         SELECT * FROM unnest(p_holds, p_accounts, p_costs, p_draws, p_requests, p_keys, p_models, p_input, p_output,
                              p_write_5m, p_write_1h, p_read, p_web_searches, p_status, p_http_status, p_stream,
                              p_endpoint, p_latency_ms, p_upstream_request, p_referer, p_title, p_upstream_ids,
-                             p_upstream_names, p_attempts) WITH ORDINALITY
+                             p_upstream_names, p_attempts, p_upstream_costs, p_plans) WITH ORDINALITY
             AS t(hold_id, account_id, cost, draw, request_id, key_id, model, input, output, write_5m, write_1h, read,
                  web_searches, status, http_status, stream, endpoint, latency_ms, upstream_request, referer, title,
-                 upstream_id, upstream_name, attempts, i)
+                 upstream_id, upstream_name, attempts, upstream_cost, plan_id, i)
         WHERE NOT (t.i = ANY (skip))
     ), closed AS (
         UPDATE holds SET state = CASE WHEN it.cost > 0 THEN 'settled' ELSE 'released' END, closed_at = now()
@@ -143,10 +148,11 @@ BEGIN
                                    cache_creation_5m_input_tokens, cache_creation_1h_input_tokens,
                                    cache_read_input_tokens, web_search_requests, cost, status, http_status, stream,
                                    endpoint, latency_ms, upstream_request_id, referer, title, upstream_id,
-                                   upstream_name, attempts)
+                                   upstream_name, attempts, upstream_cost, plan_id)
         SELECT s.request_id, s.account_id, s.key_id, s.model, s.input, s.output, s.write_5m, s.write_1h, s.read,
                s.web_searches, s.cost, s.status, s.http_status, s.stream, s.endpoint, s.latency_ms,
-               s.upstream_request, s.referer, s.title, s.upstream_id, s.upstream_name, s.attempts
+               s.upstream_request, s.referer, s.title, s.upstream_id, s.upstream_name, s.attempts, s.upstream_cost,
+               s.plan_id
         FROM settled s WHERE s.released IS NOT NULL ORDER BY s.i
     )
     SELECT coalesce(array_agg(s.i::int ORDER BY s.i) FILTER (WHERE s.released IS NULL), '{}') INTO late FROM settled s;
@@ -156,11 +162,11 @@ BEGIN
                                    cache_creation_5m_input_tokens, cache_creation_1h_input_tokens,
                                    cache_read_input_tokens, web_search_requests, cost, status, http_status, stream,
                                    endpoint, latency_ms, upstream_request_id, referer, title, upstream_id,
-                                   upstream_name, attempts)
+                                   upstream_name, attempts, upstream_cost, plan_id)
         SELECT p_requests[i], p_accounts[i], p_keys[i], p_models[i], p_input[i], p_output[i], p_write_5m[i],
                p_write_1h[i], p_read[i], p_web_searches[i], p_costs[i], p_status[i], p_http_status[i], p_stream[i],
                p_endpoint[i], p_latency_ms[i], p_upstream_request[i], p_referer[i], p_title[i], p_upstream_ids[i],
-               p_upstream_names[i], p_attempts[i]
+               p_upstream_names[i], p_attempts[i], p_upstream_costs[i], p_plans[i]
         FROM unnest(late) AS i ORDER BY i
         ON CONFLICT (request_id) DO UPDATE SET
             input_tokens = EXCLUDED.input_tokens, output_tokens = EXCLUDED.output_tokens,
@@ -170,7 +176,8 @@ BEGIN
             web_search_requests = EXCLUDED.web_search_requests, cost = EXCLUDED.cost, status = EXCLUDED.status,
             http_status = EXCLUDED.http_status, latency_ms = EXCLUDED.latency_ms,
             upstream_request_id = EXCLUDED.upstream_request_id, upstream_id = EXCLUDED.upstream_id,
-            upstream_name = EXCLUDED.upstream_name, attempts = EXCLUDED.attempts;
+            upstream_name = EXCLUDED.upstream_name, attempts = EXCLUDED.attempts,
+            upstream_cost = EXCLUDED.upstream_cost, plan_id = EXCLUDED.plan_id;
     END IF;
     RETURN late;
 END $$;

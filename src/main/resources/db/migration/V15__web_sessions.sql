@@ -16,10 +16,6 @@ CREATE TABLE web_sessions (
 );
 CREATE INDEX web_sessions_expires ON web_sessions (expires_at);
 
--- The console's dashboard sums every account's hours of today and this month: by hour, not by
--- account (the primary key starts with the account).
-CREATE INDEX IF NOT EXISTS usage_hourly_hour ON usage_hourly (hour);
-
 -- The dashboard's errors of the last 24 hours: the few failed calls alone, by time (a partial
 -- index: calls that succeed, nearly all of them, add nothing to it).
 CREATE INDEX usage_records_errors ON usage_records (created_at) WHERE status IN ('upstream_error', 'stream_error');

@@ -48,7 +48,7 @@ public class AdminResource {
     private static final Set<String> LIMIT_FIELDS = Set.of("requests_per_minute", "tokens_per_minute", "max_concurrent",
             "daily_spend_limit_usd", "monthly_spend_limit_usd", "lifetime_spend_limit_usd");
     private static final Set<String> ACCOUNT_FIELDS = union(LIMIT_FIELDS,
-            Set.of("name", "fit_max_tokens", "fit_min_tokens", "low_balance_threshold_usd"));
+            Set.of("name", "fit_max_tokens", "fit_min_tokens", "low_balance_threshold_usd", "plan_id"));
     private static final Set<String> KEY_FIELDS = union(LIMIT_FIELDS,
             Set.of("name", "expires_at", "allowed_models", "allowed_ips"));
     private static final Set<String> CREDIT_FIELDS = Set.of("amount_usd", "note");
@@ -68,6 +68,8 @@ public class AdminResource {
     private final com.fasterxml.jackson.databind.ObjectMapper json;
     private final LimitCounters counters;
     private final Outbox outbox;
+    @jakarta.inject.Inject
+    dev.tollgate.plans.PlanStore plans;
 
     public AdminResource(TopupService topups, ApiKeyService keys, LedgerStore ledger, PriceTable prices, AuditLog audit,
                          TollgateConfig config, com.fasterxml.jackson.databind.ObjectMapper json, LimitCounters counters,
@@ -92,6 +94,7 @@ public class AdminResource {
         account.name = Json.requiredString(Json.onlyFields(body, ACCOUNT_FIELDS), "name", 200);
         account.createdAt = Instant.now().truncatedTo(ChronoUnit.MICROS);
         applyAccountSettings(account, body);
+        applyPlan(account, body);
         account.persist();
         counters.limitsChanged(account.id, false, false, account.getLimits());
         audit.record("account.create", account.id.toString(), Map.of("name", account.name));
@@ -110,10 +113,38 @@ public class AdminResource {
         }
         boolean hadLimits = account.getLimits().any();
         applyAccountSettings(account, body);
+        applyPlan(account, body);
         counters.limitsChanged(account.id, false, hadLimits, account.getLimits());
+        // Also the account's plan, which its cached keys carry: in effect here at once, elsewhere
+        // within tollgate.keys.cache-ttl.
         keys.invalidateAccount(account.id);
         audit.record("account.update", account.id.toString(), body);
         return Views.AccountView.of(account);
+    }
+
+    /** {@code plan_id}: a plan's id, or null for the default plan. */
+    private void applyPlan(Account account, JsonNode body) {
+        if (!body.has("plan_id")) {
+            return;
+        }
+        JsonNode v = body.get("plan_id");
+        if (v.isNull()) {
+            account.planId = null;
+            return;
+        }
+        UUID planId = null;
+        if (v.isTextual()) {
+            try {
+                planId = UUID.fromString(v.asText());
+            } catch (IllegalArgumentException e) {
+                // reported below
+            }
+        }
+        if (planId == null || !plans.exists(planId)) {
+            throw ApiException.invalidRequest("plan_id: " + (v.isTextual() ? "no plan " + v.asText()
+                    : "must be a plan's id (a string) or null for the default plan"));
+        }
+        account.planId = planId;
     }
 
     private static void applyAccountSettings(Account account, JsonNode body) {

@@ -29,12 +29,13 @@ public final class Views {
 
     record AccountView(UUID id, String name, String balanceUsd, String heldUsd, String availableUsd, Instant createdAt,
                        Limits limits, boolean fitMaxTokens, int fitMinTokens, String lowBalanceThresholdUsd,
-                       Instant lowBalanceSince) {
+                       Instant lowBalanceSince, UUID planId) {
         static AccountView of(Account a) {
             return new AccountView(a.id, a.name, Money.format(a.balance), Money.format(a.held),
                     Money.format(a.balance - a.held), a.createdAt,
                     Limits.of(a.getLimits()),
-                    a.fitMaxTokens, a.fitMinTokens, LimitFields.usd(a.lowBalanceThreshold), a.lowBalanceSince);
+                    a.fitMaxTokens, a.fitMinTokens, LimitFields.usd(a.lowBalanceThreshold), a.lowBalanceSince,
+                    a.planId);
         }
     }
 
@@ -81,13 +82,14 @@ public final class Views {
                      long cacheReadInputTokens,
                      long webSearchRequests, String costUsd, String status, int httpStatus, boolean stream,
                      String endpoint, int latencyMs, String upstreamRequestId, String referer, String title,
-                     UUID upstreamId, String upstreamName, Integer attempts, Instant createdAt) {
+                     UUID upstreamId, String upstreamName, Integer attempts, Instant createdAt,
+                     String upstreamCostUsd, UUID planId) {
         static UsageView of(UsageRecord u) {
             return new UsageView(u.requestId, u.keyId, u.model, u.inputTokens, u.outputTokens,
                     u.cacheCreation5mInputTokens, u.cacheCreation1hInputTokens, u.cacheReadInputTokens,
                     u.webSearchRequests, Money.format(u.cost), u.status, u.httpStatus, u.stream, u.endpoint,
                     u.latencyMs, u.upstreamRequestId, u.referer, u.title, u.upstreamId, u.upstreamName, u.attempts,
-                    u.createdAt);
+                    u.createdAt, Money.format(u.upstreamCostOrCost()), u.planId);
         }
     }
 

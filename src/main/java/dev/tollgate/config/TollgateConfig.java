@@ -35,6 +35,15 @@ public interface TollgateConfig {
 
     Prices prices();
 
+    Plans plans();
+
+    /**
+     * Markup of the default plan (accounts without a plan), in percent of the list price: a
+     * decimal above -100; negative is a discount.
+     */
+    @WithDefault("0")
+    String defaultMarkupPercent();
+
     /** The operator console and the customer portal (docs/console.md). */
     Web web();
 
@@ -223,5 +232,14 @@ public interface TollgateConfig {
     interface Prices {
         /** JSON file (same shape as the built-in prices.json) whose models override or extend the built-in table. */
         Optional<String> file();
+    }
+
+    interface Plans {
+        /**
+         * How often every instance re-reads the plans and the stored prices: a change made on
+         * another instance is in effect here within this long (on the instance that made it, at once).
+         */
+        @WithDefault("5s")
+        Duration refreshInterval();
     }
 }

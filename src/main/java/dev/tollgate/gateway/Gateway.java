@@ -55,6 +55,8 @@ public class Gateway {
     private final ExecutorService blocking = RequestLogContext.propagating(Executors.newVirtualThreadPerTaskExecutor());
     @Inject
     CallMetrics metrics;
+    @Inject
+    dev.tollgate.plans.PlanBook plans;
     final ApiKeyService keys;
     final PriceTable prices;
     final HoldEstimator estimator;
@@ -152,6 +154,7 @@ public class Gateway {
      *                      when it was retired and what replaces it
      */
     PriceTable.Resolved servedModel(String requested) {
+        plans.refreshIfStale(); // stored prices, where no timer re-reads them (Lambda)
         PriceTable.Resolved resolved = prices.resolve(requested).orElseThrow(() -> ApiException.notFound(
                 "model: " + requested + " is not a model this gateway serves; GET /v1/models lists the models available"));
         ModelPrice.Retirement retirement = resolved.price().retirement();
@@ -225,7 +228,7 @@ public class Gateway {
                                                                      byte[] upstreamBody, MultiMap clientHeaders) {
         Long counted = countTokens(model.price().id(), stickinessKey, upstreamBody, clientHeaders);
         var webSearch = prices.calculator().webSearchUsdPerRequest();
-        return counted == null ? otherwise : r -> estimator.exactBound(model.price(), r, counted, webSearch);
+        return counted == null ? otherwise : r -> estimator.exactBound(model.charged(), r, counted, webSearch);
     }
 
     /**
@@ -236,8 +239,8 @@ public class Gateway {
     private HoldEstimator.Bound boundWithoutCounting(PriceTable.Resolved model, MessagesRequest request) {
         var webSearch = prices.calculator().webSearchUsdPerRequest();
         return request.inputBound() == HoldEstimator.InputBound.BODY
-                ? estimator.cheapBound(model.price(), request, webSearch)
-                : estimator.contextWindowBound(model.price(), request, webSearch);
+                ? estimator.cheapBound(model.charged(), request, webSearch)
+                : estimator.contextWindowBound(model.charged(), request, webSearch);
     }
 
     /** Holds {@code boundOf(request)}, or, when the balance cannot cover it, fits max_tokens or refuses. */
@@ -398,8 +401,26 @@ public class Gateway {
         return ledger.settle(hold, record, u.input() + u.cacheWrite5m() + u.cacheWrite1h() + u.output());
     }
 
-    /** The call's price: at the modifiers the upstream reported applying, else at those the request asked for. */
+    /**
+     * The model at the price its account's plan charges (holds and charges are computed at it);
+     * null when the plan is not known here yet and {@code mayBlock} is false (reading it would block).
+     */
+    PriceTable.Resolved priced(PriceTable.Resolved model, AuthenticatedKey key, boolean mayBlock) {
+        ModelPrice charged = plans.charged(key.planId(), model.price(), mayBlock);
+        return charged == null ? null : model.chargedAt(charged, key.planId());
+    }
+
+    /**
+     * The call's charge, at the plan's price: at the modifiers the upstream reported applying, else
+     * at those the request asked for.
+     */
     public long cost(PriceTable.Resolved model, MessagesRequest request, TokenUsage usage) {
-        return prices.calculator().costNanos(model.price(), usage.withRequested(request.requestedModifiers()));
+        return prices.calculator().costNanos(model.charged(), usage.withRequested(request.requestedModifiers()));
+    }
+
+    /** The same usage at list price: what the upstream bills the operator for the call. */
+    public long upstreamCost(PriceTable.Resolved model, MessagesRequest request, TokenUsage usage, long cost) {
+        return model.charged() == model.price() ? cost
+                : prices.calculator().costNanos(model.price(), usage.withRequested(request.requestedModifiers()));
     }
 }

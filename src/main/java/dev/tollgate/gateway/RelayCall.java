@@ -153,7 +153,10 @@ final class RelayCall {
     private boolean prepare(byte[] body, AuthenticatedKey key, boolean inMemoryOnly) {
         this.key = key;
         request = surface.parse(body, gateway.priceLookup());
-        model = gateway.resolveModel(request.model(), key);
+        model = gateway.priced(gateway.resolveModel(request.model(), key), key, !inMemoryOnly);
+        if (model == null) {
+            return false; // the account's plan is new here: read it on a thread that may block
+        }
         byte[] withModel = request.bodyWithModel(model.upstreamModel());
         Gateway.Admitted admitted = inMemoryOnly ? gateway.admitInMemory(key, model, request, withModel)
                 : gateway.hold(key, model, request, withModel, ctx.request().headers(),
@@ -458,11 +461,13 @@ final class RelayCall {
         }
         Upstream served = route == null ? null : route.current();
         long cost = status == Status.UPSTREAM_ERROR ? 0 : gateway.cost(model, request, usage);
+        long upstreamCost = status == Status.UPSTREAM_ERROR ? 0 : gateway.upstreamCost(model, request, usage, cost);
         CallRecord record = new CallRecord(requestId, key.accountId(), key.id(), model.price().id(),
                 status == Status.UPSTREAM_ERROR ? TokenUsage.NONE : usage, cost, status, httpStatus, streaming,
                 surface.endpoint(), (System.nanoTime() - startNanos) / 1_000_000, upstreamRequestId,
                 header("http-referer"), header("x-title"), served == null ? null : served.id(),
-                served == null ? null : served.name(), route == null ? 0 : route.attempts());
+                served == null ? null : served.name(), route == null ? 0 : route.attempts(), upstreamCost,
+                model.planId());
         gateway.metrics.record(record);
         CompletableFuture<Void> settled = gateway.settle(hold, record).whenComplete((ok, failure) -> {
             if (failure != null) {

@@ -236,7 +236,7 @@ public class ApiKeyService {
                                      k.monthly_spend_limit, k.lifetime_spend_limit)
                        OR tg_has_limits(a.requests_per_minute, a.tokens_per_minute, a.max_concurrent,
                                         a.daily_spend_limit, a.monthly_spend_limit, a.lifetime_spend_limit),
-                       CASE WHEN k.key_hash = ? THEN NULL ELSE k.previous_expires_at END
+                       CASE WHEN k.key_hash = ? THEN NULL ELSE k.previous_expires_at END, a.plan_id
                 FROM api_keys k JOIN accounts a ON a.id = k.account_id
                 WHERE k.revoked_at IS NULL
                   AND (k.key_hash = ? OR (k.previous_key_hash = ? AND k.previous_expires_at > now()))
@@ -257,7 +257,8 @@ public class ApiKeyService {
                 Timestamp retires = rs.getTimestamp(11);
                 return new Found(new AuthenticatedKey(rs.getObject(1, UUID.class), rs.getObject(2, UUID.class),
                         rs.getString(3), rs.getString(4), expires == null ? null : expires.toInstant(), allowed, ips,
-                        (Integer) rs.getObject(8), (Long) rs.getObject(9), rs.getBoolean(10)),
+                        (Integer) rs.getObject(8), (Long) rs.getObject(9), rs.getBoolean(10),
+                        rs.getObject(12, UUID.class)),
                         retires == null ? null : retires.toInstant());
             }
         } catch (SQLException e) {

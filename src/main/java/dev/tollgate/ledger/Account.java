@@ -57,4 +57,8 @@ public class Account extends PanacheEntityBase {
     /** Set by the database when the available balance fell below the threshold; cleared when it recovers. */
     @Column(name = "low_balance_since", insertable = false, updatable = false)
     public Instant lowBalanceSince;
+
+    /** The account's price plan; null: the default plan. */
+    @Column(name = "plan_id")
+    public UUID planId;
 }

@@ -51,7 +51,8 @@ public class LedgerStore {
     private static final String HOLD = "SELECT * FROM tg_hold(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
     private static final String HOLD_BATCH = "SELECT * FROM tg_hold_batch(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
     private static final String SETTLE_BATCH =
-            "SELECT tg_settle_batch(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+            "SELECT tg_settle_batch(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,"
+            + " p_upstream_costs => ?, p_plans => ?, p_recheck => ?)";
     private static final String REAP = "SELECT tg_reap(?)";
     /**
      * The smallest transaction that writes WAL of its own (a transactional logical message; works at
@@ -325,7 +326,7 @@ public class LedgerStore {
     private List<Boolean> writeSettlements(List<Settlement> items, boolean recheck) throws SQLException {
         String[] types = {"uuid", "uuid", "bigint", "bigint", "bigint", "text", "uuid", "text", "bigint", "bigint", "bigint",
                 "bigint", "bigint", "bigint", "text", "int", "boolean", "text", "int", "text", "text", "text", "uuid", "text",
-                "int"};
+                "int", "bigint", "uuid"};
         Boolean[] onTime = new Boolean[items.size()];
         Arrays.fill(onTime, Boolean.TRUE);
         try (Connection c = dataSource.getConnection()) {
@@ -338,7 +339,7 @@ public class LedgerStore {
                             u.cacheWrite1h(), u.cacheRead(), u.webSearchRequests(), r.status().dbValue(),
                             r.httpStatus(), r.stream(), r.endpoint(), (int) Math.min(Integer.MAX_VALUE, r.latencyMs()),
                             r.upstreamRequestId(), r.referer(), r.title(), r.upstreamId(), r.upstreamName(),
-                            r.attempts()};
+                            r.attempts(), r.upstreamCostNanos(), r.planId()};
                 });
                 ps.setBoolean(types.length + 1, recheck);
                 try (ResultSet rs = ps.executeQuery()) {

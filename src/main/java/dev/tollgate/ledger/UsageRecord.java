@@ -80,4 +80,16 @@ public class UsageRecord extends PanacheEntityBase {
 
     @Column(name = "created_at")
     public Instant createdAt;
+
+    /** The call at list price, what the upstream billed the operator; null on records from before plans (= cost). */
+    @Column(name = "upstream_cost")
+    public Long upstreamCost;
+
+    /** The plan the call was charged under; null: the default plan. */
+    @Column(name = "plan_id")
+    public UUID planId;
+
+    public long upstreamCostOrCost() {
+        return upstreamCost != null ? upstreamCost : cost;
+    }
 }

@@ -2,6 +2,7 @@ package dev.tollgate.metering;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.tollgate.config.TollgateConfig;
 import io.quarkus.logging.Log;
 import jakarta.enterprise.context.ApplicationScoped;
@@ -27,9 +28,10 @@ import java.util.Optional;
 
 /**
  * The models Tollgate sells and their prices: the built-in {@code prices.json}, with the
- * operator's file (tollgate.prices.file) replacing or adding models by id. A model past its
- * retirement date stays in the table (its name still resolves, to say what replaces it) but is
- * neither listed nor served. Fields starting with "_" are comments.
+ * operator's file (tollgate.prices.file) replacing or adding models by id, and over both the
+ * entries the operator stored through the admin API ({@link #applyStored}, kept current by the
+ * plans package). A model past its retirement date stays in the table (its name still resolves,
+ * to say what replaces it) but is neither listed nor served. Fields starting with "_" are comments.
  */
 @ApplicationScoped
 public class PriceTable {
@@ -37,13 +39,37 @@ public class PriceTable {
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final BigDecimal DEFAULT_US_INFERENCE_MULTIPLIER = new BigDecimal("1.1");
 
+    /** The price fields of an entry: a stored entry sets all of them (absent ones follow the multipliers). */
+    private static final List<String> PRICE_FIELDS =
+            List.of("input", "output", "cache_write_5m", "cache_write_1h", "cache_read", "long_context");
+
     private final Clock clock;
-    private List<ModelPrice> models;
-    private Map<String, ModelPrice> byName;
+    /** The built-in and file entries by id, as written (the base a stored entry is merged over). */
+    private Map<String, JsonNode> baseEntries;
+    private Map<String, String> baseSources;
+    private BigDecimal defaultUsInference;
+    private volatile Snapshot snapshot;
     private CostCalculator calculator;
 
-    /** What a requested model name resolved to, and the name to send upstream. */
-    public record Resolved(ModelPrice price, String upstreamModel) {
+    /** The table in effect: swapped whole, so a call sees one consistent table. */
+    private record Snapshot(List<ModelPrice> models, Map<String, ModelPrice> byName, Map<String, String> sources,
+                            Map<String, JsonNode> stored) {
+    }
+
+    /**
+     * What a requested model name resolved to (its list price), the name to send upstream, and the
+     * price the caller's plan charges for it ({@code planId} null: the default plan).
+     */
+    public record Resolved(ModelPrice price, String upstreamModel, ModelPrice charged, java.util.UUID planId) {
+
+        public Resolved(ModelPrice price, String upstreamModel) {
+            this(price, upstreamModel, price, null);
+        }
+
+        /** This model charged at {@code charged} under {@code planId}. */
+        public Resolved chargedAt(ModelPrice charged, java.util.UUID planId) {
+            return new Resolved(price, upstreamModel, charged, planId);
+        }
     }
 
     PriceTable() {
@@ -79,14 +105,16 @@ public class PriceTable {
         } catch (IOException e) {
             throw new UncheckedIOException("cannot read built-in prices.json", e);
         }
-        Map<String, ModelPrice> merged = new LinkedHashMap<>();
+        Map<String, JsonNode> entries = new LinkedHashMap<>();
+        Map<String, String> sources = new HashMap<>();
         BigDecimal usInference = optional(builtIn, "us_inference_multiplier");
         for (JsonNode m : builtIn.path("models")) {
-            ModelPrice p = parseModel(m, "prices.json", usInference != null ? usInference : DEFAULT_US_INFERENCE_MULTIPLIER);
-            merged.put(p.id(), p);
+            entries.put(m.path("id").asText(), m);
+            sources.put(m.path("id").asText(), "built_in");
         }
         BigDecimal webSearch = new BigDecimal(builtIn.path("web_search_usd_per_request").asText("0.01"));
         int batchDiscount = builtIn.path("batch_discount_percent").asInt(50);
+        String overrideSource = null;
         if (overrideFile.isPresent()) {
             Path path = Path.of(overrideFile.get());
             JsonNode override;
@@ -99,9 +127,8 @@ public class PriceTable {
                 usInference = optional(override, "us_inference_multiplier");
             }
             for (JsonNode m : override.path("models")) {
-                ModelPrice p = parseModel(m, path.toString(),
-                        usInference != null ? usInference : DEFAULT_US_INFERENCE_MULTIPLIER);
-                merged.put(p.id(), p);
+                entries.put(m.path("id").asText(), m);
+                sources.put(m.path("id").asText(), "file");
             }
             if (override.has("web_search_usd_per_request")) {
                 webSearch = new BigDecimal(override.get("web_search_usd_per_request").asText());
@@ -109,18 +136,51 @@ public class PriceTable {
             if (override.has("batch_discount_percent")) {
                 batchDiscount = override.get("batch_discount_percent").asInt();
             }
-            Log.infof("Prices: %d models after applying %s", merged.size(), path);
+            overrideSource = path.toString();
         }
-        this.models = List.copyOf(merged.values());
+        this.defaultUsInference = usInference != null ? usInference : DEFAULT_US_INFERENCE_MULTIPLIER;
+        this.baseEntries = entries;
+        this.baseSources = sources;
+        this.calculator = new CostCalculator(webSearch, batchDiscount);
+        this.snapshot = build(Map.of(), overrideSource);
+        if (overrideSource != null) {
+            Log.infof("Prices: %d models after applying %s", snapshot.models().size(), overrideSource);
+        }
+    }
+
+    /**
+     * The table with {@code stored} (model id → entry in the admin API's shape) over the built-in
+     * and file entries. A stored entry that no longer makes a valid model (it was valid when
+     * stored) is left out with an error in the log rather than stopping the table.
+     */
+    private Snapshot build(Map<String, JsonNode> stored, String fileSource) {
+        Map<String, ModelPrice> merged = new LinkedHashMap<>();
+        for (Map.Entry<String, JsonNode> e : baseEntries.entrySet()) {
+            String source = "built_in".equals(baseSources.get(e.getKey())) ? "prices.json"
+                    : fileSource != null ? fileSource : "tollgate.prices.file";
+            merged.put(e.getKey(), parseModel(e.getValue(), source, defaultUsInference));
+        }
+        Map<String, String> sources = new HashMap<>(baseSources);
+        Map<String, JsonNode> kept = new LinkedHashMap<>();
+        for (Map.Entry<String, JsonNode> e : stored.entrySet()) {
+            try {
+                merged.put(e.getKey(), parseModel(mergedEntry(e.getKey(), e.getValue()), "stored prices", defaultUsInference));
+                sources.put(e.getKey(), "stored");
+                kept.put(e.getKey(), e.getValue());
+            } catch (RuntimeException ex) {
+                Log.errorf("Stored price of %s left out: %s", e.getKey(), ex.getMessage());
+            }
+        }
+        List<ModelPrice> models = List.copyOf(merged.values());
         Map<String, ModelPrice> names = new HashMap<>();
         for (ModelPrice p : models) {
             names.put(p.id().toLowerCase(Locale.ROOT), p);
+        }
+        for (ModelPrice p : models) {
             for (String alias : p.aliases()) {
-                names.put(alias.toLowerCase(Locale.ROOT), p);
+                names.putIfAbsent(alias.toLowerCase(Locale.ROOT), p);
             }
         }
-        this.byName = names;
-        this.calculator = new CostCalculator(webSearch, batchDiscount);
         for (ModelPrice p : models) {
             String replacement = p.retirement() == null ? null : p.retirement().replacement();
             // A 404 that names a model the table does not know would send the customer nowhere.
@@ -129,6 +189,95 @@ public class PriceTable {
                         + " is not a model of the table");
             }
         }
+        return new Snapshot(models, Map.copyOf(names), Map.copyOf(sources), Collections.unmodifiableMap(kept));
+    }
+
+    /**
+     * A stored entry ({@code input}, {@code output}, cache prices, {@code aliases},
+     * {@code max_input_tokens}, {@code max_tokens}, {@code long_context}, {@code display_name})
+     * over the built-in or file entry of the same id: the prices are the stored entry's alone
+     * (cache prices it leaves out follow the usual multipliers of its input price, and without
+     * {@code long_context} it has no premium band); every other fact it leaves out (display name,
+     * aliases, token limits, fast mode, retirement) is kept from the entry below it.
+     */
+    private ObjectNode mergedEntry(String id, JsonNode stored) {
+        JsonNode base = baseEntries.get(id);
+        ObjectNode merged = base != null ? base.deepCopy() : JSON.createObjectNode();
+        merged.put("id", id);
+        PRICE_FIELDS.forEach(merged::remove);
+        for (String field : PRICE_FIELDS) {
+            if (stored.hasNonNull(field)) {
+                merged.set(field, stored.get(field));
+            }
+        }
+        if (stored.hasNonNull("aliases")) {
+            merged.set("aliases", stored.get("aliases"));
+        }
+        if (stored.hasNonNull("display_name")) {
+            merged.set("display_name", stored.get("display_name"));
+        }
+        if (stored.hasNonNull("max_input_tokens")) {
+            merged.set("context_window", stored.get("max_input_tokens"));
+        }
+        if (stored.hasNonNull("max_tokens")) {
+            merged.set("max_output_tokens", stored.get("max_tokens"));
+        }
+        if (base == null && !merged.has("created_at") && stored.hasNonNull("created_at")) {
+            merged.set("created_at", stored.get("created_at"));
+        }
+        return merged;
+    }
+
+    /**
+     * Puts the operator's stored entries in effect (all of them: an id missing from {@code stored}
+     * is back to its built-in or file entry), replacing the table in one step.
+     */
+    public void applyStored(Map<String, JsonNode> stored) {
+        if (!stored.equals(snapshot.stored())) {
+            snapshot = build(stored, null);
+        }
+    }
+
+    /**
+     * The model a stored entry would make, or an {@link IllegalArgumentException} whose message
+     * starts with the offending field; checks that its id and aliases name no other model.
+     */
+    public ModelPrice validateStored(String id, JsonNode stored) {
+        ModelPrice other = snapshot.byName().get(id.toLowerCase(Locale.ROOT));
+        if (other != null && !other.id().equals(id)) {
+            throw new IllegalArgumentException("model id: " + id + " is a name of " + other.id() + "; set the price of "
+                    + other.id());
+        }
+        ModelPrice model;
+        try {
+            model = parseModel(mergedEntry(id, stored), "stored prices", defaultUsInference);
+        } catch (IllegalStateException e) {
+            String message = e.getMessage();
+            String prefix = "stored prices: model " + id + ": ";
+            throw new IllegalArgumentException(message.startsWith(prefix) ? message.substring(prefix.length()) : message);
+        }
+        for (String alias : model.aliases()) {
+            ModelPrice named = snapshot.byName().get(alias.toLowerCase(Locale.ROOT));
+            if (named != null && !named.id().equals(id)) {
+                throw new IllegalArgumentException("aliases: " + alias + " already names " + named.id());
+            }
+        }
+        return model;
+    }
+
+    /** The operator's stored entries in effect, by model id, as stored. */
+    public Map<String, JsonNode> stored() {
+        return snapshot.stored();
+    }
+
+    /** Where a model's entry comes from: "built_in", "file" or "stored"; null for an unknown id. */
+    public String source(String modelId) {
+        return snapshot.sources().get(modelId);
+    }
+
+    /** Every model of the table, retired ones included, in table order. */
+    public List<ModelPrice> all() {
+        return snapshot.models();
     }
 
     private static ModelPrice parseModel(JsonNode m, String source, BigDecimal usInferenceMultiplier) {
@@ -167,7 +316,7 @@ public class PriceTable {
     private static BigDecimal required(JsonNode node, String field) {
         BigDecimal value = optional(node, field);
         if (value == null) {
-            throw new IllegalStateException(field + " is required");
+            throw new IllegalStateException(field + ": is required");
         }
         return value;
     }
@@ -177,9 +326,14 @@ public class PriceTable {
         if (v == null || v.isNull()) {
             return null;
         }
-        BigDecimal d = new BigDecimal(v.asText());
+        BigDecimal d;
+        try {
+            d = new BigDecimal(v.asText());
+        } catch (NumberFormatException e) {
+            throw new IllegalStateException(field + ": must be a decimal number, not " + v);
+        }
         if (d.signum() < 0) {
-            throw new IllegalStateException(field + " must not be negative");
+            throw new IllegalStateException(field + ": must not be negative");
         }
         return d;
     }
@@ -193,6 +347,7 @@ public class PriceTable {
             return Optional.empty();
         }
         String name = requested.trim().toLowerCase(Locale.ROOT);
+        Map<String, ModelPrice> byName = snapshot.byName();
         ModelPrice exact = byName.get(name);
         if (exact != null) {
             // Sent as written when it is exactly a name Anthropic knows; otherwise as the canonical id.
@@ -214,7 +369,7 @@ public class PriceTable {
     /** The models served today: those not yet retired (deprecated ones included). */
     public List<ModelPrice> available() {
         Instant now = clock.instant();
-        return models.stream().filter(m -> !m.retiredAt(now)).toList();
+        return snapshot.models().stream().filter(m -> !m.retiredAt(now)).toList();
     }
 
     public boolean retired(ModelPrice model) {

@@ -40,6 +40,7 @@ public class CallMetrics {
     private final Map<String, Counter[]> tokenCounters = new ConcurrentHashMap<>();
     private final Map<UpstreamKey, Timer> upstreamTimers = new ConcurrentHashMap<>();
     private final Map<String, Counter> costs = new ConcurrentHashMap<>();
+    private final Map<String, Counter> upstreamCosts = new ConcurrentHashMap<>();
     private final AtomicLong openHolds = new AtomicLong();
     private final AtomicLong openHoldsNanos = new AtomicLong();
 
@@ -90,6 +91,12 @@ public class CallMetrics {
             costs.computeIfAbsent(model, m -> Counter.builder("tollgate.cost").baseUnit("usd")
                     .description("Cost settled, as the ledger charged it").tag("model", m).register(registry))
                     .increment(call.costNanos() / 1e9);
+        }
+        if (call.upstreamCostNanos() != 0) {
+            upstreamCosts.computeIfAbsent(model, m -> Counter.builder("tollgate.upstream.cost").baseUnit("usd")
+                    .description("The same calls at list price: what the upstreams bill").tag("model", m)
+                    .register(registry))
+                    .increment(call.upstreamCostNanos() / 1e9);
         }
     }
 

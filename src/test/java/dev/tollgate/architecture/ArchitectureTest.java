@@ -54,6 +54,18 @@ class ArchitectureTest {
                 .check(APPLICATION);
     }
 
+    /** A plan's prices are a pure function of the list price and the plan, as the list prices are. */
+    @Test
+    void planPricingIsPure() {
+        noClasses().that().haveFullyQualifiedName("dev.tollgate.plans.PlanPricing")
+                .or().haveFullyQualifiedName("dev.tollgate.plans.Plan")
+                .or().haveFullyQualifiedName("dev.tollgate.plans.ModelOverride")
+                .should().dependOnClassesThat().resideInAnyPackage(
+                        "java.sql..", "javax.sql..", "io.agroal..", "jakarta.persistence..", "org.hibernate..",
+                        "io.vertx..", "java.net..", "jakarta.ws.rs..", "dev.tollgate.ledger..")
+                .check(APPLICATION);
+    }
+
     /** ...apart from loading its table: only PriceTable reads files (the operator's prices file). */
     @Test
     void onlyThePriceTableReadsFiles() {

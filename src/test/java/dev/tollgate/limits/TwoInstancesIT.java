@@ -17,6 +17,9 @@ import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
@@ -28,7 +31,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * Two gateway processes on one database: instance A is the packaged application under test,
- * instance B a second process of the same jar. One key's limits must hold for both combined.
+ * instance B a second process of the same jar. One key's limits must hold for both combined, a
+ * revocation must reach both, and both must route a conversation to the same pooled upstream.
  */
 @QuarkusIntegrationTest
 @QuarkusTestResource(value = FakeUpstreamResource.class, restrictToAnnotatedClass = false)
@@ -76,6 +80,100 @@ class TwoInstancesIT {
         if (instanceB != null) {
             instanceB.destroy();
             instanceB.waitFor(20, TimeUnit.SECONDS);
+        }
+    }
+
+    /**
+     * Stickiness with no shared state: both instances rank the pool by rendezvous hashing of the
+     * conversation's {@code metadata.user_id}, so turns alternating between them land on one upstream;
+     * when that upstream is disabled, only its own conversations move, and both move them alike.
+     */
+    @Test
+    void bothInstancesRouteAConversationToTheSameUpstream() throws InterruptedException {
+        String[] acct = Tollgate.fundedAccount("5");
+        Map<String, FakeUpstream> fakes = new LinkedHashMap<>();
+        Map<String, String> ids = new LinkedHashMap<>();
+        try {
+            for (String name : List.of("org-a", "org-b", "org-c")) {
+                String key = "sk-ant-api03-" + name + "-two-instances";
+                FakeUpstream fake = FakeUpstream.start(key);
+                fakes.put(name, fake);
+                ids.put(name, Tollgate.admin().body(Map.of("name", name, "kind", "anthropic", "base_url", fake.baseUrl(),
+                        "api_key", key, "priority", -1)).post("/admin/v1/upstreams").then().statusCode(201).extract().path("id"));
+            }
+            awaitPoolOn(portB, acct[1], fakes);
+
+            Map<String, String> firstHome = new HashMap<>();
+            for (int turn = 0; turn < 4; turn++) {
+                for (int user = 0; user < 30; user++) {
+                    String served = conversationTurn(turn % 2 == 0 ? RestAssured.port : portB, acct[1], "conv-" + user, fakes);
+                    String home = firstHome.putIfAbsent("conv-" + user, served);
+                    assertEquals(home == null ? served : home, served, "conv-" + user + " turn " + turn + " moved");
+                }
+            }
+            assertEquals(3, new HashSet<>(firstHome.values()).size(), "30 conversations spread over all three: " + firstHome);
+
+            Tollgate.admin().body(Map.of("enabled", false)).patch("/admin/v1/upstreams/" + ids.get("org-a")).then().statusCode(200);
+            awaitAvoided(portB, acct[1], fakes, "org-a");
+            for (int user = 0; user < 30; user++) {
+                String conversation = "conv-" + user;
+                String onA = conversationTurn(RestAssured.port, acct[1], conversation, fakes);
+                String onB = conversationTurn(portB, acct[1], conversation, fakes);
+                assertEquals(onA, onB, conversation + " routed differently by the two instances");
+                if (!firstHome.get(conversation).equals("org-a")) {
+                    assertEquals(firstHome.get(conversation), onA, conversation + " moved although its upstream is healthy");
+                } else {
+                    assertTrue(!onA.equals("org-a"), conversation + " still sent to the disabled upstream");
+                }
+            }
+            assertReconciled(acct[0]);
+        } finally {
+            ids.values().forEach(id -> Tollgate.admin().delete("/admin/v1/upstreams/" + id));
+            fakes.values().forEach(FakeUpstream::close);
+        }
+    }
+
+    /** Sends one turn of {@code conversation} and returns the name of the fake that served it. */
+    private static String conversationTurn(int port, String key, String conversation, Map<String, FakeUpstream> fakes) {
+        Map<String, Integer> before = new HashMap<>();
+        fakes.forEach((name, fake) -> before.put(name, fake.messageCalls()));
+        RestAssured.given().port(port).header("x-api-key", key).contentType("application/json")
+                .body("{\"model\":\"claude-haiku-4-5\",\"max_tokens\":10,\"metadata\":{\"user_id\":\"" + conversation
+                        + "\"},\"messages\":[{\"role\":\"user\",\"content\":\"Hi\"}]}")
+                .post("/v1/messages").then().statusCode(200);
+        List<String> served = fakes.keySet().stream().filter(name -> fakes.get(name).messageCalls() > before.get(name)).toList();
+        assertEquals(1, served.size(), conversation + " served by " + served);
+        return served.get(0);
+    }
+
+    /** Waits until instance B routes to the pool (it reloads stored upstreams within the cache TTL). */
+    private static void awaitPoolOn(int port, String key, Map<String, FakeUpstream> fakes) throws InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(15);
+        while (true) {
+            int before = fakes.values().stream().mapToInt(FakeUpstream::messageCalls).sum();
+            assertEquals(200, call(port, key));
+            if (fakes.values().stream().mapToInt(FakeUpstream::messageCalls).sum() > before) {
+                return;
+            }
+            assertTrue(System.nanoTime() < deadline, "instance B does not see the stored upstreams after 15 s");
+            Thread.sleep(250);
+        }
+    }
+
+    /** Waits until instance B no longer routes to {@code disabled}, probing with many conversations. */
+    private static void awaitAvoided(int port, String key, Map<String, FakeUpstream> fakes, String disabled)
+            throws InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(15);
+        while (true) {
+            int before = fakes.get(disabled).messageCalls();
+            for (int user = 0; user < 30; user++) {
+                conversationTurn(port, key, "conv-" + user, fakes);
+            }
+            if (fakes.get(disabled).messageCalls() == before) {
+                return;
+            }
+            assertTrue(System.nanoTime() < deadline, "instance B still routes to a disabled upstream after 15 s");
+            Thread.sleep(250);
         }
     }
 

@@ -102,11 +102,14 @@ public class UpstreamStore {
         }
     }
 
-    /** The cost of the calls it served today and this month (UTC), from the usage records. */
+    /**
+     * What the calls it served today and this month (UTC) cost at list price (the upstream's bill,
+     * not what customers were charged), from the usage records.
+     */
     Spend spend(UUID id) {
         try (Connection c = dataSource.getConnection(); PreparedStatement ps = c.prepareStatement("""
-                SELECT coalesce(sum(cost) FILTER (WHERE created_at >= date_trunc('day', now(), 'UTC')), 0),
-                       coalesce(sum(cost), 0)
+                SELECT coalesce(sum(coalesce(upstream_cost, cost)) FILTER (WHERE created_at >= date_trunc('day', now(), 'UTC')), 0),
+                       coalesce(sum(coalesce(upstream_cost, cost)), 0)
                 FROM usage_records WHERE upstream_id = ? AND created_at >= date_trunc('month', now(), 'UTC')""")) {
             ps.setObject(1, id);
             try (ResultSet rs = ps.executeQuery()) {

@@ -1,0 +1,179 @@
+package dev.tollgate.reports;
+
+import dev.tollgate.ledger.LedgerException;
+import io.agroal.api.AgroalDataSource;
+import jakarta.enterprise.context.ApplicationScoped;
+
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Timestamp;
+import java.time.Instant;
+import java.time.LocalDate;
+import java.time.ZoneOffset;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.UUID;
+
+/**
+ * Usage across accounts, summed from the hourly roll-up ({@code usage_hourly}, kept by triggers on
+ * the usage records): the work depends on the hours, accounts, keys, models and upstreams in the
+ * range, never on the number of records. The sums are exact: every record is in exactly one hour
+ * row, so whole hours sum to exactly the records of those hours.
+ */
+@ApplicationScoped
+public class UsageReport {
+
+    /** Beyond this the report is refused with a hint to narrow it. */
+    static final int MAX_ROWS = 100_000;
+
+    /** A dimension a report can be grouped by, and the columns it shows. */
+    public enum Dimension {
+        DAY, HOUR, MODEL, ACCOUNT, KEY, UPSTREAM;
+
+        public String wire() {
+            return name().toLowerCase(Locale.ROOT);
+        }
+
+        /** The column names of this dimension, in order. */
+        public List<String> columns() {
+            return switch (this) {
+                case DAY -> List.of("day");
+                case HOUR -> List.of("hour");
+                case MODEL -> List.of("model");
+                case ACCOUNT -> List.of("account_id", "account_name");
+                case KEY -> List.of("key_id", "key_name");
+                case UPSTREAM -> List.of("upstream_id", "upstream_name");
+            };
+        }
+
+        String groupExpression() {
+            return switch (this) {
+                case DAY -> "date_trunc('day', h.hour, 'UTC')";
+                case HOUR -> "h.hour";
+                case MODEL -> "h.model";
+                case ACCOUNT -> "h.account_id";
+                case KEY -> "h.key_id";
+                case UPSTREAM -> "h.upstream_id";
+            };
+        }
+    }
+
+    /** One row: the dimension values (column → value, in column order) and the sums. */
+    public record Row(List<Object> values, long calls, long inputTokens, long outputTokens, long cacheCreation5m,
+                      long cacheCreation1h, long cacheRead, long costNanos, long upstreamCostNanos) {
+
+        public long marginNanos() {
+            return costNanos - upstreamCostNanos;
+        }
+    }
+
+    /** Thrown when the report would have more than {@link #MAX_ROWS} rows. */
+    public static final class TooManyRows extends RuntimeException {
+        TooManyRows() {
+            super(null, null, false, false);
+        }
+    }
+
+    private static final UUID NIL = new UUID(0, 0);
+    private static final UUID NO_UPSTREAM = new UUID(-1L, -1L);
+
+    private final AgroalDataSource dataSource;
+
+    public UsageReport(AgroalDataSource dataSource) {
+        this.dataSource = dataSource;
+    }
+
+    /** The rows of [from, to) (whole UTC hours) grouped by {@code groupBy} (none: one row), in dimension order. */
+    public List<Row> rows(Instant from, Instant to, List<Dimension> groupBy) {
+        StringBuilder groups = new StringBuilder();
+        for (int i = 0; i < groupBy.size(); i++) {
+            groups.append(groupBy.get(i).groupExpression()).append(" AS d").append(i).append(", ");
+        }
+        String groupList = groupBy.isEmpty() ? "" : " GROUP BY " + String.join(", ",
+                java.util.stream.IntStream.range(0, groupBy.size()).mapToObj(i -> "d" + i).toList());
+        StringBuilder select = new StringBuilder("SELECT ");
+        StringBuilder joins = new StringBuilder();
+        for (int i = 0; i < groupBy.size(); i++) {
+            Dimension d = groupBy.get(i);
+            String col = "r.d" + i;
+            switch (d) {
+                case ACCOUNT -> {
+                    select.append(col).append(", a").append(i).append(".name, ");
+                    joins.append(" LEFT JOIN accounts a").append(i).append(" ON a").append(i).append(".id = ").append(col);
+                }
+                case KEY -> {
+                    select.append(col).append(", k").append(i).append(".name, ");
+                    joins.append(" LEFT JOIN api_keys k").append(i).append(" ON k").append(i).append(".id = ").append(col);
+                }
+                case UPSTREAM -> {
+                    select.append(col).append(", CASE WHEN ").append(col).append(" = '00000000-0000-0000-0000-000000000000'")
+                            .append(" THEN 'default' ELSE u").append(i).append(".name END, ");
+                    joins.append(" LEFT JOIN upstreams u").append(i).append(" ON u").append(i).append(".id = ").append(col);
+                }
+                default -> select.append(col).append(", ");
+            }
+        }
+        String sql = select + "r.calls, r.input, r.output, r.w5m, r.w1h, r.read, r.cost, r.upstream_cost FROM ("
+                + "SELECT " + groups + "sum(h.requests) AS calls, sum(h.input_tokens) AS input,"
+                + " sum(h.output_tokens) AS output, sum(h.cache_creation_5m_input_tokens) AS w5m,"
+                + " sum(h.cache_creation_1h_input_tokens) AS w1h, sum(h.cache_read_input_tokens) AS read,"
+                + " sum(h.cost) AS cost, sum(h.upstream_cost) AS upstream_cost"
+                + " FROM usage_hourly h WHERE h.hour >= ? AND h.hour < ?" + groupList
+                + " HAVING sum(h.requests) > 0) r" + joins
+                + (groupBy.isEmpty() ? "" : " ORDER BY " + String.join(", ",
+                java.util.stream.IntStream.range(0, groupBy.size()).mapToObj(i -> "r.d" + i).toList()))
+                + " LIMIT " + (MAX_ROWS + 1);
+        List<Row> rows = new ArrayList<>();
+        try (Connection c = dataSource.getConnection(); PreparedStatement ps = c.prepareStatement(sql)) {
+            ps.setTimestamp(1, Timestamp.from(from));
+            ps.setTimestamp(2, Timestamp.from(to));
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    if (rows.size() == MAX_ROWS) {
+                        throw new TooManyRows();
+                    }
+                    List<Object> values = new ArrayList<>();
+                    int col = 1;
+                    for (Dimension d : groupBy) {
+                        switch (d) {
+                            case DAY -> values.add(LocalDate.ofInstant(rs.getTimestamp(col++).toInstant(), ZoneOffset.UTC));
+                            case HOUR -> values.add(rs.getTimestamp(col++).toInstant());
+                            case MODEL -> values.add(rs.getString(col++));
+                            case ACCOUNT, KEY, UPSTREAM -> {
+                                UUID id = rs.getObject(col++, UUID.class);
+                                String name = rs.getString(col++);
+                                boolean none = d == Dimension.KEY ? NIL.equals(id) : d == Dimension.UPSTREAM && NO_UPSTREAM.equals(id);
+                                values.add(none ? null : id);
+                                values.add(none ? null : name);
+                            }
+                        }
+                    }
+                    rows.add(new Row(values, rs.getLong(col), rs.getLong(col + 1), rs.getLong(col + 2), rs.getLong(col + 3),
+                            rs.getLong(col + 4), rs.getLong(col + 5), rs.getLong(col + 6), rs.getLong(col + 7)));
+                }
+            }
+        } catch (SQLException e) {
+            throw new LedgerException("usage report failed", e);
+        }
+        return rows;
+    }
+
+    /** The sum of {@code rows}. */
+    public static Row totals(List<Row> rows) {
+        long calls = 0, in = 0, out = 0, w5m = 0, w1h = 0, read = 0, cost = 0, upstream = 0;
+        for (Row r : rows) {
+            calls += r.calls();
+            in += r.inputTokens();
+            out += r.outputTokens();
+            w5m += r.cacheCreation5m();
+            w1h += r.cacheCreation1h();
+            read += r.cacheRead();
+            cost += r.costNanos();
+            upstream += r.upstreamCostNanos();
+        }
+        return new Row(List.of(), calls, in, out, w5m, w1h, read, cost, upstream);
+    }
+}
