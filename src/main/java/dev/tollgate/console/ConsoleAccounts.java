@@ -6,6 +6,7 @@ import dev.tollgate.admin.AdminResource;
 import dev.tollgate.api.ApiException;
 import dev.tollgate.ledger.Account;
 import dev.tollgate.ledger.Money;
+import dev.tollgate.plans.PlansResource;
 import dev.tollgate.web.Forms;
 import dev.tollgate.web.Formats;
 import dev.tollgate.web.UsageViews;
@@ -66,11 +67,13 @@ public class ConsoleAccounts {
     private final AdminResource api;
     private final UsageViews usage;
     private final Forms forms;
+    private final PlansResource plans;
     private final Template listPage;
     private final Template accountPage;
     private final Template reconciliationPage;
 
     public ConsoleAccounts(WebSessions sessions, AdminAuthFilter admin, AdminResource api, UsageViews usage, Forms forms,
+                           PlansResource plans,
                            @Location("console/accounts.html") Template listPage,
                            @Location("console/account.html") Template accountPage,
                            @Location("console/reconciliation.html") Template reconciliationPage) {
@@ -79,6 +82,7 @@ public class ConsoleAccounts {
         this.api = api;
         this.usage = usage;
         this.forms = forms;
+        this.plans = plans;
         this.listPage = listPage;
         this.accountPage = accountPage;
         this.reconciliationPage = reconciliationPage;
@@ -178,7 +182,8 @@ public class ConsoleAccounts {
                 .data("month", usage.totals(accountId, UsageViews.monthStart()))
                 .data("chart", forms.toJson(usage.series(accountId, since, false, false)))
                 .data("idempotency", UUID.randomUUID().toString()).data("issued", issuedKey)
-                .data("limitFields", limitFields()).data("msg", msg).data("error", error);
+                .data("limitFields", limitFields()).data("plans", forms.view(plans.list()))
+                .data("msg", msg).data("error", error);
     }
 
     TemplateInstance issuedPage(WebSessions.Session s, String accountId, String msg, Map<String, Object> issued) {
@@ -254,6 +259,27 @@ public class ConsoleAccounts {
         try {
             api.updateAccount(id, Forms.limits(single(form)));
             return back("/console/accounts/" + id, "Account limits saved.", null);
+        } catch (ApiException e) {
+            return back("/console/accounts/" + id, null, e.getMessage());
+        }
+    }
+
+    /** Puts the account on a plan (empty: the default plan), as PATCH plan_id does. */
+    @POST
+    @Path("/{id}/plan")
+    @Consumes(MediaType.APPLICATION_FORM_URLENCODED)
+    public Response plan(@Context HttpServerRequest request, @PathParam("id") String id, @RestForm("_csrf") String csrf,
+                         @RestForm("plan_id") String planId) {
+        post(request, csrf);
+        ObjectNode body = Forms.object();
+        if (blank(planId) == null) {
+            body.putNull("plan_id");
+        } else {
+            body.put("plan_id", planId.trim());
+        }
+        try {
+            api.updateAccount(id, body);
+            return back("/console/accounts/" + id, "Plan saved: it applies to calls admitted from now on.", null);
         } catch (ApiException e) {
             return back("/console/accounts/" + id, null, e.getMessage());
         }

@@ -28,8 +28,8 @@ import java.util.UUID;
 /**
  * The numbers of the console's and the portal's pages, read from the hourly roll-ups
  * ({@code usage_hourly}) through an index, never by scanning usage records: an account's page
- * reads at most its hours of the range, the dashboard the hours of today and this month. When the
- * roll-up carries the model, series and cache savings are split by model; otherwise one series.
+ * reads at most its hours of the range, the dashboard the hours of today and this month. Series
+ * and cache savings are split by model, which the roll-up carries.
  */
 @ApplicationScoped
 public class UsageViews {
@@ -39,7 +39,6 @@ public class UsageViews {
 
     private final AgroalDataSource dataSource;
     private final PriceTable prices;
-    private volatile Boolean byModel;
 
     public UsageViews(AgroalDataSource dataSource, PriceTable prices) {
         this.dataSource = dataSource;
@@ -49,9 +48,19 @@ public class UsageViews {
     /** Token and cost totals of a range, by model where the roll-up has it. */
     @io.quarkus.qute.TemplateData
     public record Totals(long requests, long input, long output, long cacheWrite, long cacheRead, long cost,
-                         long savedNanos, boolean savingsKnown) {
+                         long upstreamCost, long savedNanos, boolean savingsKnown) {
 
-        static final Totals ZERO = new Totals(0, 0, 0, 0, 0, 0, 0, true);
+        static final Totals ZERO = new Totals(0, 0, 0, 0, 0, 0, 0, 0, true);
+
+        /** What the upstreams billed for these calls (at list price). */
+        public String upstreamCostUsd() {
+            return Money.format(upstreamCost);
+        }
+
+        /** Charged less upstream cost. */
+        public String marginUsd() {
+            return Money.format(cost - upstreamCost);
+        }
 
         /** Cache reads ÷ (reads + writes + uncached input). */
         public String hitRate() {
@@ -70,7 +79,8 @@ public class UsageViews {
 
         public Totals plus(Totals o) {
             return new Totals(requests + o.requests, input + o.input, output + o.output, cacheWrite + o.cacheWrite,
-                    cacheRead + o.cacheRead, cost + o.cost, savedNanos + o.savedNanos, savingsKnown && o.savingsKnown);
+                    cacheRead + o.cacheRead, cost + o.cost, upstreamCost + o.upstreamCost, savedNanos + o.savedNanos,
+                    savingsKnown && o.savingsKnown);
         }
     }
 
@@ -226,12 +236,11 @@ public class UsageViews {
 
     /** The roll-up's rows of [from, to) (per hour, and per model when it has one). */
     private List<Row> rows(UUID account, Instant from, Instant to, boolean perHour) {
-        boolean models = hasModel();
-        String group = (perHour ? "hour" : "NULL::timestamptz") + ", " + (models ? "model" : "NULL::text");
+        String group = (perHour ? "hour" : "NULL::timestamptz") + ", model";
         String sql = """
                 SELECT %s, sum(requests), sum(input_tokens), sum(output_tokens),
                        sum(cache_creation_5m_input_tokens + cache_creation_1h_input_tokens),
-                       sum(cache_read_input_tokens), sum(cost)
+                       sum(cache_read_input_tokens), sum(cost), sum(upstream_cost)
                 FROM usage_hourly WHERE %s hour >= ? AND hour < ? GROUP BY 1, 2""".formatted(group,
                 account == null ? "" : "account_id = ? AND");
         try (Connection c = dataSource.getConnection(); PreparedStatement ps = c.prepareStatement(sql)) {
@@ -253,7 +262,7 @@ public class UsageViews {
                         saved = savedNanos(model, read);
                     }
                     out.add(new Row(hour == null ? null : hour.toInstant(), model, new Totals(rs.getLong(3),
-                            rs.getLong(4), rs.getLong(5), rs.getLong(6), read, rs.getLong(8), saved, known)));
+                            rs.getLong(4), rs.getLong(5), rs.getLong(6), read, rs.getLong(8), rs.getLong(9), saved, known)));
                 }
             }
             return out;
@@ -270,21 +279,5 @@ public class UsageViews {
             BigDecimal usd = p.input().subtract(cacheRead).multiply(BigDecimal.valueOf(read)).divide(MILLION);
             return Money.toNanos(usd);
         }).orElse(0L);
-    }
-
-    private boolean hasModel() {
-        Boolean b = byModel;
-        if (b == null) {
-            try (Connection c = dataSource.getConnection(); PreparedStatement ps = c.prepareStatement("""
-                    SELECT 1 FROM information_schema.columns
-                    WHERE table_schema = current_schema() AND table_name = 'usage_hourly' AND column_name = 'model'""");
-                 ResultSet rs = ps.executeQuery()) {
-                b = rs.next();
-            } catch (SQLException e) {
-                throw new LedgerException("reading the roll-up's columns failed", e);
-            }
-            byModel = b;
-        }
-        return b;
     }
 }

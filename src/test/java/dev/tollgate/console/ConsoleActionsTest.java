@@ -156,4 +156,29 @@ class ConsoleActionsTest {
         }
         Tollgate.assertReconciled(account);
     }
+
+    @Test
+    void plansPricesAndReportsPagesUseTheirApis() {
+        String name = "Resellers " + System.nanoTime();
+        form().formParam("name", name).formParam("markup_percent", "25").post("/console/plans").then().statusCode(303);
+        String planId = Tollgate.admin().get("/admin/v1/plans").then().statusCode(200).extract().jsonPath()
+                .getString("data.find { it.name == '" + name + "' }.id");
+        Response bad = form().formParam("name", "x").formParam("markup_percent", "-150").post("/console/plans");
+        assertTrue(bad.getHeader("Location").contains("error=markup_percent"), bad.getHeader("Location"));
+        console().get("/console/plans").then().statusCode(200).body(containsString(name));
+
+        String[] acct = Tollgate.fundedAccount("5");
+        form().formParam("plan_id", planId).post("/console/accounts/" + acct[0] + "/plan").then().statusCode(303);
+        Tollgate.admin().get("/admin/v1/accounts/" + acct[0]).then().body("plan_id", equalTo(planId));
+        client(acct[1]).body(messageBody("claude-haiku-4-5", 10, "hi")).post("/v1/messages").then().statusCode(200);
+
+        console().get("/console/prices").then().statusCode(200).body(containsString("claude-haiku-4-5"));
+        console().get("/console/reports?group_by=account").then().statusCode(200).body(containsString(acct[0]));
+        Response csv = console().get("/console/reports?group_by=model&format=csv");
+        assertEquals(200, csv.statusCode());
+        assertTrue(csv.getContentType().startsWith("text/csv"), csv.getContentType());
+        assertTrue(csv.asString().contains("claude-haiku-4-5"));
+        console().get("/console/reports?from=yesterday").then().statusCode(200).body(containsString("from"));
+        Tollgate.assertReconciled(acct[0]);
+    }
 }
