@@ -67,6 +67,10 @@ class ConsoleBrowserTest {
         new WebDriverWait(browser, Duration.ofSeconds(10)).until(ExpectedConditions.presenceOfElementLocated(by));
     }
 
+    private void awaitUrl(String ending) {
+        new WebDriverWait(browser, Duration.ofSeconds(10)).until(ExpectedConditions.urlContains(ending));
+    }
+
     private void signInToConsole() {
         browser.get(url("/console"));
         assertTrue(browser.getCurrentUrl().endsWith("/console/sign-in"), browser.getCurrentUrl());
@@ -145,6 +149,7 @@ class ConsoleBrowserTest {
         browser.manage().window().setSize(new Dimension(1280, 900));
 
         byId("reconcile").click();
+        waitFor(By.id("consistent"));
         assertTrue(byId("consistent").getText().startsWith("Consistent"), byId("consistent").getText());
 
         browser.get(url("/console"));
@@ -165,6 +170,8 @@ class ConsoleBrowserTest {
         // 3000 read ÷ (3000 read + 0 written + 1000 uncached input)
         assertEquals("75.0%", byId("hit-rate").getText());
         assertEquals("3,000", byId("cache-read").getText());
+        // 3000 tokens read at $0.30 rather than $3.00 per million (claude-sonnet-4-6's list prices)
+        assertEquals("$0.0081", byId("cache-saved").getText());
         waitFor(By.cssSelector("#usage-chart[data-rendered]"));
         assertTrue(Integer.parseInt(byId("usage-chart").getAttribute("data-rendered")) >= 1,
                 "the chart shows the call's day");
@@ -201,14 +208,14 @@ class ConsoleBrowserTest {
         browser.manage().window().setSize(new Dimension(1280, 900));
 
         byId("sign-out").click();
-        assertTrue(browser.getCurrentUrl().endsWith("/portal/sign-in"));
+        awaitUrl("/portal/sign-in");
         browser.get(url("/portal"));
         assertTrue(browser.getCurrentUrl().endsWith("/portal/sign-in"), "signed out");
 
         // The console's sign-out too.
         browser.get(url("/console"));
         byId("sign-out").click();
-        assertTrue(browser.getCurrentUrl().endsWith("/console/sign-in"));
+        awaitUrl("/console/sign-in");
         browser.get(url("/console/accounts/" + accountId));
         assertTrue(browser.getCurrentUrl().endsWith("/console/sign-in"), "signed out");
 
