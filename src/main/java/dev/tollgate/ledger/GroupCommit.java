@@ -155,6 +155,7 @@ final class GroupCommit<T, R> {
         for (int attempt = 1; ; attempt++) {
             try {
                 List<R> results = writer.write(items, recheck);
+                leaveBacklog(batch);
                 for (int i = 0; i < batch.size(); i++) {
                     batch.get(i).result().complete(results.get(i));
                 }
@@ -180,10 +181,16 @@ final class GroupCommit<T, R> {
                     return;
                 }
                 Log.errorf("%s item failed for good: %s", name, e.toString());
+                leaveBacklog(batch);
                 batch.get(0).result().completeExceptionally(e);
                 return;
             }
         }
+    }
+
+    /** Written or failed for good: out of the backlog before its callers wake up and may read it. */
+    private void leaveBacklog(List<Pending<T, R>> batch) {
+        inBatch = Math.max(0, inBatch - batch.size());
     }
 
     /** Pauses between attempts; false when interrupted (shutdown gave up waiting for the database). */
