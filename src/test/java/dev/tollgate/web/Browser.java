@@ -45,9 +45,20 @@ public final class Browser {
         options.addArguments("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
                 "--window-size=" + width + "," + height, "--lang=en-US", "--force-device-scale-factor=1",
                 "--disable-extensions", "--no-first-run");
+        // The browser's console, to find Content-Security-Policy violations.
+        org.openqa.selenium.logging.LoggingPreferences logs = new org.openqa.selenium.logging.LoggingPreferences();
+        logs.enable(org.openqa.selenium.logging.LogType.BROWSER, java.util.logging.Level.ALL);
+        options.setCapability("goog:loggingPrefs", logs);
         ChromeDriverService service = new ChromeDriverService.Builder().usingDriverExecutable(DRIVER.toFile())
                 .usingAnyFreePort().build();
         return new ChromeDriver(service, options);
+    }
+
+    /** The browser console's messages since the last call that mention the Content-Security-Policy. */
+    public static java.util.List<String> cspViolations(WebDriver driver) {
+        return driver.manage().logs().get(org.openqa.selenium.logging.LogType.BROWSER).getAll().stream()
+                .map(org.openqa.selenium.logging.LogEntry::getMessage)
+                .filter(m -> m.contains("Content Security Policy") || m.contains("Content-Security-Policy")).toList();
     }
 
     public static void screenshot(WebDriver driver, String name) {
