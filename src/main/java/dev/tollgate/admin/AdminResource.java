@@ -8,6 +8,7 @@ import dev.tollgate.limits.LimitCounters;
 import dev.tollgate.keys.ApiKey;
 import dev.tollgate.keys.ApiKeyService;
 import dev.tollgate.ledger.Account;
+import dev.tollgate.ledger.CreditLots;
 import dev.tollgate.ledger.LedgerEntry;
 import dev.tollgate.ledger.LedgerStore;
 import dev.tollgate.metering.PriceTable;
@@ -51,7 +52,7 @@ public class AdminResource {
             Set.of("name", "fit_max_tokens", "fit_min_tokens", "low_balance_threshold_usd", "plan_id"));
     private static final Set<String> KEY_FIELDS = union(LIMIT_FIELDS,
             Set.of("name", "expires_at", "allowed_models", "allowed_ips"));
-    private static final Set<String> CREDIT_FIELDS = Set.of("amount_usd", "note");
+    private static final Set<String> CREDIT_FIELDS = Set.of("amount_usd", "note", "expires_at", "credit_expires_in_days");
 
     private static Set<String> union(Set<String> a, Set<String> b) {
         Set<String> all = new java.util.HashSet<>(a);
@@ -68,12 +69,16 @@ public class AdminResource {
     private final com.fasterxml.jackson.databind.ObjectMapper json;
     private final LimitCounters counters;
     private final Outbox outbox;
+    private final CreditLots lots;
+    private final Listings listings;
     @jakarta.inject.Inject
     dev.tollgate.plans.PlanStore plans;
 
     public AdminResource(TopupService topups, ApiKeyService keys, LedgerStore ledger, PriceTable prices, AuditLog audit,
                          TollgateConfig config, com.fasterxml.jackson.databind.ObjectMapper json, LimitCounters counters,
-                         Outbox outbox) {
+                         Outbox outbox, CreditLots lots, Listings listings) {
+        this.lots = lots;
+        this.listings = listings;
         this.outbox = outbox;
         this.counters = counters;
         this.json = json;
@@ -170,7 +175,8 @@ public class AdminResource {
     @GET
     @Path("/accounts/{id}")
     public Views.AccountView account(@PathParam("id") String id) {
-        return Views.AccountView.of(findAccount(id));
+        Account account = findAccount(id);
+        return Views.AccountView.of(account, lots.view(account.id).stream().map(Views.CreditLotView::of).toList());
     }
 
     @POST
@@ -196,10 +202,12 @@ public class AdminResource {
             throw ApiException.invalidRequest("amount_usd: required, a decimal string such as \"10.00\"");
         }
         String note = Json.optionalString(body, "note", 500);
+        Instant expiresAt = CreditExpiryFields.expiresAt(body, amount);
         if (idempotencyKey != null && (idempotencyKey.isBlank() || idempotencyKey.length() > 255)) {
             throw ApiException.invalidRequest("Idempotency-Key: must be 1 to 255 characters");
         }
-        TopupService.Outcome outcome = topups.credit(accountId, amount, kind, note, idempotencyKey);
+        TopupService.Outcome outcome = topups.credit(accountId, amount, kind, note, expiresAt,
+                CreditExpiryFields.asGiven(body), idempotencyKey);
         RestResponse.ResponseBuilder<Views.TopupView> response =
                 RestResponse.ResponseBuilder.create(RestResponse.Status.CREATED, outcome.view());
         if (outcome.replayed()) {
@@ -380,14 +388,33 @@ public class AdminResource {
         return key;
     }
 
+    /** Usage records in [from, to), newest first; walk any range with next_cursor. */
     @GET
     @Path("/accounts/{id}/usage")
-    public Views.Page<Views.UsageView> usage(@PathParam("id") String id, @QueryParam("limit") Integer limit) {
+    public Views.CursorPage<Views.UsageView> usage(@PathParam("id") String id, @QueryParam("limit") Integer limit,
+                                                   @QueryParam("from") String from, @QueryParam("to") String to,
+                                                   @QueryParam("cursor") String cursor) {
         Account account = findAccount(id);
-        // Newest first in the order of the (account_id, created_at DESC, id DESC) index: no sort.
-        List<UsageRecord> list = UsageRecord.find("accountId", Sort.descending("createdAt", "id"), account.id)
-                .page(Page.ofSize(pageSize(limit))).list();
-        return new Views.Page<>(list.stream().map(Views.UsageView::of).toList());
+        return listings.usage(account.id, Listings.instant("from", from), Listings.instant("to", to), limit, cursor);
+    }
+
+    /** Accounts, newest first; query matches a name prefix (any case) or an id prefix. */
+    @GET
+    @Path("/accounts")
+    public Views.CursorPage<Map<String, Object>> listAccounts(@QueryParam("query") String query,
+                                                              @QueryParam("limit") Integer limit,
+                                                              @QueryParam("cursor") String cursor) {
+        return listings.accounts(query, limit, cursor);
+    }
+
+    /** Keys of every account (or of account_id), newest first; query matches a name, id or key prefix. */
+    @GET
+    @Path("/keys")
+    public Views.CursorPage<Views.KeyView> listAllKeys(@QueryParam("query") String query,
+                                                       @QueryParam("account_id") String accountId,
+                                                       @QueryParam("limit") Integer limit,
+                                                       @QueryParam("cursor") String cursor) {
+        return listings.keys(query, accountId, limit, cursor);
     }
 
     @GET

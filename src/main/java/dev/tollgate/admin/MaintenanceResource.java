@@ -1,7 +1,9 @@
 package dev.tollgate.admin;
 
+import dev.tollgate.credit.CreditExpiry;
 import dev.tollgate.ledger.HoldReaper;
 import dev.tollgate.webhooks.BalanceSignals;
+import dev.tollgate.webhooks.UpstreamSignals;
 import dev.tollgate.webhooks.WebhookDispatcher;
 import dev.tollgate.webhooks.WebhookViews;
 import jakarta.ws.rs.POST;
@@ -22,9 +24,13 @@ public class MaintenanceResource {
     private final TopupService topups;
     private final BalanceSignals balanceSignals;
     private final WebhookDispatcher webhooks;
+    private final CreditExpiry creditExpiry;
+    private final UpstreamSignals upstreamSignals;
 
     public MaintenanceResource(HoldReaper reaper, TopupService topups, BalanceSignals balanceSignals,
-                               WebhookDispatcher webhooks) {
+                               WebhookDispatcher webhooks, CreditExpiry creditExpiry, UpstreamSignals upstreamSignals) {
+        this.upstreamSignals = upstreamSignals;
+        this.creditExpiry = creditExpiry;
         this.reaper = reaper;
         this.topups = topups;
         this.balanceSignals = balanceSignals;
@@ -46,6 +52,14 @@ public class MaintenanceResource {
     public WebhookViews.Pass webhooks() {
         int low = balanceSignals.announceLowBalances();
         int depleted = balanceSignals.announceDepletions();
+        upstreamSignals.announce();
         return new WebhookViews.Pass(low, depleted, webhooks.deliverDue());
+    }
+
+    /** Expires the credit lots that are due and announces those about to expire (the instances' timers do this every 30 s). */
+    @POST
+    @Path("/expire-credits")
+    public CreditExpiry.Pass expireCredits() {
+        return creditExpiry.run();
     }
 }

@@ -2,6 +2,7 @@ package dev.tollgate.admin;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.tollgate.api.ApiException;
+import dev.tollgate.ledger.CreditLots;
 import dev.tollgate.ledger.LedgerException;
 import dev.tollgate.ledger.LedgerStore;
 import dev.tollgate.ledger.Money;
@@ -41,9 +42,11 @@ public class TopupService {
     private final LedgerStore ledger;
     private final AuditLog audit;
     private final Outbox outbox;
+    private final CreditLots lots;
 
-    public TopupService(AgroalDataSource dataSource, LedgerStore ledger, AuditLog audit, Outbox outbox) {
+    public TopupService(AgroalDataSource dataSource, LedgerStore ledger, AuditLog audit, Outbox outbox, CreditLots lots) {
         this.dataSource = dataSource;
+        this.lots = lots;
         this.outbox = outbox;
         this.ledger = ledger;
         this.audit = audit;
@@ -53,8 +56,10 @@ public class TopupService {
     public record Outcome(Views.TopupView view, boolean replayed) {
     }
 
-    public Outcome credit(UUID accountId, long amount, String kind, String note, String idempotencyKey) {
-        byte[] requestHash = sha256(accountId + "|" + kind + "|" + amount + "|" + (note == null ? "" : note));
+    public Outcome credit(UUID accountId, long amount, String kind, String note, java.time.Instant expiresAt,
+                          String expiryAsGiven, String idempotencyKey) {
+        byte[] requestHash = sha256(accountId + "|" + kind + "|" + amount + "|" + (note == null ? "" : note)
+                + (expiresAt == null ? "" : "|" + expiryAsGiven));
         String scope = kind + ":" + accountId;
         try (Connection c = dataSource.getConnection()) {
             c.setAutoCommit(false);
@@ -71,16 +76,25 @@ public class TopupService {
                     c.rollback();
                     throw ApiException.notFound("Account " + accountId + " not found");
                 }
+                if (expiresAt != null) {
+                    lots.add(c, result.entryId(), accountId, amount, expiresAt);
+                }
                 try (PreparedStatement low = c.prepareStatement("SELECT tg_low_balance(?)")) {
                     low.setObject(1, accountId);
                     low.execute();
                 }
                 Views.TopupView view = new Views.TopupView(result.entryId(), accountId, Money.format(amount),
                         Money.format(result.balance()), Money.format(result.balance() - result.held()),
-                        result.reservesRevoked());
-                audit.record(c, "account." + kind, accountId.toString(), java.util.Map.of("amount_usd",
-                        Money.format(amount), "entry_id", result.entryId(), "note", note == null ? "" : note,
-                        "reserves_revoked", result.reservesRevoked()));
+                        result.reservesRevoked(), expiresAt == null ? null : expiresAt.toString());
+                Map<String, Object> details = new LinkedHashMap<>();
+                details.put("amount_usd", Money.format(amount));
+                details.put("entry_id", result.entryId());
+                details.put("note", note == null ? "" : note);
+                details.put("reserves_revoked", result.reservesRevoked());
+                if (expiresAt != null) {
+                    details.put("expires_at", expiresAt.toString());
+                }
+                audit.record(c, "account." + kind, accountId.toString(), details);
                 if ("topup".equals(kind)) {
                     outbox.emit(c, Outbox.TOPUP_CREATED, topupEvent(view, note));
                 }
@@ -147,6 +161,7 @@ public class TopupService {
         data.put("balance_usd", view.balanceUsd());
         data.put("available_usd", view.availableUsd());
         data.put("note", note);
+        data.put("expires_at", view.expiresAt());
         return data;
     }
 

@@ -1,8 +1,10 @@
 package dev.tollgate.admin;
 
+import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.annotation.JsonProperty;
 import dev.tollgate.keys.ApiKey;
 import dev.tollgate.ledger.Account;
+import dev.tollgate.ledger.CreditLots;
 import dev.tollgate.ledger.LedgerEntry;
 import dev.tollgate.ledger.LedgerStore;
 import dev.tollgate.ledger.Money;
@@ -21,7 +23,8 @@ import java.util.UUID;
  */
 @RegisterForReflection(targets = {Views.AccountView.class, Views.TopupView.class, Views.KeyView.class,
         Views.IssuedKeyView.class, Views.UsageView.class, Views.EntryView.class, Views.ReconciliationView.class,
-        Views.Page.class, Views.ReapView.class, Views.Limits.class, Views.AuditView.class})
+        Views.Page.class, Views.ReapView.class, Views.Limits.class, Views.AuditView.class, Views.CreditLotView.class,
+        Views.CursorPage.class})
 public final class Views {
 
     private Views() {
@@ -29,13 +32,28 @@ public final class Views {
 
     record AccountView(UUID id, String name, String balanceUsd, String heldUsd, String availableUsd, Instant createdAt,
                        Limits limits, boolean fitMaxTokens, int fitMinTokens, String lowBalanceThresholdUsd,
-                       Instant lowBalanceSince, UUID planId) {
+                       Instant lowBalanceSince, UUID planId,
+                       @JsonInclude(JsonInclude.Include.NON_NULL) List<CreditLotView> creditLots) {
         static AccountView of(Account a) {
+            return of(a, null);
+        }
+
+        /** With the account's credit lots (GET of one account). */
+        static AccountView of(Account a, List<CreditLotView> lots) {
             return new AccountView(a.id, a.name, Money.format(a.balance), Money.format(a.held),
                     Money.format(a.balance - a.held), a.createdAt,
                     Limits.of(a.getLimits()),
                     a.fitMaxTokens, a.fitMinTokens, LimitFields.usd(a.lowBalanceThreshold), a.lowBalanceSince,
-                    a.planId);
+                    a.planId, lots);
+        }
+    }
+
+    /** A credit lot (credit that expires) with what is left of it; lot_id is its credit's ledger entry. */
+    public record CreditLotView(long lotId, String amountUsd, String remainingUsd, String spentUsd, String expiredUsd,
+                                Instant expiresAt, Instant createdAt) {
+        public static CreditLotView of(CreditLots.LotView l) {
+            return new CreditLotView(l.entryId(), Money.format(l.amount()), Money.format(l.remaining()),
+                    Money.format(l.spent()), Money.format(l.expired()), l.expiresAt(), l.createdAt());
         }
     }
 
@@ -49,7 +67,7 @@ public final class Views {
     }
 
     record TopupView(long entryId, UUID accountId, String amountUsd, String balanceUsd, String availableUsd,
-                     int reservesRevoked) {
+                     int reservesRevoked, String expiresAt) {
     }
 
     record KeyView(UUID id, UUID accountId, String name, String prefix, List<String> allowedModels,
@@ -112,6 +130,10 @@ public final class Views {
     }
 
     record Page<T>(List<T> data) {
+    }
+
+    /** A page of a listing walked with cursors: next_cursor is null on the last page. */
+    public record CursorPage<T>(List<T> data, String nextCursor) {
     }
 
     record ReapView(int releasedHolds) {

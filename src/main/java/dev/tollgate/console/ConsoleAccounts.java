@@ -5,14 +5,11 @@ import dev.tollgate.admin.AdminAuthFilter;
 import dev.tollgate.admin.AdminResource;
 import dev.tollgate.api.ApiException;
 import dev.tollgate.ledger.Account;
-import dev.tollgate.ledger.Money;
 import dev.tollgate.plans.PlansResource;
 import dev.tollgate.web.Forms;
 import dev.tollgate.web.Formats;
 import dev.tollgate.web.UsageViews;
 import dev.tollgate.web.WebSessions;
-import io.quarkus.panache.common.Page;
-import io.quarkus.panache.common.Parameters;
 import io.quarkus.qute.Location;
 import io.quarkus.qute.Template;
 import io.quarkus.qute.TemplateInstance;
@@ -96,10 +93,10 @@ public class ConsoleAccounts {
         return sessions.requirePost(WebSessions.Kind.CONSOLE, request, admin.actor(), csrf);
     }
 
-    /** Newest first, {@value #PAGE} a page; {@code q}: part of the name, or an account id. */
+    /** Newest first, {@value #PAGE} a page (the admin API's listing); {@code q}: a name or id prefix, or an id. */
     @GET
     public Response list(@Context HttpServerRequest request, @QueryParam("q") String q,
-                         @QueryParam("before") String before, @QueryParam("msg") String msg,
+                         @QueryParam("cursor") String cursor, @QueryParam("msg") String msg,
                          @QueryParam("error") String error) {
         WebSessions.Session s = session(request);
         String query = blank(q);
@@ -113,38 +110,15 @@ public class ConsoleAccounts {
                 // a name
             }
         }
-        Instant beforeTime = null;
+        Map<String, Object> listing;
         try {
-            beforeTime = blank(before) == null ? null : Instant.parse(before);
-        } catch (java.time.format.DateTimeParseException e) {
-            error = "before: not a time this page gave";
+            listing = forms.view(api.listAccounts(query, PAGE, blank(cursor)));
+        } catch (ApiException e) {
+            listing = Map.of("data", List.of());
+            error = e.getMessage();
         }
-        StringBuilder where = new StringBuilder("1 = 1");
-        Parameters params = new Parameters();
-        if (query != null) {
-            where.append(" and lower(name) like :q");
-            params.and("q", "%" + query.toLowerCase(java.util.Locale.ROOT).replace("\\", "\\\\")
-                    .replace("%", "\\%").replace("_", "\\_") + "%");
-        }
-        if (beforeTime != null) {
-            where.append(" and createdAt < :before");
-            params.and("before", beforeTime);
-        }
-        List<Account> accounts = Account.<Account>find(where + " order by createdAt desc", params)
-                .page(Page.ofSize(PAGE + 1)).list();
-        String next = accounts.size() > PAGE ? accounts.get(PAGE - 1).createdAt.toString() : null;
-        List<Map<String, Object>> rows = accounts.stream().limit(PAGE).map(a -> {
-            Map<String, Object> m = new LinkedHashMap<>();
-            m.put("id", a.id.toString());
-            m.put("name", a.name);
-            m.put("balance_usd", Money.format(a.balance));
-            m.put("held_usd", Money.format(a.held));
-            m.put("available_usd", Money.format(a.balance - a.held));
-            m.put("created_at", a.createdAt.toString());
-            return m;
-        }).toList();
-        return Response.ok(page(listPage, s, "accounts").data("accounts", rows).data("q", query).data("next", next)
-                .data("msg", msg).data("error", error)).build();
+        return Response.ok(page(listPage, s, "accounts").data("accounts", listing.get("data")).data("q", query)
+                .data("next", listing.get("next_cursor")).data("msg", msg).data("error", error)).build();
     }
 
     @POST
@@ -174,7 +148,7 @@ public class ConsoleAccounts {
         Map<String, Object> account = forms.view(api.account(id));
         UUID accountId = UUID.fromString(id);
         List<Map<String, Object>> keys = forms.data(api.listKeys(id));
-        List<Map<String, Object>> calls = forms.data(api.usage(id, 20));
+        List<Map<String, Object>> calls = forms.data(api.usage(id, 20, null, null, null));
         List<Map<String, Object>> entries = forms.data(api.ledgerEntries(id, 20));
         Instant since = Instant.now().truncatedTo(ChronoUnit.DAYS).minus(29, ChronoUnit.DAYS);
         return page(accountPage, s, "accounts").data("a", account).data("keys", keys).data("calls", calls)
@@ -213,8 +187,9 @@ public class ConsoleAccounts {
     @Consumes(MediaType.APPLICATION_FORM_URLENCODED)
     public Response topup(@Context HttpServerRequest request, @PathParam("id") String id, @RestForm("_csrf") String csrf,
                           @RestForm("amount_usd") String amount, @RestForm String note,
-                          @RestForm("idempotency_key") String idempotencyKey) {
-        return credit(request, id, csrf, amount, note, idempotencyKey, true);
+                          @RestForm("idempotency_key") String idempotencyKey,
+                          @RestForm("credit_expires_in_days") String expiresInDays) {
+        return credit(request, id, csrf, amount, note, idempotencyKey, expiresInDays, true);
     }
 
     @POST
@@ -223,7 +198,7 @@ public class ConsoleAccounts {
     public Response adjust(@Context HttpServerRequest request, @PathParam("id") String id, @RestForm("_csrf") String csrf,
                            @RestForm("amount_usd") String amount, @RestForm String note,
                            @RestForm("idempotency_key") String idempotencyKey) {
-        return credit(request, id, csrf, amount, note, idempotencyKey, false);
+        return credit(request, id, csrf, amount, note, idempotencyKey, null, false);
     }
 
     /**
@@ -231,10 +206,17 @@ public class ConsoleAccounts {
      * (a double click, a reload) credits once.
      */
     private Response credit(HttpServerRequest request, String id, String csrf, String amount, String note,
-                            String idempotencyKey, boolean topup) {
+                            String idempotencyKey, String expiresInDays, boolean topup) {
         post(request, csrf);
         ObjectNode body = Forms.object();
         body.put("amount_usd", amount == null ? "" : amount.trim());
+        if (blank(expiresInDays) != null) {
+            try {
+                body.put("credit_expires_in_days", Integer.parseInt(expiresInDays.trim()));
+            } catch (NumberFormatException e) {
+                body.put("credit_expires_in_days", expiresInDays.trim());
+            }
+        }
         if (blank(note) != null) {
             body.put("note", note.trim());
         }

@@ -22,7 +22,8 @@ final class CodeViews {
     }
 
     /** A created batch: the only response that ever carries the codes themselves. */
-    record Batch(UUID batchId, int count, String amountUsd, Instant expiresAt, String note, Instant createdAt,
+    record Batch(UUID batchId, int count, String amountUsd, Instant expiresAt, Integer creditExpiresInDays, String note,
+                 Instant createdAt,
                  List<IssuedCode> codes) {
     }
 
@@ -30,7 +31,8 @@ final class CodeViews {
     }
 
     /** A code as listed: its status, never the code. */
-    record Code(UUID id, UUID batchId, String status, String amountUsd, Instant expiresAt, String note,
+    record Code(UUID id, UUID batchId, String status, String amountUsd, Instant expiresAt, Integer creditExpiresInDays,
+                String note,
                 Instant createdAt, Instant redeemedAt, UUID redeemedByAccountId, UUID redeemedByKeyId,
                 Long ledgerEntryId, Instant revokedAt) {
 
@@ -43,7 +45,8 @@ final class CodeViews {
                     : expiresAt != null && !expiresAt.isAfter(instant(rs, "at")) ? "expired" : "unused";
             long entry = rs.getLong("ledger_entry_id");
             return new Code(rs.getObject("id", UUID.class), rs.getObject("batch_id", UUID.class), status,
-                    Money.format(rs.getLong("amount")), expiresAt, rs.getString("note"), instant(rs, "created_at"),
+                    Money.format(rs.getLong("amount")), expiresAt, rs.getObject("credit_expires_in_days", Integer.class),
+                    rs.getString("note"), instant(rs, "created_at"),
                     redeemedAt, rs.getObject("redeemed_by", UUID.class), rs.getObject("redeemed_key_id", UUID.class),
                     rs.wasNull() ? null : entry, revokedAt);
         }
@@ -80,6 +83,7 @@ final class CodeViews {
     }
 
     /** A redemption's answer to the developer. */
-    record Redemption(UUID codeId, String amountUsd, String balanceUsd, String availableUsd, long entryId) {
+    record Redemption(UUID codeId, String amountUsd, String balanceUsd, String availableUsd, long entryId,
+                      Instant creditExpiresAt) {
     }
 }

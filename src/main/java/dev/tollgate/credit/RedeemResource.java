@@ -43,6 +43,7 @@ public class RedeemResource {
         String typed = Json.requiredString(Json.onlyFields(body, Set.of("code")), "code", 100);
         RedemptionService.Redeemed r = codes.redeem(key, clientIp, typed);
         return RestResponse.status(RestResponse.Status.CREATED, new CodeViews.Redemption(r.codeId(),
-                Money.format(r.amount()), Money.format(r.balance()), Money.format(r.balance() - r.held()), r.entryId()));
+                Money.format(r.amount()), Money.format(r.balance()), Money.format(r.balance() - r.held()), r.entryId(),
+                r.creditExpiresAt()));
     }
 }

@@ -25,8 +25,9 @@ import java.util.UUID;
 public class RedemptionCodeResource {
 
     static final int MAX_COUNT = 10_000;
+    static final int MAX_CREDIT_DAYS = 3650;
     private static final int MAX_PAGE = 1000;
-    private static final Set<String> CREATE_FIELDS = Set.of("count", "amount_usd", "expires_at", "note");
+    private static final Set<String> CREATE_FIELDS = Set.of("count", "amount_usd", "expires_at", "credit_expires_in_days", "note");
 
     private final RedemptionService codes;
 
@@ -50,8 +51,21 @@ public class RedemptionCodeResource {
         if (expiresAt != null && !expiresAt.isAfter(Instant.now())) {
             throw ApiException.invalidRequest("expires_at: must be in the future");
         }
+        Integer creditDays = creditExpiresInDays(body.get("credit_expires_in_days"));
         String note = Json.optionalString(body, "note", 500);
-        return RestResponse.status(RestResponse.Status.CREATED, codes.create(count.asInt(), amount, expiresAt, note));
+        return RestResponse.status(RestResponse.Status.CREATED,
+                codes.create(count.asInt(), amount, expiresAt, creditDays, note));
+    }
+
+    /** Days from a redemption until its credit expires (a credit lot); absent or null: it never expires. */
+    static Integer creditExpiresInDays(JsonNode days) {
+        if (days == null || days.isNull()) {
+            return null;
+        }
+        if (!days.isIntegralNumber() || !days.canConvertToInt() || days.asInt() < 1 || days.asInt() > MAX_CREDIT_DAYS) {
+            throw ApiException.invalidRequest("credit_expires_in_days: must be an integer from 1 to " + MAX_CREDIT_DAYS);
+        }
+        return days.asInt();
     }
 
     @GET

@@ -50,7 +50,7 @@ public class RedemptionService {
     }
 
     /** Creates {@code count} codes of {@code amount} nano-dollars, in one transaction with its audit record. */
-    CodeViews.Batch create(int count, long amount, Instant expiresAt, String note) {
+    CodeViews.Batch create(int count, long amount, Instant expiresAt, Integer creditDays, String note) {
         UUID batchId = UUID.randomUUID();
         Instant createdAt = Instant.now().truncatedTo(ChronoUnit.MICROS);
         List<Issued> issued = new ArrayList<>(count);
@@ -65,21 +65,24 @@ public class RedemptionService {
         try (Connection c = dataSource.getConnection()) {
             c.setAutoCommit(false);
             try (PreparedStatement ps = c.prepareStatement("""
-                    INSERT INTO redemption_codes (id, batch_id, code_hash, amount, expires_at, note, created_at)
-                    SELECT id::uuid, ?, decode(h, 'hex'), ?, ?, ?, ? FROM unnest(?::text[], ?::text[]) AS t(id, h)
+                    INSERT INTO redemption_codes (id, batch_id, code_hash, amount, expires_at, note, created_at,
+                                                  credit_expires_in_days)
+                    SELECT id::uuid, ?, decode(h, 'hex'), ?, ?, ?, ?, ? FROM unnest(?::text[], ?::text[]) AS t(id, h)
                     """)) {
                 ps.setObject(1, batchId);
                 ps.setLong(2, amount);
                 ps.setTimestamp(3, expiresAt == null ? null : Timestamp.from(expiresAt));
                 ps.setString(4, note);
                 ps.setTimestamp(5, Timestamp.from(createdAt));
-                ps.setArray(6, c.createArrayOf("text", ids));
-                ps.setArray(7, c.createArrayOf("text", hashes));
+                ps.setObject(6, creditDays, java.sql.Types.INTEGER);
+                ps.setArray(7, c.createArrayOf("text", ids));
+                ps.setArray(8, c.createArrayOf("text", hashes));
                 ps.executeUpdate();
                 Map<String, Object> details = new LinkedHashMap<>();
                 details.put("count", count);
                 details.put("amount_usd", Money.format(amount));
                 details.put("expires_at", expiresAt == null ? null : expiresAt.toString());
+                details.put("credit_expires_in_days", creditDays);
                 details.put("note", note);
                 audit.record(c, "redemption_codes.create", batchId.toString(), details);
                 c.commit();
@@ -90,7 +93,7 @@ public class RedemptionService {
         } catch (SQLException e) {
             throw new LedgerException("creating redemption codes failed", e);
         }
-        return new CodeViews.Batch(batchId, count, Money.format(amount), expiresAt, note, createdAt,
+        return new CodeViews.Batch(batchId, count, Money.format(amount), expiresAt, creditDays, note, createdAt,
                 issued.stream().map(i -> new CodeViews.IssuedCode(i.id(), i.code())).toList());
     }
 
@@ -175,7 +178,7 @@ public class RedemptionService {
     }
 
     /** The credit of one redemption and the account's totals after it. */
-    record Redeemed(UUID codeId, long amount, long entryId, long balance, long held) {
+    record Redeemed(UUID codeId, long amount, long entryId, long balance, long held, Instant creditExpiresAt) {
     }
 
     /**
@@ -230,8 +233,9 @@ public class RedemptionService {
                     default -> throw new ApiException(410, "invalid_request_error",
                             "This redemption code has expired").errorCode("code_expired");
                 }
-                Redeemed r = new Redeemed(codeId, rs.getLong("amount"), rs.getLong("entry_id"), rs.getLong("balance"),
-                        rs.getLong("held"));
+                long entryId = rs.getLong("entry_id");
+                Redeemed r = new Redeemed(codeId, rs.getLong("amount"), entryId, rs.getLong("balance"),
+                        rs.getLong("held"), lotExpiry(c, entryId));
                 Map<String, Object> data = new LinkedHashMap<>();
                 data.put("code_id", codeId.toString());
                 data.put("account_id", key.accountId().toString());
@@ -240,9 +244,20 @@ public class RedemptionService {
                 data.put("entry_id", r.entryId());
                 data.put("balance_usd", Money.format(r.balance()));
                 data.put("available_usd", Money.format(r.balance() - r.held()));
+                data.put("credit_expires_at", r.creditExpiresAt() == null ? null : r.creditExpiresAt().toString());
                 audit.record(c, "key:" + key.id(), "redemption_code.redeem", codeId.toString(), data);
                 outbox.emit(c, Outbox.REDEMPTION_CREATED, data);
                 return r;
+            }
+        }
+    }
+
+    /** When the credit of a redemption expires (its lot), or null when it does not. */
+    private static Instant lotExpiry(Connection c, long entryId) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("SELECT expires_at FROM credit_lots WHERE entry_id = ?")) {
+            ps.setLong(1, entryId);
+            try (ResultSet rs = ps.executeQuery()) {
+                return rs.next() ? rs.getTimestamp(1).toInstant() : null;
             }
         }
     }

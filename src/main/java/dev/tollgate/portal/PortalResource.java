@@ -127,7 +127,7 @@ public class PortalResource {
                                      @QueryParam("error") String error) {
         WebSessions.Session s = sessions.require(WebSessions.Kind.PORTAL, request, null);
         Map<String, Object> view = forms.view(me.me(s.keyId(), s.accountId()));
-        Map<String, Object> month = forms.view(me.usage(s.accountId(), 20, null, null));
+        Map<String, Object> month = forms.view(me.usage(s.accountId(), 20, null, null, null));
         Instant since = Instant.now().truncatedTo(ChronoUnit.DAYS).minus(29, ChronoUnit.DAYS);
         String base = baseUrl(request);
         return overview.data("csrf", s.csrf()).data("me", view).data("key", view.get("key"))

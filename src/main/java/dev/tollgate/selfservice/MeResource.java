@@ -1,17 +1,18 @@
 package dev.tollgate.selfservice;
 
+import dev.tollgate.admin.Listings;
 import dev.tollgate.admin.Views;
+import dev.tollgate.api.PageCursor;
 import dev.tollgate.api.ApiException;
 import dev.tollgate.gateway.Gateway;
 import dev.tollgate.keys.ApiKey;
 import dev.tollgate.keys.AuthenticatedKey;
 import dev.tollgate.ledger.Account;
+import dev.tollgate.ledger.CreditLots;
 import dev.tollgate.ledger.LedgerException;
 import dev.tollgate.ledger.Money;
 import dev.tollgate.ledger.UsageRecord;
 import io.agroal.api.AgroalDataSource;
-import io.quarkus.panache.common.Page;
-import io.quarkus.panache.common.Parameters;
 import io.vertx.core.http.HttpServerRequest;
 import jakarta.ws.rs.GET;
 import jakarta.ws.rs.Path;
@@ -43,9 +44,11 @@ public class MeResource {
 
     private final Gateway gateway;
     private final AgroalDataSource dataSource;
+    private final CreditLots lots;
 
-    public MeResource(Gateway gateway, AgroalDataSource dataSource) {
+    public MeResource(Gateway gateway, AgroalDataSource dataSource, CreditLots lots) {
         this.gateway = gateway;
+        this.lots = lots;
         this.dataSource = dataSource;
     }
 
@@ -80,6 +83,7 @@ public class MeResource {
         accountView.put("low_balance_since", account.lowBalanceSince);
         accountView.put("limits", Views.Limits.of(account.getLimits()));
         accountView.put("spend", spend(account.id, false));
+        accountView.put("credit_lots", lots.view(account.id).stream().map(Views.CreditLotView::of).toList());
 
         Map<String, Object> body = new LinkedHashMap<>();
         body.put("key", keyView);
@@ -95,26 +99,24 @@ public class MeResource {
     @GET
     @Path("/usage")
     public Map<String, Object> usage(@Context HttpServerRequest request, @QueryParam("limit") Integer limit,
-                                     @QueryParam("from") String from, @QueryParam("to") String to) {
-        return usage(gateway.authenticate(request).accountId(), limit, from, to);
+                                     @QueryParam("from") String from, @QueryParam("to") String to,
+                                     @QueryParam("cursor") String cursor) {
+        return usage(gateway.authenticate(request).accountId(), limit, from, to, cursor);
     }
 
     /** What {@code GET /v1/me/usage} answers for the account {@code accountId} (the portal shows it). */
-    public Map<String, Object> usage(UUID accountId, Integer limit, String from, String to) {
-        int size = limit == null ? 50 : limit;
-        if (size < 1 || size > 1000) {
-            throw ApiException.invalidRequest("limit: must be between 1 and 1000");
-        }
+    public Map<String, Object> usage(UUID accountId, Integer limit, String from, String to, String cursor) {
+        int size = PageCursor.limit(limit, 1000);
+        PageCursor after = PageCursor.decode(cursor);
         Instant fromTime = instant("from", from, java.time.ZonedDateTime.now(java.time.ZoneOffset.UTC)
                 .withDayOfMonth(1).toLocalDate().atStartOfDay(java.time.ZoneOffset.UTC).toInstant());
         Instant toTime = instant("to", to, Instant.parse("9999-12-31T00:00:00Z"));
-        List<UsageRecord> records = UsageRecord.find(
-                        // created_at first: the (account_id, created_at) index serves both the range and the order
-                        "accountId = :account and createdAt >= :from and createdAt < :to order by createdAt desc, id desc",
-                        Parameters.with("account", accountId).and("from", fromTime).and("to", toTime))
-                .page(Page.ofSize(size)).list();
+        List<UsageRecord> records = Listings.usageRecords(accountId, fromTime, toTime, size, after);
+        Views.CursorPage<Map<String, Object>> page = Listings.page(records.stream().map(MeResource::record).toList(),
+                Listings.positions(records), size);
         Map<String, Object> body = new LinkedHashMap<>();
-        body.put("data", records.stream().map(MeResource::record).toList());
+        body.put("data", page.data());
+        body.put("next_cursor", page.nextCursor());
         body.put("totals", totals(accountId, fromTime, toTime));
         return body;
     }

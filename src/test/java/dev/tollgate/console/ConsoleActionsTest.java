@@ -140,9 +140,15 @@ class ConsoleActionsTest {
         form().formParam("amount_usd", "-2.5").formParam("note", "refund fix").formParam("idempotency_key", "a-" + account)
                 .post("/console/accounts/" + account + "/adjustments").then().statusCode(303);
         assertEquals(0, new BigDecimal("7.5").compareTo(Tollgate.balance(account)));
+        // Credit that expires: a lot, shown on the account's page.
+        form().formParam("amount_usd", "1").formParam("credit_expires_in_days", "30")
+                .formParam("idempotency_key", "e-" + account).post("/console/accounts/" + account + "/topups")
+                .then().statusCode(303);
+        console().get("/console/accounts/" + account).then().statusCode(200).body(containsString("Credit lots"));
+        assertEquals(0, new BigDecimal("8.5").compareTo(Tollgate.balance(account)));
         Response bad = form().formParam("amount_usd", "ten").post("/console/accounts/" + account + "/topups");
         assertTrue(bad.getHeader("Location").contains("error=amount_usd"), bad.getHeader("Location"));
-        assertEquals(0, new BigDecimal("7.5").compareTo(Tollgate.balance(account)));
+        assertEquals(0, new BigDecimal("8.5").compareTo(Tollgate.balance(account)));
 
         console().get("/console/accounts/" + account + "/reconciliation").then().statusCode(200)
                 .body(containsString("Consistent"));

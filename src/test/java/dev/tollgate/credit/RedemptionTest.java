@@ -193,7 +193,9 @@ class RedemptionTest {
                 Map.of("count", 1, "amount_usd", "-1"),
                 Map.of("count", 1),
                 Map.of("count", 1, "amount_usd", "1", "expires_at", "2001-01-01T00:00:00Z"),
-                Map.of("count", 1, "amount_usd", "1", "credit_expires_in_days", 30))) {
+                Map.of("count", 1, "amount_usd", "1", "credit_expires_in_days", 0),
+                Map.of("count", 1, "amount_usd", "1", "credit_expires_in_days", 3651),
+                Map.of("count", 1, "amount_usd", "1", "credit_expires_in_days", "30"))) {
             Response r = createCodes(body);
             assertEquals(400, r.statusCode(), body + " → " + r.asString());
             assertEquals("invalid_request_error", r.path("error.type"));

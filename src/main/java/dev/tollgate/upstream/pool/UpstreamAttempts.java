@@ -116,7 +116,9 @@ public final class UpstreamAttempts {
     /** No connection could be made (refused, reset, TLS, connect timeout): nothing was sent. */
     public void connectFailed(Throwable failure) {
         Log.warnf("Upstream %s could not be reached: %s", current.name(), failure.toString());
-        currentHealth.connectionFailed(System.currentTimeMillis(), pool.config.cooldown(), pool.config.maxCooldown());
+        if (currentHealth.connectionFailed(System.currentTimeMillis(), pool.config.cooldown(), pool.config.maxCooldown())) {
+            pool.cooldowns.started(current, currentHealth.coolingUntil(System.currentTimeMillis()), "unreachable");
+        }
         pool.metrics.answer(current, "connect_failed", -1);
     }
 
@@ -133,13 +135,18 @@ public final class UpstreamAttempts {
         if (status == 401 || status == 402 || status == 403 || accountExhausted(status, body)) {
             Log.errorf("Upstream %s refused the call for its credential or account (%d): it sits out %s; fix its"
                     + " api_key or its Anthropic account", current.name(), status, pool.config.credentialCooldown());
-            currentHealth.credentialRefused(now, pool.config.credentialCooldown());
+            if (currentHealth.credentialRefused(now, pool.config.credentialCooldown())) {
+                pool.cooldowns.started(current, currentHealth.coolingUntil(now), "credential_refused");
+            }
             return Rejection.CREDENTIAL;
         }
         switch (status) {
             case 429, 529, 503 -> {
-                currentHealth.throttled(now, retryAfter(headers.get("retry-after")), pool.config.cooldown(),
-                        pool.config.maxCooldown());
+                if (currentHealth.throttled(now, retryAfter(headers.get("retry-after")), pool.config.cooldown(),
+                        pool.config.maxCooldown())) {
+                    pool.cooldowns.started(current, currentHealth.coolingUntil(now), status == 429 ? "rate_limited"
+                            : status == 529 ? "overloaded" : "unavailable");
+                }
                 return Rejection.RETRY;
             }
             case 500, 502 -> {

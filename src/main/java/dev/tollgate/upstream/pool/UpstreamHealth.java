@@ -58,30 +58,33 @@ final class UpstreamHealth {
         probing = false;
     }
 
-    /** 429/529/503: sits out retry-after, or a backoff that doubles with each repeat, capped. */
-    synchronized void throttled(long nowMillis, Duration retryAfter, Duration base, Duration max) {
+    /**
+     * 429/529/503: sits out retry-after, or a backoff that doubles with each repeat, capped. Each of
+     * the cooling methods answers whether a cooldown started (it was not cooling down before).
+     */
+    synchronized boolean throttled(long nowMillis, Duration retryAfter, Duration base, Duration max) {
         count(nowMillis, Count.CALLS);
         count(nowMillis, Count.THROTTLED);
         Duration wait = retryAfter != null ? retryAfter : backoff(base, max);
-        coolUntil(nowMillis + Math.min(wait.toMillis(), max.toMillis()));
         probing = false;
+        return coolUntil(nowMillis, nowMillis + Math.min(wait.toMillis(), max.toMillis()));
     }
 
     /** The credential was refused (or its account is out of credit): a long cooldown. */
-    synchronized void credentialRefused(long nowMillis, Duration cooldown) {
+    synchronized boolean credentialRefused(long nowMillis, Duration cooldown) {
         count(nowMillis, Count.CALLS);
         count(nowMillis, Count.ERRORS);
-        coolUntil(nowMillis + cooldown.toMillis());
         probing = false;
+        return coolUntil(nowMillis, nowMillis + cooldown.toMillis());
     }
 
     /** No connection could be made: the circuit opens until a probe after the backoff gets through. */
-    synchronized void connectionFailed(long nowMillis, Duration base, Duration max) {
+    synchronized boolean connectionFailed(long nowMillis, Duration base, Duration max) {
         count(nowMillis, Count.CALLS);
         count(nowMillis, Count.ERRORS);
-        coolUntil(nowMillis + backoff(base, max).toMillis());
         circuitOpen = true;
         probing = false;
+        return coolUntil(nowMillis, nowMillis + backoff(base, max).toMillis());
     }
 
     /** Any other error answer (500, 502, a refused request): counted, no cooldown. */
@@ -131,9 +134,14 @@ final class UpstreamHealth {
         return wait.compareTo(max) > 0 ? max : wait;
     }
 
-    /** The upstream's latest answer decides, longer or shorter than what an earlier one said. */
-    private void coolUntil(long untilMillis) {
+    /**
+     * The upstream's latest answer decides, longer or shorter than what an earlier one said. True
+     * when this starts a cooldown: it was not cooling down at {@code nowMillis}.
+     */
+    private boolean coolUntil(long nowMillis, long untilMillis) {
+        boolean started = nowMillis >= coolingUntilMillis && untilMillis > nowMillis;
         coolingUntilMillis = untilMillis;
+        return started;
     }
 
     /** When it stops cooling down (0 or the past: it is not). */

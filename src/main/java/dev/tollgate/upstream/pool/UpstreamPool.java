@@ -21,9 +21,12 @@ public class UpstreamPool {
     final UpstreamRegistry registry;
     final UpstreamMetrics metrics;
     final TollgateConfig.Upstream config;
+    final UpstreamCooldowns cooldowns;
     private final Map<UUID, UpstreamHealth> health = new ConcurrentHashMap<>();
 
-    public UpstreamPool(UpstreamRegistry registry, UpstreamMetrics metrics, TollgateConfig config) {
+    public UpstreamPool(UpstreamRegistry registry, UpstreamMetrics metrics, TollgateConfig config,
+                        UpstreamCooldowns cooldowns) {
+        this.cooldowns = cooldowns;
         this.registry = registry;
         this.metrics = metrics;
         this.config = config.upstream();
