@@ -25,7 +25,6 @@ import dev.tollgate.upstream.pool.UpstreamAttempts;
 import dev.tollgate.upstream.pool.UpstreamPool;
 import io.quarkus.logging.Log;
 import io.vertx.core.MultiMap;
-import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.HttpServerRequest;
 import jakarta.inject.Inject;
 import jakarta.inject.Singleton;
@@ -367,8 +366,8 @@ public class Gateway {
                 }
             }
             byte[] bytes = JSON.writeValueAsBytes(countBody);
-            UpstreamClient.Answer answer = upstream.call(route.current().target(), HttpMethod.POST,
-                            "/v1/messages/count_tokens", clientHeaders, bytes)
+            UpstreamClient.Answer answer = upstream.onContext(() -> route.current().dialect()
+                            .countTokens(upstream, modelId, bytes, clientHeaders, null))
                     .toCompletionStage().toCompletableFuture()
                     .get(config.upstream().countTokensTimeout().toMillis(), TimeUnit.MILLISECONDS);
             if (answer.status() != 200) {
@@ -418,9 +417,19 @@ public class Gateway {
         return prices.calculator().costNanos(model.charged(), usage.withRequested(request.requestedModifiers()));
     }
 
-    /** The same usage at list price: what the upstream bills the operator for the call. */
-    public long upstreamCost(PriceTable.Resolved model, MessagesRequest request, TokenUsage usage, long cost) {
-        return model.charged() == model.price() ? cost
+    /**
+     * The same usage at list price times the serving upstream's price multiplier (1: the common
+     * case, no arithmetic), rounded once half-up to 1e-9 USD: what the upstream bills the operator
+     * for the call. {@code multiplier}: null when no upstream served.
+     */
+    public long upstreamCost(PriceTable.Resolved model, MessagesRequest request, TokenUsage usage, long cost,
+                             java.math.BigDecimal multiplier) {
+        long list = model.charged() == model.price() ? cost
                 : prices.calculator().costNanos(model.price(), usage.withRequested(request.requestedModifiers()));
+        if (multiplier == null || multiplier == java.math.BigDecimal.ONE || list == 0) {
+            return list;
+        }
+        return java.math.BigDecimal.valueOf(list).multiply(multiplier)
+                .setScale(0, java.math.RoundingMode.HALF_UP).longValueExact();
     }
 }

@@ -14,7 +14,6 @@ import io.quarkus.logging.Log;
 import io.quarkus.vertx.http.runtime.filters.Filters;
 import io.vertx.core.Context;
 import io.vertx.core.Vertx;
-import io.vertx.core.http.HttpMethod;
 import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
 import jakarta.enterprise.context.ApplicationScoped;
@@ -57,11 +56,13 @@ public class MessagesRoutes {
         BodyReader.read(ctx, gateway.config.maxRequestBytes(), body -> gateway.blocking().execute(() -> {
             byte[] upstreamBody;
             UpstreamAttempts route;
+            String modelId;
             try {
                 AuthenticatedKey key = gateway.authenticate(ctx.request());
                 MessagesRequest request = MessagesRequest.parse(body, false);
                 PriceTable.Resolved model = gateway.resolveModel(request.model(), key);
                 upstreamBody = request.bodyWithModel(model.upstreamModel());
+                modelId = model.price().id();
                 route = gateway.pool.route(model.price().id(), Gateway.stickinessKey(key, request));
                 if (!route.advance()) {
                     throw route.unavailable();
@@ -70,26 +71,22 @@ public class MessagesRoutes {
                 context.runOnContext(v -> ErrorResponder.send(ctx, e));
                 return;
             }
-            context.runOnContext(v -> forwardCount(ctx, upstreamBody, route));
+            context.runOnContext(v -> forwardCount(ctx, modelId, upstreamBody, route));
         }));
     }
 
-    /** To the first upstream that takes the call; free, so a failure is reported rather than retried. */
-    private void forwardCount(RoutingContext ctx, byte[] body, UpstreamAttempts route) {
-        String query = ctx.request().query();
-        gateway.upstream.open(route.current().target(), HttpMethod.POST,
-                        "/v1/messages/count_tokens" + (query == null ? "" : "?" + query), ctx.request().headers(), false)
-                .compose(req -> gateway.upstream.send(req, body))
-                .compose(resp -> resp.body().map(b -> {
-                    if (resp.statusCode() != 200) {
-                        ErrorResponder.send(ctx, UpstreamRefusals.refusal(resp.statusCode(), resp.headers(), b));
-                    } else if (!ctx.response().closed()) {
-                        String type = resp.getHeader("content-type");
-                        ctx.response().putHeader("content-type", type != null ? type : "application/json").end(b);
-                    }
-                    return b;
-                }))
+    /** To the first upstream that takes the call (by its kind's dialect); free, so a failure is reported rather than retried. */
+    private void forwardCount(RoutingContext ctx, String modelId, byte[] body, UpstreamAttempts route) {
+        route.current().dialect().countTokens(gateway.upstream, modelId, body, ctx.request().headers(), ctx.request().query())
                 .onComplete(ar -> route.release())
+                .onSuccess(answer -> {
+                    if (answer.status() != 200) {
+                        ErrorResponder.send(ctx, UpstreamRefusals.refusal(answer.status(), answer.headers(), answer.body()));
+                    } else if (!ctx.response().closed()) {
+                        String type = answer.headers().get("content-type");
+                        ctx.response().putHeader("content-type", type != null ? type : "application/json").end(answer.body());
+                    }
+                })
                 .onFailure(t -> {
                     Log.warnf("count_tokens upstream call to %s failed: %s", route.current().name(), t.toString());
                     ErrorResponder.send(ctx, UpstreamClient.classify(t));

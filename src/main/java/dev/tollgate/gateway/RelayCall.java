@@ -15,7 +15,9 @@ import dev.tollgate.metering.SseUsageScanner;
 import dev.tollgate.metering.TokenUsage;
 import dev.tollgate.metering.UsageAccumulator;
 import dev.tollgate.upstream.UpstreamClient;
+import dev.tollgate.upstream.UpstreamExchange;
 import dev.tollgate.upstream.UpstreamRefusals;
+import dev.tollgate.upstream.UpstreamResponse;
 import dev.tollgate.upstream.UpstreamWatch;
 import dev.tollgate.upstream.pool.Upstream;
 import dev.tollgate.upstream.pool.UpstreamAttempts;
@@ -24,9 +26,6 @@ import io.vertx.core.Context;
 import io.vertx.core.MultiMap;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
-import io.vertx.core.http.HttpClientRequest;
-import io.vertx.core.http.HttpClientResponse;
-import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.HttpServerResponse;
 import io.vertx.ext.web.RoutingContext;
 
@@ -78,7 +77,7 @@ final class RelayCall {
     private byte[] upstreamBody;
     private Hold hold;
     private UpstreamAttempts route;
-    private HttpClientRequest upstreamRequest;
+    private UpstreamExchange upstreamRequest;
     private String upstreamRequestId;
     private SseUsageScanner scanner;
     private boolean streaming;
@@ -226,13 +225,13 @@ final class RelayCall {
     }
 
     /**
-     * One attempt on the route's current upstream. A failed attempt moves to the next upstream only
-     * while nothing reached the client and the model provably did not run (see UpstreamAttempts).
+     * One attempt on the route's current upstream, opened by its kind's dialect (Anthropic's API,
+     * Bedrock, Vertex: all answer in Anthropic's format). A failed attempt moves to the next upstream
+     * only while nothing reached the client and the model provably did not run (see UpstreamAttempts).
      */
     private void attempt() {
-        String query = ctx.request().query();
-        gateway.upstream.open(route.current().target(), HttpMethod.POST,
-                        "/v1/messages" + (query == null ? "" : "?" + query), ctx.request().headers(), request.stream())
+        route.current().dialect().open(gateway.upstream, model.price().id(), ctx.request().query(),
+                        ctx.request().headers(), request.stream())
                 .onFailure(failure -> {
                     if (finished) {
                         return;
@@ -254,7 +253,7 @@ final class RelayCall {
                         req.reset();
                         return;
                     }
-                    gateway.upstream.send(req, upstreamBody)
+                    req.send(upstreamBody)
                             .onSuccess(this::onUpstreamResponse)
                             .onFailure(failure -> {
                                 if (finished) {
@@ -290,15 +289,15 @@ final class RelayCall {
         abortUpstream();
     }
 
-    private void onUpstreamResponse(HttpClientResponse response) {
-        upstreamRequestId = response.getHeader("request-id");
-        int status = response.statusCode();
+    private void onUpstreamResponse(UpstreamResponse response) {
+        upstreamRequestId = response.requestId();
+        int status = response.status();
         if (status != 200) {
             response.body().onComplete(ar -> onUpstreamError(response, ar.succeeded() ? ar.result() : null));
             return;
         }
         route.answered();
-        String contentType = response.getHeader("content-type");
+        String contentType = response.contentType();
         if (contentType != null && contentType.startsWith("text/event-stream")) {
             relayStream(response, contentType);
         } else {
@@ -314,11 +313,11 @@ final class RelayCall {
     }
 
     /** An error answer, before anything reached the client: the next upstream, or the answer passed on. */
-    private void onUpstreamError(HttpClientResponse response, Buffer body) {
+    private void onUpstreamError(UpstreamResponse response, Buffer body) {
         if (finished) {
             return;
         }
-        int status = response.statusCode();
+        int status = response.status();
         UpstreamAttempts.Rejection rejection = route.rejected(status, response.headers(), body);
         if (rejection != UpstreamAttempts.Rejection.FINAL && !clientGone && route.advance()) {
             attempt();
@@ -355,7 +354,7 @@ final class RelayCall {
                 () -> surface.sendMessage(ctx, body));
     }
 
-    private void relayStream(HttpClientResponse upstream, String contentType) {
+    private void relayStream(UpstreamResponse upstream, String contentType) {
         streaming = true;
         scanner = new SseUsageScanner();
         HttpServerResponse out = ctx.response();
@@ -461,7 +460,8 @@ final class RelayCall {
         }
         Upstream served = route == null ? null : route.current();
         long cost = status == Status.UPSTREAM_ERROR ? 0 : gateway.cost(model, request, usage);
-        long upstreamCost = status == Status.UPSTREAM_ERROR ? 0 : gateway.upstreamCost(model, request, usage, cost);
+        long upstreamCost = status == Status.UPSTREAM_ERROR ? 0 : gateway.upstreamCost(model, request, usage, cost,
+                served == null ? null : served.priceMultiplier());
         CallRecord record = new CallRecord(requestId, key.accountId(), key.id(), model.price().id(),
                 status == Status.UPSTREAM_ERROR ? TokenUsage.NONE : usage, cost, status, httpStatus, streaming,
                 surface.endpoint(), (System.nanoTime() - startNanos) / 1_000_000, upstreamRequestId,

@@ -105,6 +105,55 @@ public class UpstreamClient {
         return metrics.timeUpstream(path.substring(Math.max(0, path.indexOf("/v1/"))), request.send(Buffer.buffer(body)));
     }
 
+    /**
+     * For other upstream kinds: a request to {@code target}'s host at {@code uri} (the whole path),
+     * with this client's timeouts and no headers yet; the dialect adds its own auth and headers.
+     * Same connection pools, and same meaning of failure, as {@link #open}.
+     */
+    public Future<HttpClientRequest> openRaw(UpstreamTarget target, String uri, boolean stream) {
+        long timeout = (stream ? config.streamIdleTimeout() : config.responseTimeout()).toMillis();
+        return client().request(new RequestOptions()
+                .setMethod(HttpMethod.POST)
+                .setHost(target.host())
+                .setPort(target.port())
+                .setSsl(target.tls())
+                .setURI(uri)
+                .setConnectTimeout(config.connectTimeout().toMillis())
+                .setIdleTimeout(timeout));
+    }
+
+    /** Sends a body built by a dialect, timed under {@code metricPath} (an Anthropic path, never a model id). */
+    public Future<io.vertx.core.http.HttpClientResponse> send(HttpClientRequest request, Buffer body, String metricPath) {
+        return metrics.timeUpstream(metricPath, request.send(body));
+    }
+
+    /** The anthropic-version a call goes out with: the client's, else the configured default. */
+    public String anthropicVersion(MultiMap clientHeaders) {
+        String version = clientHeaders.get("anthropic-version");
+        return version != null ? version : config.defaultVersion();
+    }
+
+    public Vertx vertx() {
+        return vertx;
+    }
+
+    /**
+     * Runs an exchange from a thread off the event loops (a virtual thread, a REST worker) on an
+     * event-loop context: built from another thread, a response's body handler could be set after
+     * the body had already arrived (a small answer comes with its head).
+     */
+    public <T> Future<T> onContext(java.util.function.Supplier<Future<T>> exchange) {
+        Promise<T> result = Promise.promise();
+        vertx.getOrCreateContext().runOnContext(v -> {
+            try {
+                exchange.get().onComplete(result);
+            } catch (RuntimeException e) {
+                result.fail(e);
+            }
+        });
+        return result.future();
+    }
+
     /** A whole answer: status, headers and body. */
     public record Answer(int status, MultiMap headers, Buffer body) {
     }

@@ -134,7 +134,7 @@ public final class UpstreamAttempts {
         pool.metrics.answer(current, Integer.toString(status), System.nanoTime() - attemptStart);
         if (status == 401 || status == 402 || status == 403 || accountExhausted(status, body)) {
             Log.errorf("Upstream %s refused the call for its credential or account (%d): it sits out %s; fix its"
-                    + " api_key or its Anthropic account", current.name(), status, pool.config.credentialCooldown());
+                    + " credential or its account", current.name(), status, pool.config.credentialCooldown());
             if (currentHealth.credentialRefused(now, pool.config.credentialCooldown())) {
                 pool.cooldowns.started(current, currentHealth.coolingUntil(now), "credential_refused");
             }

@@ -1,11 +1,14 @@
 package dev.tollgate.upstream.pool;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.tollgate.api.ApiException;
 import dev.tollgate.metering.PriceTable;
 import dev.tollgate.upstream.UpstreamTarget;
 
+import java.math.BigDecimal;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.Iterator;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -18,16 +21,28 @@ import java.util.Set;
  */
 final class UpstreamFields {
 
-    static final Set<String> FIELDS = Set.of("name", "kind", "base_url", "api_key", "weight", "priority", "models",
-            "max_concurrent", "enabled");
+    /** The fields of every kind; each kind adds its own (UpstreamKinds.FIELDS). */
+    static final Set<String> COMMON = Set.of("name", "kind", "base_url", "weight", "priority", "models",
+            "max_concurrent", "enabled", "model_map", "price_multiplier");
+    static final Set<String> FIELDS;
+
+    static {
+        Set<String> all = new HashSet<>(COMMON);
+        UpstreamKinds.FIELDS.values().forEach(all::addAll);
+        FIELDS = Set.copyOf(all);
+    }
     static final String ANTHROPIC_BASE_URL = "https://api.anthropic.com";
 
     private UpstreamFields() {
     }
 
-    /** The settings of {@code body} over {@code current} (null for a new upstream); the api_key, if given, in clear. */
-    record Applied(String name, String kind, String baseUrl, String apiKey, int weight, int priority,
-                   List<String> models, Integer maxConcurrent, boolean enabled) {
+    /**
+     * The settings of {@code body} over {@code current} (null for a new upstream); {@code secret}: a new
+     * credential in clear (null: the stored one stays), {@code keyHint} its hint.
+     */
+    record Applied(String name, String kind, String baseUrl, String secret, String keyHint, int weight, int priority,
+                   List<String> models, Integer maxConcurrent, boolean enabled, ObjectNode settings,
+                   BigDecimal priceMultiplier) {
     }
 
     static Applied apply(JsonNode body, UpstreamStore.Row current, PriceTable prices) {
@@ -43,8 +58,22 @@ final class UpstreamFields {
         boolean create = current == null;
         String name = body.has("name") || create ? name(body) : current.name();
         String kind = body.has("kind") || create ? kind(body) : current.kind();
-        String baseUrl = body.has("base_url") ? baseUrl(body) : create ? ANTHROPIC_BASE_URL : current.baseUrl();
-        String apiKey = body.has("api_key") || create ? apiKey(body) : null;
+        UpstreamKinds.checkFields(body, kind);
+        boolean fresh = create || !kind.equals(current.kind());
+        ObjectNode before = fresh ? UpstreamKinds.settings(null) : UpstreamKinds.settings(current.settings());
+        ObjectNode settings = before.deepCopy();
+        UpstreamKinds.Secret secret = UpstreamKinds.apply(kind, body, settings, fresh);
+        modelMap(body, kind, settings, prices);
+        String baseUrl;
+        if (body.has("base_url")) {
+            baseUrl = url(body, "base_url");
+        } else if (fresh || current.baseUrl().equals(UpstreamKinds.defaultBaseUrl(kind, before))) {
+            baseUrl = UpstreamKinds.defaultBaseUrl(kind, settings); // follows a new region
+        } else {
+            baseUrl = current.baseUrl();
+        }
+        BigDecimal multiplier = body.has("price_multiplier") ? priceMultiplier(body)
+                : create ? BigDecimal.ONE : current.priceMultiplier();
         int weight = body.has("weight") ? integer(body, "weight", 1, 1000) : create ? 1 : current.weight();
         int priority = body.has("priority") ? integer(body, "priority", -1000, 1000) : create ? 0 : current.priority();
         List<String> models = body.has("models") ? models(body, prices) : create ? null : current.models();
@@ -52,7 +81,56 @@ final class UpstreamFields {
                 ? (body.get("max_concurrent").isNull() ? null : integer(body, "max_concurrent", 1, 1_000_000))
                 : create ? null : current.maxConcurrent();
         boolean enabled = body.has("enabled") ? bool(body, "enabled") : create || current.enabled();
-        return new Applied(name, kind, baseUrl, apiKey, weight, priority, models, maxConcurrent, enabled);
+        return new Applied(name, kind, baseUrl, secret.clear(), secret.hint(), weight, priority, models, maxConcurrent,
+                enabled, settings, multiplier);
+    }
+
+    private static void modelMap(JsonNode body, String kind, ObjectNode settings, PriceTable prices) {
+        if (!body.has("model_map")) {
+            return;
+        }
+        JsonNode node = body.get("model_map");
+        if (node.isNull()) {
+            settings.remove("model_map");
+            return;
+        }
+        if (kind.equals(Upstream.ANTHROPIC)) {
+            throw ApiException.invalidRequest("model_map: only for bedrock and vertex upstreams (an anthropic upstream"
+                    + " is called with the model ids of the price table)");
+        }
+        if (!node.isObject() || node.isEmpty()) {
+            throw ApiException.invalidRequest("model_map: must be an object of model id to the upstream's model id,"
+                    + " or null");
+        }
+        ObjectNode map = settings.objectNode();
+        for (Iterator<java.util.Map.Entry<String, JsonNode>> it = node.fields(); it.hasNext(); ) {
+            var e = it.next();
+            String id = prices.resolve(e.getKey()).orElseThrow(() -> ApiException.invalidRequest(
+                    "model_map: " + e.getKey() + " is not a priced model")).price().id();
+            JsonNode value = e.getValue();
+            if (!value.isTextual() || value.asText().isEmpty() || value.asText().length() > 300
+                    || !value.asText().chars().allMatch(c -> c > 0x20 && c < 0x7f && c != '?' && c != '#')) {
+                throw ApiException.invalidRequest("model_map: " + e.getKey() + " must map to a model id of the upstream"
+                        + " (printable ASCII, no spaces, at most 300 characters)");
+            }
+            map.put(id, value.asText());
+        }
+        settings.set("model_map", map);
+    }
+
+    private static BigDecimal priceMultiplier(JsonNode body) {
+        JsonNode v = body.get("price_multiplier");
+        BigDecimal m;
+        try {
+            m = v != null && v.isTextual() ? new BigDecimal(v.asText().trim()) : null;
+        } catch (NumberFormatException e) {
+            m = null;
+        }
+        if (m == null || m.signum() <= 0 || m.compareTo(BigDecimal.valueOf(100)) > 0 || m.stripTrailingZeros().scale() > 6) {
+            throw ApiException.invalidRequest("price_multiplier: must be a decimal string greater than 0 and at most"
+                    + " 100, with at most 6 decimals, such as \"1.10\"");
+        }
+        return m.stripTrailingZeros().scale() < 0 ? m.setScale(0) : m.stripTrailingZeros();
     }
 
     private static String name(JsonNode body) {
@@ -68,28 +146,20 @@ final class UpstreamFields {
 
     private static String kind(JsonNode body) {
         String kind = text(body, "kind", 50);
-        if (!kind.equals(Upstream.ANTHROPIC)) {
-            throw ApiException.invalidRequest("kind: must be \"anthropic\" (the only kind so far)");
+        if (!UpstreamKinds.KINDS.contains(kind)) {
+            throw ApiException.invalidRequest("kind: must be \"anthropic\", \"bedrock\" or \"vertex\"");
         }
         return kind;
     }
 
-    private static String baseUrl(JsonNode body) {
-        String url = text(body, "base_url", 500);
+    static String url(JsonNode body, String field) {
+        String url = text(body, field, 500);
         try {
             UpstreamTarget.of(url, "");
         } catch (IllegalArgumentException e) {
-            throw ApiException.invalidRequest("base_url: " + (e.getMessage() == null ? "not a URL" : e.getMessage()));
+            throw ApiException.invalidRequest(field + ": " + (e.getMessage() == null ? "not a URL" : e.getMessage()));
         }
         return url;
-    }
-
-    private static String apiKey(JsonNode body) {
-        String key = text(body, "api_key", 1000);
-        if (!key.chars().allMatch(c -> c > 0x20 && c < 0x7f)) {
-            throw ApiException.invalidRequest("api_key: must be printable ASCII without spaces");
-        }
-        return key;
     }
 
     private static List<String> models(JsonNode body, PriceTable prices) {
@@ -111,7 +181,7 @@ final class UpstreamFields {
         return new ArrayList<>(ids);
     }
 
-    private static String text(JsonNode body, String field, int maxLength) {
+    static String text(JsonNode body, String field, int maxLength) {
         JsonNode v = body.get(field);
         if (v == null || v.isNull()) {
             throw ApiException.invalidRequest(field + ": Field required");

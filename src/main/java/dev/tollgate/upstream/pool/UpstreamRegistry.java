@@ -7,6 +7,7 @@ import io.quarkus.runtime.LaunchMode;
 import io.quarkus.runtime.Startup;
 import jakarta.inject.Singleton;
 
+import java.math.BigDecimal;
 import java.security.GeneralSecurityException;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -83,8 +84,8 @@ public class UpstreamRegistry {
     }
 
     /** Seals a credential for {@link UpstreamStore}; null when no TOLLGATE_SECRETS_KEY is set. */
-    byte[] seal(String apiKey, UUID id) {
-        return cipher == null ? null : cipher.encrypt(apiKey, id.toString());
+    byte[] seal(String secret, UUID id) {
+        return cipher == null ? null : cipher.encrypt(secret, id.toString());
     }
 
     private List<Upstream> build(List<UpstreamStore.Row> rows) {
@@ -93,23 +94,36 @@ public class UpstreamRegistry {
             all.add(configured);
         }
         for (UpstreamStore.Row r : rows) {
-            all.add(new Upstream(r.id(), r.name(), r.kind(), r.baseUrl(), target(r), r.keyHint(), r.weight(),
-                    r.priority(), r.models(), r.maxConcurrent(), r.enabled(), r.createdAt(), false));
+            com.fasterxml.jackson.databind.node.ObjectNode settings = UpstreamKinds.settings(r.settings());
+            UpstreamKinds.Built built = built(r, settings);
+            all.add(new Upstream(r.id(), r.name(), r.kind(), r.baseUrl(), built == null ? null : built.target(),
+                    r.keyHint(), r.weight(), r.priority(), r.models(), r.maxConcurrent(), r.enabled(), r.createdAt(),
+                    false, built == null ? null : built.dialect(), settings,
+                    // BigDecimal.ONE itself for 1, so the hot path tells "no multiplier" by identity
+                    r.priceMultiplier().compareTo(BigDecimal.ONE) == 0 ? BigDecimal.ONE : r.priceMultiplier()));
         }
         return List.copyOf(all);
     }
 
-    /** Null (never routed to) when the credential cannot be decrypted: another key, or none. */
-    private UpstreamTarget target(UpstreamStore.Row r) {
+    /** Null (never routed to) when the credential cannot be decrypted (another key, or none) or read. */
+    private UpstreamKinds.Built built(UpstreamStore.Row r, com.fasterxml.jackson.databind.node.ObjectNode settings) {
         if (cipher == null) {
             Log.errorf("Upstream %s (%s) cannot be used: TOLLGATE_SECRETS_KEY is not set", r.name(), r.id());
             return null;
         }
+        String secret;
         try {
-            return UpstreamTarget.of(r.baseUrl(), cipher.decrypt(r.credential(), r.id().toString()));
-        } catch (GeneralSecurityException | IllegalArgumentException e) {
+            secret = cipher.decrypt(r.credential(), r.id().toString());
+        } catch (GeneralSecurityException e) {
             Log.errorf("Upstream %s (%s) cannot be used: its credential does not decrypt with TOLLGATE_SECRETS_KEY",
                     r.name(), r.id());
+            return null;
+        }
+        try {
+            return UpstreamKinds.build(r.kind(), r.baseUrl(), secret, settings);
+        } catch (IllegalArgumentException e) {
+            Log.errorf("Upstream %s (%s) cannot be used: its stored settings or credential are not valid for kind %s",
+                    r.name(), r.id(), r.kind());
             return null;
         }
     }

@@ -3,6 +3,7 @@ package dev.tollgate.upstream.pool;
 import io.agroal.api.AgroalDataSource;
 import jakarta.enterprise.context.ApplicationScoped;
 
+import java.math.BigDecimal;
 import java.sql.Array;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
@@ -19,11 +20,13 @@ import java.util.UUID;
 public class UpstreamStore {
 
     private static final String COLUMNS =
-            "id, name, kind, base_url, credential, key_hint, weight, priority, models, max_concurrent, enabled, created_at";
+            "id, name, kind, base_url, credential, key_hint, weight, priority, models, max_concurrent, enabled, created_at,"
+            + " settings, price_multiplier";
 
     /** A row as stored. */
     record Row(UUID id, String name, String kind, String baseUrl, byte[] credential, String keyHint, int weight,
-               int priority, List<String> models, Integer maxConcurrent, boolean enabled, Instant createdAt) {
+               int priority, List<String> models, Integer maxConcurrent, boolean enabled, Instant createdAt,
+               String settings, BigDecimal priceMultiplier) {
     }
 
     /** List-price spend of the calls one upstream served, in nano-USD. */
@@ -49,7 +52,8 @@ public class UpstreamStore {
                         rs.getString("base_url"), rs.getBytes("credential"), rs.getString("key_hint"), rs.getInt("weight"),
                         rs.getInt("priority"), models == null ? null : Arrays.asList((String[]) models.getArray()),
                         max == null ? null : ((Number) max).intValue(), rs.getBoolean("enabled"),
-                        rs.getTimestamp("created_at").toInstant()));
+                        rs.getTimestamp("created_at").toInstant(), rs.getString("settings"),
+                        rs.getBigDecimal("price_multiplier")));
             }
             return rows;
         } catch (SQLException e) {
@@ -61,9 +65,11 @@ public class UpstreamStore {
     void save(Row row, boolean insert) {
         String sql = insert
                 ? "INSERT INTO upstreams (name, kind, base_url, credential, key_hint, weight, priority, models, "
-                  + "max_concurrent, enabled, created_at, id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                  + "max_concurrent, enabled, settings, price_multiplier, created_at, id)"
+                  + " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?::jsonb, ?, ?, ?)"
                 : "UPDATE upstreams SET name = ?, kind = ?, base_url = ?, credential = ?, key_hint = ?, weight = ?, "
-                  + "priority = ?, models = ?, max_concurrent = ?, enabled = ? WHERE id = ? AND deleted_at IS NULL";
+                  + "priority = ?, models = ?, max_concurrent = ?, enabled = ?, settings = ?::jsonb, price_multiplier = ?"
+                  + " WHERE id = ? AND deleted_at IS NULL";
         try (Connection c = dataSource.getConnection(); PreparedStatement ps = c.prepareStatement(sql)) {
             ps.setString(1, row.name());
             ps.setString(2, row.kind());
@@ -75,11 +81,13 @@ public class UpstreamStore {
             ps.setArray(8, row.models() == null ? null : c.createArrayOf("text", row.models().toArray()));
             ps.setObject(9, row.maxConcurrent());
             ps.setBoolean(10, row.enabled());
+            ps.setString(11, row.settings());
+            ps.setBigDecimal(12, row.priceMultiplier());
             if (insert) {
-                ps.setObject(11, java.sql.Timestamp.from(row.createdAt()));
-                ps.setObject(12, row.id());
+                ps.setObject(13, java.sql.Timestamp.from(row.createdAt()));
+                ps.setObject(14, row.id());
             } else {
-                ps.setObject(11, row.id());
+                ps.setObject(13, row.id());
             }
             ps.executeUpdate();
         } catch (SQLException e) {

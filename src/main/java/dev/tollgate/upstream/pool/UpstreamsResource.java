@@ -12,7 +12,6 @@ import io.quarkus.narayana.jta.QuarkusTransaction;
 import io.quarkus.runtime.annotations.RegisterForReflection;
 import io.vertx.core.MultiMap;
 import io.vertx.core.buffer.Buffer;
-import io.vertx.core.http.HttpMethod;
 import jakarta.ws.rs.Consumes;
 import jakarta.ws.rs.DELETE;
 import jakarta.ws.rs.GET;
@@ -71,10 +70,14 @@ public class UpstreamsResource {
     }
 
     @RegisterForReflection
+    @JsonInclude(JsonInclude.Include.NON_NULL)
     record UpstreamView(UUID id, String name, String kind, String baseUrl, String keyHint, int weight, int priority,
-                        List<String> models, Integer maxConcurrent, boolean enabled, boolean configured, String state,
-                        Instant until, int inFlight, Recent recent, Instant createdAt,
-                        @JsonInclude(JsonInclude.Include.NON_NULL) SpendView spend) {
+                        @JsonInclude(JsonInclude.Include.ALWAYS) List<String> models,
+                        @JsonInclude(JsonInclude.Include.ALWAYS) Integer maxConcurrent, boolean enabled,
+                        boolean configured, String state, @JsonInclude(JsonInclude.Include.ALWAYS) Instant until,
+                        int inFlight, Recent recent, @JsonInclude(JsonInclude.Include.ALWAYS) Instant createdAt,
+                        String priceMultiplier, String region, String projectId, String inferenceProfile, String auth,
+                        String clientEmail, String tokenUrl, Map<String, String> modelMap, SpendView spend) {
     }
 
     @RegisterForReflection
@@ -89,7 +92,7 @@ public class UpstreamsResource {
     public RestResponse<UpstreamView> create(JsonNode body) {
         UpstreamFields.Applied a = UpstreamFields.apply(body, null, prices);
         UUID id = UUID.randomUUID();
-        UpstreamStore.Row row = row(id, a, seal(a.apiKey(), id), Upstream.hint(a.apiKey()),
+        UpstreamStore.Row row = row(id, a, seal(a.secret(), id), a.keyHint(),
                 Instant.now().truncatedTo(ChronoUnit.MICROS));
         write("upstream.create", row, true);
         return RestResponse.status(RestResponse.Status.CREATED, view(find(id.toString()), false));
@@ -112,8 +115,8 @@ public class UpstreamsResource {
     public UpstreamView update(@PathParam("id") String id, JsonNode body) {
         UpstreamStore.Row current = stored(find(id));
         UpstreamFields.Applied a = UpstreamFields.apply(body, current, prices);
-        byte[] credential = a.apiKey() == null ? current.credential() : seal(a.apiKey(), current.id());
-        String hint = a.apiKey() == null ? current.keyHint() : Upstream.hint(a.apiKey());
+        byte[] credential = a.secret() == null ? current.credential() : seal(a.secret(), current.id());
+        String hint = a.secret() == null ? current.keyHint() : a.keyHint();
         write("upstream.update", row(current.id(), a, credential, hint, current.createdAt()), false);
         return view(find(id), false);
     }
@@ -140,15 +143,15 @@ public class UpstreamsResource {
             return new TestView(u.id(), u.name(), false, 0,
                     "Its credential cannot be decrypted with TOLLGATE_SECRETS_KEY", 0);
         }
-        String model = prices.resolve(u.models() != null ? u.models().get(0) : cheapestModel())
-                .map(PriceTable.Resolved::upstreamModel).orElseThrow();
-        byte[] probe = ("{\"model\":\"" + model + "\",\"messages\":[{\"role\":\"user\",\"content\":\"ping\"}]}")
-                .getBytes(StandardCharsets.UTF_8);
+        PriceTable.Resolved model = prices.resolve(u.models() != null ? u.models().get(0) : cheapestModel())
+                .orElseThrow();
+        byte[] probe = ("{\"model\":\"" + model.upstreamModel()
+                + "\",\"messages\":[{\"role\":\"user\",\"content\":\"ping\"}]}").getBytes(StandardCharsets.UTF_8);
         long start = System.nanoTime();
         try {
-            UpstreamClient.Answer answer = client.call(u.target(), HttpMethod.POST, "/v1/messages/count_tokens",
-                    MultiMap.caseInsensitiveMultiMap(), probe).toCompletionStage().toCompletableFuture()
-                    .get(30, TimeUnit.SECONDS);
+            UpstreamClient.Answer answer = client.onContext(() -> u.dialect().countTokens(client, model.price().id(),
+                            probe, MultiMap.caseInsensitiveMultiMap(), null))
+                    .toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
             long ms = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
             int status = answer.status();
             String message = status == 200 ? "The credential works" : errorMessage(answer.body());
@@ -177,7 +180,10 @@ public class UpstreamsResource {
     private void write(String action, UpstreamStore.Row row, boolean insert) {
         Map<String, Object> details = new LinkedHashMap<>();
         details.put("name", row.name());
+        details.put("kind", row.kind());
         details.put("base_url", row.baseUrl());
+        details.put("settings", UpstreamKinds.settings(row.settings()));
+        details.put("price_multiplier", row.priceMultiplier().stripTrailingZeros().toPlainString());
         details.put("key_hint", row.keyHint());
         details.put("weight", row.weight());
         details.put("priority", row.priority());
@@ -206,7 +212,7 @@ public class UpstreamsResource {
 
     private static UpstreamStore.Row row(UUID id, UpstreamFields.Applied a, byte[] credential, String hint, Instant created) {
         return new UpstreamStore.Row(id, a.name(), a.kind(), a.baseUrl(), credential, hint, a.weight(), a.priority(),
-                a.models(), a.maxConcurrent(), a.enabled(), created);
+                a.models(), a.maxConcurrent(), a.enabled(), created, a.settings().toString(), a.priceMultiplier());
     }
 
     private Upstream find(String id) {
@@ -236,8 +242,18 @@ public class UpstreamsResource {
             UpstreamStore.Spend sp = store.spend(u.id());
             spend = new SpendView(Money.format(sp.today()), Money.format(sp.month()));
         }
+        com.fasterxml.jackson.databind.node.ObjectNode settings = u.settings() == null
+                ? UpstreamKinds.settings(null) : u.settings();
+        Map<String, String> modelMap = UpstreamKinds.modelMap(settings);
         return new UpstreamView(u.id(), u.name(), u.kind(), u.baseUrl(), u.keyHint(), u.weight(), u.priority(), u.models(),
                 u.maxConcurrent(), u.enabled(), u.configured(), s.state(), s.until(), s.inFlight(),
-                new Recent(s.recentCalls(), s.recentErrors(), s.recentThrottled()), u.createdAt(), spend);
+                new Recent(s.recentCalls(), s.recentErrors(), s.recentThrottled()), u.createdAt(),
+                u.priceMultiplier().stripTrailingZeros().toPlainString(), setting(settings, "region"), setting(settings, "project_id"),
+                setting(settings, "inference_profile"), setting(settings, "auth"), setting(settings, "client_email"),
+                setting(settings, "token_url"), modelMap.isEmpty() ? null : modelMap, spend);
+    }
+
+    private static String setting(com.fasterxml.jackson.databind.node.ObjectNode settings, String name) {
+        return settings.hasNonNull(name) ? settings.get(name).asText() : null;
     }
 }

@@ -52,7 +52,7 @@ class UpstreamsAdminTest {
     void badInputIsRefusedNamingTheFieldAndNothingIsWritten() {
         Map<String, Object[]> cases = Map.of(
                 "weight", new Object[] {0},
-                "kind", new Object[] {"bedrock"},
+                "kind", new Object[] {"azure"},
                 "base_url", new Object[] {"ftp://example.com"},
                 "models", new Object[] {List.of("gpt-4o")},
                 "max_concurrent", new Object[] {-1},
