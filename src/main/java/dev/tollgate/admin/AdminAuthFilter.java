@@ -62,6 +62,12 @@ public class AdminAuthFilter {
         }
     }
 
+    /** The admin token, compared in constant time (the console's sign-in); false while none is set. */
+    public boolean accepts(String presented) {
+        byte[] expected = digest();
+        return expected != UNSET && presented != null && MessageDigest.isEqual(expected, sha256(presented));
+    }
+
     /**
      * Who is acting, for the audit log: a fingerprint of the admin token (never the token), so a
      * rotated token shows up as a different actor.

@@ -44,6 +44,19 @@ public interface TollgateConfig {
     @WithDefault("0")
     String defaultMarkupPercent();
 
+    /** The operator console and the customer portal (docs/console.md). */
+    Web web();
+
+    interface Web {
+        /** How long a sign-in to the console or the portal lasts. */
+        @WithDefault("8h")
+        Duration sessionTtl();
+
+        /** The console dashboard's sums over every account are re-read at most this often, per instance. */
+        @WithDefault("30s")
+        Duration dashboardMaxAge();
+    }
+
     /**
      * Proxies (CIDR ranges) whose X-Forwarded-For is believed when checking a key's allowed IP
      * ranges. Unset: the connection's peer address is the client.

@@ -35,9 +35,13 @@ public class RedeemResource {
 
     @POST
     public RestResponse<CodeViews.Redemption> redeem(@Context HttpServerRequest request, JsonNode body) {
-        AuthenticatedKey key = gateway.authenticate(request);
+        return redeem(gateway.authenticate(request), clientIps.clientIp(request), body);
+    }
+
+    /** What {@code POST /v1/me/redeem} does and answers for {@code key} (the portal's form). */
+    public RestResponse<CodeViews.Redemption> redeem(AuthenticatedKey key, String clientIp, JsonNode body) {
         String typed = Json.requiredString(Json.onlyFields(body, Set.of("code")), "code", 100);
-        RedemptionService.Redeemed r = codes.redeem(key, clientIps.clientIp(request), typed);
+        RedemptionService.Redeemed r = codes.redeem(key, clientIp, typed);
         return RestResponse.status(RestResponse.Status.CREATED, new CodeViews.Redemption(r.codeId(),
                 Money.format(r.amount()), Money.format(r.balance()), Money.format(r.balance() - r.held()), r.entryId(),
                 r.creditExpiresAt()));

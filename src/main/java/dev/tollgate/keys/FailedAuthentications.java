@@ -12,9 +12,10 @@ import java.util.concurrent.atomic.LongAdder;
  * one window, the address gets 429 (with retry-after) for the rest of it instead of another key
  * lookup, which is what makes guessing keys, or flooding the database with random ones, slow.
  * Per instance and in memory. Keys already known to this instance still work from a refused
- * address (they cost nothing); only lookups are refused. Bounded like {@link UnknownKeys}.
+ * address (they cost nothing); only lookups are refused. Bounded like {@link UnknownKeys}. The
+ * console's sign-in uses one of its own for guesses of the admin token.
  */
-final class FailedAuthentications {
+public final class FailedAuthentications {
 
     private static final int MAX_ADDRESSES = 100_000;
 
@@ -27,12 +28,12 @@ final class FailedAuthentications {
     private final long windowNanos;
     private final LongAdder refused = new LongAdder();
 
-    FailedAuthentications(int limit, long windowNanos) {
+    public FailedAuthentications(int limit, long windowNanos) {
         this.limit = limit;
         this.windowNanos = windowNanos;
     }
 
-    void record(String address) {
+    public void record(String address) {
         if (address == null) {
             return;
         }
@@ -48,7 +49,7 @@ final class FailedAuthentications {
     }
 
     /** @throws ApiException 429 rate_limit_error while the address has used up its failures */
-    void refuseIfBlocked(String address) {
+    public void refuseIfBlocked(String address) {
         if (address == null || windows.isEmpty()) {
             return;
         }

@@ -55,8 +55,13 @@ public class MeResource {
     @GET
     public Map<String, Object> me(@Context HttpServerRequest request) {
         AuthenticatedKey auth = gateway.authenticate(request);
-        ApiKey key = ApiKey.findById(auth.id());
-        Account account = Account.findById(auth.accountId());
+        return me(auth.id(), auth.accountId());
+    }
+
+    /** What {@code GET /v1/me} answers the key {@code keyId} of {@code accountId} (the portal shows it). */
+    public Map<String, Object> me(UUID keyId, UUID accountId) {
+        ApiKey key = ApiKey.findById(keyId);
+        Account account = Account.findById(accountId);
         Map<String, Object> keyView = new LinkedHashMap<>();
         keyView.put("id", key.id);
         keyView.put("name", key.name);
@@ -96,19 +101,23 @@ public class MeResource {
     public Map<String, Object> usage(@Context HttpServerRequest request, @QueryParam("limit") Integer limit,
                                      @QueryParam("from") String from, @QueryParam("to") String to,
                                      @QueryParam("cursor") String cursor) {
-        AuthenticatedKey auth = gateway.authenticate(request);
+        return usage(gateway.authenticate(request).accountId(), limit, from, to, cursor);
+    }
+
+    /** What {@code GET /v1/me/usage} answers for the account {@code accountId} (the portal shows it). */
+    public Map<String, Object> usage(UUID accountId, Integer limit, String from, String to, String cursor) {
         int size = PageCursor.limit(limit, 1000);
         PageCursor after = PageCursor.decode(cursor);
         Instant fromTime = instant("from", from, java.time.ZonedDateTime.now(java.time.ZoneOffset.UTC)
                 .withDayOfMonth(1).toLocalDate().atStartOfDay(java.time.ZoneOffset.UTC).toInstant());
         Instant toTime = instant("to", to, Instant.parse("9999-12-31T00:00:00Z"));
-        List<UsageRecord> records = Listings.usageRecords(auth.accountId(), fromTime, toTime, size, after);
+        List<UsageRecord> records = Listings.usageRecords(accountId, fromTime, toTime, size, after);
         Views.CursorPage<Map<String, Object>> page = Listings.page(records.stream().map(MeResource::record).toList(),
                 Listings.positions(records), size);
         Map<String, Object> body = new LinkedHashMap<>();
         body.put("data", page.data());
         body.put("next_cursor", page.nextCursor());
-        body.put("totals", totals(auth.accountId(), fromTime, toTime));
+        body.put("totals", totals(accountId, fromTime, toTime));
         return body;
     }
 
