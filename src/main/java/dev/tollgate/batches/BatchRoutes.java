@@ -292,24 +292,7 @@ public class BatchRoutes {
         String id = ctx.pathParam("id");
         pass.blocking(ctx, () -> owned(ctx, id), row -> {
             Upstream upstream = pass.upstreamOf(row.upstreamId());
-            String accept = ctx.request().getHeader("accept");
-            pass.client.open(upstream.target(), HttpMethod.GET, resultsPath(row, upstream), ctx.request().headers(), false)
-                    .compose(req -> {
-                        req.putHeader("accept", accept != null ? accept : "application/binary");
-                        return req.send();
-                    })
-                    .onSuccess(resp -> {
-                        if (resp.statusCode() != 200) {
-                            resp.body().onSuccess(b -> Passthrough.refuse(ctx,
-                                    new UpstreamClient.Answer(resp.statusCode(), resp.headers(), b)));
-                            return;
-                        }
-                        String type = resp.getHeader("content-type");
-                        ctx.response().setStatusCode(200).setChunked(true)
-                                .putHeader("content-type", type != null ? type : "application/binary");
-                        resp.pipeTo(ctx.response());
-                    })
-                    .onFailure(t -> Passthrough.failed(ctx, t));
+            pass.download(ctx, upstream, resultsPath(row, upstream), "application/binary");
         });
     }
 

@@ -7,7 +7,6 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.tollgate.api.ApiException;
 import dev.tollgate.api.ErrorResponder;
 import dev.tollgate.keys.AuthenticatedKey;
-import dev.tollgate.upstream.UpstreamClient;
 import dev.tollgate.upstream.pool.Upstream;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.ext.web.Router;
@@ -209,33 +208,8 @@ public class FileRoutes {
 
     /** The file's bytes, streamed through (only files the code execution tool or skills made are downloadable). */
     private void content(RoutingContext ctx) {
-        pass.blocking(ctx, () -> owned(ctx), o -> {
-            Upstream upstream = pass.upstreamOf(o.row().upstreamId());
-            String accept = ctx.request().getHeader("accept");
-            pass.client.open(upstream.target(), HttpMethod.GET, "/v1/files/" + o.row().id() + "/content"
-                            + Passthrough.query(ctx), ctx.request().headers(), false)
-                    .compose(req -> {
-                        req.putHeader("accept", accept != null ? accept : "application/binary");
-                        return req.send();
-                    })
-                    .onSuccess(resp -> {
-                        if (resp.statusCode() != 200) {
-                            resp.body().onSuccess(b -> Passthrough.refuse(ctx,
-                                    new UpstreamClient.Answer(resp.statusCode(), resp.headers(), b)));
-                            return;
-                        }
-                        String type = resp.getHeader("content-type");
-                        String length = resp.getHeader("content-length");
-                        ctx.response().setStatusCode(200).putHeader("content-type", type != null ? type : "application/octet-stream");
-                        if (length != null) {
-                            ctx.response().putHeader("content-length", length);
-                        } else {
-                            ctx.response().setChunked(true);
-                        }
-                        resp.pipeTo(ctx.response());
-                    })
-                    .onFailure(t -> Passthrough.failed(ctx, t));
-        });
+        pass.blocking(ctx, () -> owned(ctx), o -> pass.download(ctx, pass.upstreamOf(o.row().upstreamId()),
+                "/v1/files/" + o.row().id() + "/content" + Passthrough.query(ctx), "application/octet-stream"));
     }
 
     private void delete(RoutingContext ctx) {

@@ -96,6 +96,35 @@ public class Passthrough {
                         "The upstream that stores this resource is not available"));
     }
 
+    /**
+     * A download (batch results, file content) streamed through as the upstream sends it, never whole
+     * in memory; a refusal reaches the customer as the relay's other refusals do.
+     */
+    public void download(RoutingContext ctx, Upstream upstream, String pathAndQuery, String defaultType) {
+        String accept = ctx.request().getHeader("accept");
+        client.open(upstream.target(), HttpMethod.GET, pathAndQuery, ctx.request().headers(), false)
+                .compose(req -> {
+                    req.putHeader("accept", accept != null ? accept : "application/binary");
+                    return req.send();
+                })
+                .onSuccess(resp -> {
+                    if (resp.statusCode() != 200) {
+                        resp.body().onSuccess(b -> refuse(ctx, new UpstreamClient.Answer(resp.statusCode(), resp.headers(), b)));
+                        return;
+                    }
+                    String type = resp.getHeader("content-type");
+                    String length = resp.getHeader("content-length");
+                    ctx.response().setStatusCode(200).putHeader("content-type", type != null ? type : defaultType);
+                    if (length != null) {
+                        ctx.response().putHeader("content-length", length);
+                    } else {
+                        ctx.response().setChunked(true);
+                    }
+                    resp.pipeTo(ctx.response());
+                })
+                .onFailure(t -> failed(ctx, t));
+    }
+
     /** One exchange with its whole answer (on the caller's event loop). */
     public Future<UpstreamClient.Answer> exchange(Upstream upstream, HttpMethod method, String pathAndQuery,
                                                   RoutingContext ctx, byte[] body) {

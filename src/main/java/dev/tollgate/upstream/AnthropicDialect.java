@@ -1,7 +1,6 @@
 package dev.tollgate.upstream;
 
 import io.vertx.core.Future;
-import io.vertx.core.Handler;
 import io.vertx.core.MultiMap;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpClientRequest;
@@ -38,12 +37,11 @@ public final class AnthropicDialect implements UpstreamDialect {
     }
 
     /** The request, then its response: one object for both, so a call costs one allocation more than a bare client. */
-    private static final class Exchange implements UpstreamExchange, UpstreamResponse,
+    private static final class Exchange extends HttpResponseStream implements UpstreamExchange,
             java.util.function.Function<HttpClientResponse, UpstreamResponse> {
 
         private final UpstreamClient client;
         private final HttpClientRequest request;
-        private HttpClientResponse response;
 
         Exchange(UpstreamClient client, HttpClientRequest request) {
             this.client = client;
@@ -90,31 +88,6 @@ public final class AnthropicDialect implements UpstreamDialect {
         @Override
         public Future<Buffer> body() {
             return response.body();
-        }
-
-        @Override
-        public void handler(Handler<Buffer> handler) {
-            response.handler(handler);
-        }
-
-        @Override
-        public void exceptionHandler(Handler<Throwable> handler) {
-            response.exceptionHandler(handler);
-        }
-
-        @Override
-        public void endHandler(Handler<Void> handler) {
-            response.endHandler(handler);
-        }
-
-        @Override
-        public void pause() {
-            response.pause();
-        }
-
-        @Override
-        public void resume() {
-            response.resume();
         }
     }
 }

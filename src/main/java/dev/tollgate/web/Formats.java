@@ -36,6 +36,11 @@ public final class Formats {
         return (v.signum() < 0 ? "−$" : "$") + text;
     }
 
+    /** {@code {n.calls}}: "1 call", "2,048 calls". */
+    public static String calls(Object n) {
+        return count(n) + (n instanceof Number num && num.longValue() == 1 ? " call" : " calls");
+    }
+
     public static String count(Object n) {
         return n instanceof Number num ? String.format(Locale.US, "%,d", num.longValue()) : n == null ? "–" : n.toString();
     }

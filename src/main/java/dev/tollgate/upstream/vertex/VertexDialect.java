@@ -1,13 +1,13 @@
 package dev.tollgate.upstream.vertex;
 
 import dev.tollgate.upstream.AnthropicBody;
+import dev.tollgate.upstream.HttpResponseStream;
 import dev.tollgate.upstream.UpstreamClient;
 import dev.tollgate.upstream.UpstreamDialect;
 import dev.tollgate.upstream.UpstreamExchange;
 import dev.tollgate.upstream.UpstreamResponse;
 import dev.tollgate.upstream.UpstreamTarget;
 import io.vertx.core.Future;
-import io.vertx.core.Handler;
 import io.vertx.core.MultiMap;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpClientRequest;
@@ -105,11 +105,10 @@ public final class VertexDialect implements UpstreamDialect {
     }
 
     /** One rawPredict call: the answer as it is, but Google's errors, mapped. */
-    private static final class Exchange implements UpstreamExchange, UpstreamResponse {
+    private static final class Exchange extends HttpResponseStream implements UpstreamExchange {
 
         private final UpstreamClient client;
         private final HttpClientRequest request;
-        private HttpClientResponse response;
         private int status;
 
         Exchange(UpstreamClient client, HttpClientRequest request) {
@@ -169,31 +168,6 @@ public final class VertexDialect implements UpstreamDialect {
                 status = error.status();
                 return Buffer.buffer(error.body());
             });
-        }
-
-        @Override
-        public void handler(Handler<Buffer> handler) {
-            response.handler(handler);
-        }
-
-        @Override
-        public void exceptionHandler(Handler<Throwable> handler) {
-            response.exceptionHandler(handler);
-        }
-
-        @Override
-        public void endHandler(Handler<Void> handler) {
-            response.endHandler(handler);
-        }
-
-        @Override
-        public void pause() {
-            response.pause();
-        }
-
-        @Override
-        public void resume() {
-            response.resume();
         }
     }
 }
