@@ -101,7 +101,7 @@ public class ConsoleKeys {
     }
 
     /** The key's account, as the admin API reads the key (404 for an unknown key, like the API). */
-    private static String accountOf(String keyId) {
+    static String accountOf(String keyId) {
         ApiKey key;
         try {
             key = ApiKey.findById(java.util.UUID.fromString(keyId));

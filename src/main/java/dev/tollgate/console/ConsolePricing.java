@@ -83,6 +83,7 @@ public class ConsolePricing {
             @SuppressWarnings("unchecked")
             Map<String, Object> plan = (Map<String, Object>) p;
             plan.put("overrides_json", forms.toJson(plan.get("model_overrides")));
+            plan.put("overrides_text", ConsolePricingForms.overridesText(plan.get("model_overrides")));
         }
         return page(plansPage, s, "plans").data("plans", list).data("msg", msg).data("error", error);
     }
@@ -106,9 +107,15 @@ public class ConsolePricing {
 
     @GET
     @Path("/prices")
-    public TemplateInstance prices(@Context HttpServerRequest request) {
+    public TemplateInstance prices(@Context HttpServerRequest request, @QueryParam("edit") String edit,
+                                   @QueryParam("msg") String msg, @QueryParam("error") String error) {
         WebSessions.Session s = session(request);
-        return page(pricesPage, s, "prices").data("prices", forms.data(pricesApi.list()));
+        List<Map<String, Object>> prices = forms.data(pricesApi.list());
+        // The form starts from the model's prices in effect (its band too: a PUT without one removes it).
+        Map<String, Object> form = prices.stream().filter(p -> p.get("id").equals(edit)).findFirst()
+                .orElse(Map.of("id", blank(edit) == null ? "" : edit.trim()));
+        return page(pricesPage, s, "prices").data("prices", prices).data("form", form).data("msg", msg)
+                .data("error", error);
     }
 
     /** A usage report over whole hours (default: this month so far, by day), as a table or CSV. */

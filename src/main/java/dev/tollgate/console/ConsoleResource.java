@@ -8,7 +8,6 @@ import dev.tollgate.credit.RedemptionCodeResource;
 import dev.tollgate.upstream.pool.UpstreamsResource;
 import dev.tollgate.web.Forms;
 import dev.tollgate.web.WebSessions;
-import dev.tollgate.webhooks.WebhookResource;
 import io.quarkus.qute.Location;
 import io.quarkus.qute.Template;
 import io.quarkus.qute.TemplateInstance;
@@ -36,7 +35,7 @@ import java.util.Map;
 
 /**
  * The operator console's dashboard and its pages over the admin API's other resources:
- * redemption codes, upstreams, webhooks, the audit log. Each page calls the same resource
+ * redemption codes and the audit log. Each page calls the same resource
  * methods the admin API serves, so it can do nothing the API cannot, and is audited the same.
  */
 @Path("/console")
@@ -53,21 +52,16 @@ public class ConsoleResource {
     private final AdminResource adminApi;
     private final RedemptionCodeResource codesApi;
     private final UpstreamsResource upstreamsApi;
-    private final WebhookResource webhooksApi;
     private final Forms forms;
     private final Template dashboardPage;
     private final Template codesPage;
-    private final Template upstreamsPage;
-    private final Template webhooksPage;
     private final Template auditPage;
 
     public ConsoleResource(WebSessions sessions, AdminAuthFilter admin, Dashboard dashboard, AdminResource adminApi,
-                           RedemptionCodeResource codesApi, UpstreamsResource upstreamsApi, WebhookResource webhooksApi,
+                           RedemptionCodeResource codesApi, UpstreamsResource upstreamsApi,
                            Forms forms,
                            @Location("console/dashboard.html") Template dashboardPage,
                            @Location("console/codes.html") Template codesPage,
-                           @Location("console/upstreams.html") Template upstreamsPage,
-                           @Location("console/webhooks.html") Template webhooksPage,
                            @Location("console/audit.html") Template auditPage) {
         this.sessions = sessions;
         this.admin = admin;
@@ -75,12 +69,9 @@ public class ConsoleResource {
         this.adminApi = adminApi;
         this.codesApi = codesApi;
         this.upstreamsApi = upstreamsApi;
-        this.webhooksApi = webhooksApi;
         this.forms = forms;
         this.dashboardPage = dashboardPage;
         this.codesPage = codesPage;
-        this.upstreamsPage = upstreamsPage;
-        this.webhooksPage = webhooksPage;
         this.auditPage = auditPage;
     }
 
@@ -174,21 +165,7 @@ public class ConsoleResource {
         return back("/console/codes", "Code revoked.", null);
     }
 
-    // ---- upstreams, webhooks, audit (read-only here; changed through the admin API)
-
-    @GET
-    @Path("/upstreams")
-    public TemplateInstance upstreams(@Context HttpServerRequest request) {
-        WebSessions.Session s = session(request);
-        return page(upstreamsPage, s, "upstreams").data("upstreams", forms.data(upstreamsApi.list()));
-    }
-
-    @GET
-    @Path("/webhooks")
-    public TemplateInstance webhooks(@Context HttpServerRequest request) {
-        WebSessions.Session s = session(request);
-        return page(webhooksPage, s, "webhooks").data("webhooks", forms.data(webhooksApi.list()));
-    }
+    // ---- audit log (upstreams and webhooks: ConsoleUpstreams, ConsoleWebhooks)
 
     @GET
     @Path("/audit")

@@ -57,6 +57,8 @@ public class PortalResource {
 
     @jakarta.inject.Inject
     WebErrors errors;
+    @jakarta.inject.Inject
+    PortalSessions portalSessions;
 
     private final WebSessions sessions;
     private final ApiKeyService keys;
@@ -125,7 +127,7 @@ public class PortalResource {
     @GET
     public TemplateInstance overview(@Context HttpServerRequest request, @QueryParam("msg") String msg,
                                      @QueryParam("error") String error) {
-        WebSessions.Session s = sessions.require(WebSessions.Kind.PORTAL, request, null);
+        WebSessions.Session s = portalSessions.require(request);
         Map<String, Object> view = forms.view(me.me(s.keyId(), s.accountId()));
         Map<String, Object> month = forms.view(me.usage(s.accountId(), 20, null, null, null));
         Instant since = Instant.now().truncatedTo(ChronoUnit.DAYS).minus(29, ChronoUnit.DAYS);
@@ -141,7 +143,7 @@ public class PortalResource {
     @Path("/redeem")
     @Consumes(MediaType.APPLICATION_FORM_URLENCODED)
     public Response redeem(@Context HttpServerRequest request, @RestForm("_csrf") String csrf, @RestForm String code) {
-        WebSessions.Session s = sessions.requirePost(WebSessions.Kind.PORTAL, request, null, csrf);
+        WebSessions.Session s = portalSessions.requirePost(request, csrf);
         AuthenticatedKey key = new AuthenticatedKey(s.keyId(), s.accountId(), s.keyName(), s.keyPrefix(), null, null,
                 null, null, null, false);
         var body = Forms.object();

@@ -33,7 +33,7 @@ public class Outbox {
     public static final String BALANCE_DEPLETED = "balance.depleted";
     public static final String CREDIT_EXPIRING = "credit.expiring";
     public static final String UPSTREAM_COOLING_DOWN = "upstream.cooling_down";
-    static final Set<String> EVENT_TYPES = Set.of(TOPUP_CREATED, REDEMPTION_CREATED, KEY_CREATED, KEY_REVOKED,
+    public static final Set<String> EVENT_TYPES = Set.of(TOPUP_CREATED, REDEMPTION_CREATED, KEY_CREATED, KEY_REVOKED,
             BALANCE_LOW, BALANCE_DEPLETED, CREDIT_EXPIRING, UPSTREAM_COOLING_DOWN);
 
     private static final ObjectMapper JSON = new ObjectMapper();
