@@ -124,7 +124,7 @@ public class ConsoleUpstreams {
                 body.set("model_map", FormFields.pairs(text(form, kind + ".model_map"), "model_map"));
             }
             body.put("enabled", form.containsKey("enabled"));
-            for (String field : KIND_FIELDS.getOrDefault(kind, List.of())) {
+            for (String field : kind == null ? List.<String>of() : KIND_FIELDS.getOrDefault(kind, List.of())) {
                 putText(body, field, text(form, kind + "." + field));
             }
             Map<String, Object> created = forms.view(api.create(body));
