@@ -70,12 +70,8 @@ public class ConsolePricingForms {
         body.put("name", form.getFirst("name") == null ? "" : form.getFirst("name").trim());
         body.put("markup_percent", form.getFirst("markup_percent") == null ? "" : form.getFirst("markup_percent").trim());
         String overrides = text(form, "model_overrides");
-        if (overrides == null) {
-            body.putNull("model_overrides");
-        } else {
-            body.set("model_overrides", overrides(overrides));
-        }
         try {
+            body.set("model_overrides", overrides == null ? null : overrides(overrides));
             plansApi.update(id, body);
             return back("/console/plans", "Plan " + body.get("name").asText() + " saved.", null);
         } catch (ApiException e) {
