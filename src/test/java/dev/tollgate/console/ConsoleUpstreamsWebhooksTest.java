@@ -87,6 +87,7 @@ class ConsoleUpstreamsWebhooksTest {
                 .body("enabled", equalTo(false)).body("priority", equalTo(1000)).body("key_hint", equalTo("…6789"));
         String page = console.page().get("/console/upstreams/" + id).then().statusCode(200).extract().asString();
         assertTrue(page.contains("console-a") && page.contains("…6789"));
+        assertFalse(page.contains("calls="), "recent calls as a number, not a map");
         assertFalse(page.contains(KEY), "a credential is never shown");
         assertFalse(console.page().get("/console/upstreams").asString().contains(KEY));
 

@@ -15,6 +15,7 @@ import org.openqa.selenium.Dimension;
 import org.openqa.selenium.WebDriver;
 import org.openqa.selenium.WebElement;
 import org.openqa.selenium.support.ui.ExpectedConditions;
+import org.openqa.selenium.support.ui.Select;
 import org.openqa.selenium.support.ui.WebDriverWait;
 
 import java.math.BigDecimal;
@@ -224,6 +225,77 @@ class ConsoleBrowserTest {
         // Every page ran under the strict policy without a violation (no inline script or style).
         assertEquals(List.of(), Browser.cspViolations(browser));
         Tollgate.assertReconciled(accountId);
+    }
+
+    @Test
+    void anOperatorAddsAnUpstreamAndAWebhookThroughThePages() {
+        browser.manage().deleteAllCookies();
+        signInToConsole();
+        browser.get(url("/console/upstreams"));
+        // Only the chosen kind's fields show (CSS alone, no script).
+        new Select(byId("upstream-kind")).selectByValue("bedrock");
+        assertFalse(byId("anthropic-api-key").isDisplayed());
+        byId("upstream-name").sendKeys("browser-bedrock");
+        byName("priority").sendKeys("1000");
+        byName("bedrock.region").sendKeys("eu-west-1");
+        byName("bedrock.access_key_id").sendKeys("AKIATOLLGATETEST0001");
+        byName("bedrock.secret_access_key").sendKeys("browser/secret+0123456789");
+        byName("bedrock.model_map").sendKeys("claude-haiku-4-5 = eu.anthropic.claude-haiku-4-5-v1:0");
+        byId("create-upstream").click();
+        waitFor(By.id("msg"));
+        assertEquals("browser-bedrock", byId("upstream-name").getText());
+        assertTrue(byId("msg").getText().contains("added"), byId("msg").getText());
+        assertFalse(browser.getPageSource().contains("browser/secret+0123456789"), "a credential is never shown");
+        browser.manage().window().setSize(new Dimension(1280, 1500));
+        Browser.screenshot(browser, "console-upstream");
+        browser.manage().window().setSize(new Dimension(1280, 900));
+
+        byId("upstream-weight").clear();
+        byId("upstream-weight").sendKeys("3");
+        byId("save-upstream").click();
+        waitFor(By.id("msg"));
+        assertEquals("3", byId("upstream-weight").getAttribute("value"));
+        assertEquals("browser-bedrock", byId("upstream-name").getText());
+        noSidewaysScrollAtPhoneWidth();
+
+        byId("delete-upstream").click();
+        browser.switchTo().alert().accept();
+        awaitUrl("/console/upstreams?msg=");
+        assertFalse(byId("upstreams").getText().contains("browser-bedrock"));
+
+        browser.get(url("/console/webhooks"));
+        byId("webhook-url").sendKeys("https://hooks.example.com/browser");
+        byId("event-key.created").click();
+        byId("event-balance.low").click();
+        byId("create-webhook").click();
+        waitFor(By.id("secret-dialog"));
+        String secret = byId("secret").getText();
+        assertTrue(secret.length() > 20, secret);
+        assertTrue(byId("webhooks").getText().contains("https://hooks.example.com/browser"));
+        byId("close-secret").click();
+        browser.get(url("/console/webhooks"));
+        assertFalse(browser.getPageSource().contains(secret), "the signing secret is shown once");
+        noSidewaysScrollAtPhoneWidth();
+        for (Object id : Tollgate.admin().get("/admin/v1/webhooks").then().extract().jsonPath()
+                .getList("data.findAll { it.url == 'https://hooks.example.com/browser' }.id")) {
+            Tollgate.admin().delete("/admin/v1/webhooks/" + id).then().statusCode(200);
+        }
+        assertEquals(List.of(), Browser.cspViolations(browser));
+        byId("sign-out").click();
+        awaitUrl("/console/sign-in");
+    }
+
+    private WebElement byName(String name) {
+        return browser.findElement(By.name(name));
+    }
+
+    private void noSidewaysScrollAtPhoneWidth() {
+        browser.manage().window().setSize(new Dimension(390, 1800));
+        browser.navigate().refresh();
+        Object overflow = ((org.openqa.selenium.JavascriptExecutor) browser)
+                .executeScript("return document.documentElement.scrollWidth > window.innerWidth + 1");
+        assertEquals(Boolean.FALSE, overflow, browser.getCurrentUrl() + " scrolls sideways at phone width");
+        browser.manage().window().setSize(new Dimension(1280, 900));
     }
 
     private static String usd(BigDecimal amount) {
