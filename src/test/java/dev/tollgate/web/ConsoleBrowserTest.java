@@ -262,6 +262,7 @@ class ConsoleBrowserTest {
         browser.switchTo().alert().accept();
         awaitUrl("/console/upstreams?msg=");
         assertFalse(byId("upstreams").getText().contains("browser-bedrock"));
+        noSidewaysScrollAtPhoneWidth();
 
         browser.get(url("/console/webhooks"));
         byId("webhook-url").sendKeys("https://hooks.example.com/browser");
