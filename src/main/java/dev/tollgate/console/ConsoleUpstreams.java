@@ -91,7 +91,7 @@ public class ConsoleUpstreams {
     public TemplateInstance upstream(@Context HttpServerRequest request, @PathParam("id") String id,
                                      @QueryParam("msg") String msg, @QueryParam("error") String error) {
         WebSessions.Session s = sessions.require(WebSessions.Kind.CONSOLE, request, admin.actor());
-        Map<String, Object> u = forms.view(api.get(id));
+        Map<String, Object> u = current(id);
         u.put("models_text", FormFields.joined(u.get("models")));
         u.put("model_map_text", u.get("model_map") instanceof Map<?, ?> m ? m.entrySet().stream()
                 .map(e -> e.getKey() + " = " + e.getValue()).collect(Collectors.joining("\n")) : "");
@@ -143,7 +143,7 @@ public class ConsoleUpstreams {
         sessions.requirePost(WebSessions.Kind.CONSOLE, request, admin.actor(), form.getFirst("_csrf"));
         String path = "/console/upstreams/" + id;
         try {
-            Map<String, Object> current = forms.view(api.get(id));
+            Map<String, Object> current = current(id);
             String kind = (String) current.get("kind");
             ObjectNode body = Forms.object();
             changed(body, "name", text(form, "name"), current, false);
@@ -238,6 +238,15 @@ public class ConsoleUpstreams {
             }
             return back("/console/upstreams/" + id, null, e.getMessage());
         }
+    }
+
+    /**
+     * The upstream as the API lists it: without GET's spend sums, which read a month of its usage
+     * records (the routing state and settings come from memory).
+     */
+    private Map<String, Object> current(String id) {
+        return forms.data(api.list()).stream().filter(u -> id.equals(String.valueOf(u.get("id")))).findFirst()
+                .orElseThrow(() -> ApiException.notFound("upstream: " + id));
     }
 
     private static void putText(ObjectNode body, String field, String value) {
