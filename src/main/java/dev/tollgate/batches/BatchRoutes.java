@@ -9,7 +9,9 @@ import dev.tollgate.api.BodyReader;
 import dev.tollgate.api.ErrorResponder;
 import dev.tollgate.api.RequestIds;
 import dev.tollgate.files.Passthrough;
+import dev.tollgate.gateway.Gateway;
 import dev.tollgate.keys.AuthenticatedKey;
+import dev.tollgate.limits.LimitExceededException;
 import dev.tollgate.ledger.Money;
 import dev.tollgate.metering.HoldEstimator;
 import dev.tollgate.metering.PriceTable;
@@ -117,8 +119,13 @@ public class BatchRoutes {
         UUID pinned = owned(key, items, files, skills);
         Upstream upstream = pinned != null ? pass.upstreamOf(pinned) : pass.newResourceUpstream(key.accountId());
         UUID hold = UUID.randomUUID();
-        Long available = store.hold(hold, key.accountId(), key.id(), requestId, items.get(0).params().model(), worst,
-                config.holdLease());
+        Long available;
+        try {
+            available = store.hold(hold, key.accountId(), key.id(), requestId, items.get(0).params().model(), worst,
+                    config.holdLease());
+        } catch (LimitExceededException e) {
+            throw Gateway.limitError(e);
+        }
         if (available != null) {
             throw new ApiException(402, "billing_error", "Insufficient balance: this batch needs " + Money.format(worst)
                     + " USD held (the sum of its " + items.size() + " requests' worst cases at batch prices: max_tokens"

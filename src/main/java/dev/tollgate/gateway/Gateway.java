@@ -314,7 +314,7 @@ public class Gateway {
     }
 
     /** 429 in the shape the official SDKs act on: retry-after for rates, an error code for spend caps. */
-    static ApiException limitError(LimitExceededException e) {
+    public static ApiException limitError(LimitExceededException e) {
         String whose = e.subject().equals("key") ? "this API key's" : "this account's";
         if (e.spendCap()) {
             return new ApiException(429, "rate_limit_error", "You have reached " + whose + " " + e.limit()
