@@ -8,9 +8,10 @@ ALTER TABLE holds ADD COLUMN takes_slot boolean NOT NULL DEFAULT true;
 CREATE TABLE containers (
     id              text        PRIMARY KEY,             -- the upstream's container id
     account_id      uuid        NOT NULL REFERENCES accounts (id),
+    upstream_id     uuid        NOT NULL,                -- where it lives: calls naming it go there only
     created_at      timestamptz NOT NULL DEFAULT now()
 );
 
 -- Files the upstream's code execution or skills wrote during an account's call: the account's own
--- like its uploads (metadata, content, delete), but no upload of its, so outside its quotas.
+-- like its uploads (metadata, content, delete), but not uploaded by it, so outside its quotas.
 ALTER TABLE files ADD COLUMN generated boolean NOT NULL DEFAULT false;

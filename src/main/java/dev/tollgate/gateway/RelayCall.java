@@ -162,7 +162,8 @@ final class RelayCall {
             if (inMemoryOnly) {
                 return false; // ownership is a database lookup
             }
-            pinnedUpstream = gateway.ownership.check(key.accountId(), request.fileIds(), request.customSkillIds());
+            pinnedUpstream = gateway.ownership.check(key.accountId(), request.fileIds(), request.customSkillIds(),
+                    request.containerIds());
         }
         byte[] withModel = request.bodyWithModel(model.upstreamModel());
         Gateway.Admitted admitted = inMemoryOnly ? gateway.admitInMemory(key, model, request, withModel)
