@@ -57,6 +57,9 @@ public class Gateway {
     /** Who owns the files and skills a request names (another account's are 404). */
     @Inject
     public dev.tollgate.files.Ownership ownership;
+    /** What code execution made during a call (files, its container), recorded as the account's. */
+    @Inject
+    dev.tollgate.files.GeneratedResources generated;
     @Inject
     dev.tollgate.plans.PlanBook plans;
     final ApiKeyService keys;

@@ -52,6 +52,14 @@ public final class FakeFiles extends FakeStored {
         files.get(fileId).object().put("downloadable", true);
     }
 
+    /** A file code execution wrote during a call: downloadable, as only such files are (digest §6.4). */
+    void generated(String fileId, String filename, byte[] bytes) {
+        ObjectNode o = JSON.createObjectNode().put("id", fileId).put("type", "file").put("filename", filename)
+                .put("mime_type", "text/csv").put("size_bytes", bytes.length).put("created_at", Instant.now().toString())
+                .put("downloadable", true);
+        files.put(fileId, new StoredFile(o, bytes));
+    }
+
     void reset() {
         files.clear();
         skills.clear();
