@@ -386,6 +386,9 @@ public final class FakeUpstream implements AutoCloseable {
     }
 
     private void handle(HttpServerRequest req) {
+        if (files.streamUpload(req, this::onRequest)) {
+            return;
+        }
         req.body()
                 .onSuccess(buf -> onRequest(req, buf))
                 .onFailure(t -> req.connection().close());
