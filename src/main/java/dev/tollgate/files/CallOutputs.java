@@ -28,19 +28,23 @@ public final class CallOutputs {
 
     private final SseLineBuffer lines = new SseLineBuffer();
     private final Set<String> fileIds = new LinkedHashSet<>();
+    private final Set<String> containerIds = new LinkedHashSet<>();
     private String event;
-    private String containerId;
 
     /** A JSON message, whole. */
     public void message(byte[] json) {
         try {
-            JsonNode message = JSON.readTree(json);
-            container(message.get("container"));
-            for (JsonNode block : message.path("content")) {
-                toolResult(block);
-            }
+            message(JSON.readTree(json));
         } catch (IOException e) {
             // not a message: nothing to record
+        }
+    }
+
+    /** A message already read (a batch's succeeded result: one of many, each in its own container). */
+    public void message(JsonNode message) {
+        container(message.get("container"));
+        for (JsonNode block : message.path("content")) {
+            toolResult(block);
         }
     }
 
@@ -94,17 +98,17 @@ public final class CallOutputs {
 
     private void container(JsonNode container) {
         if (container != null && container.path("id").isTextual()) {
-            containerId = container.path("id").asText();
+            containerIds.add(container.path("id").asText());
         }
     }
 
     public boolean found() {
-        return containerId != null || !fileIds.isEmpty();
+        return !containerIds.isEmpty() || !fileIds.isEmpty();
     }
 
-    /** The container the call ran in, or null. */
-    public String containerId() {
-        return containerId;
+    /** The containers the call ran in (one for a call; a batch's requests each have their own). */
+    public Collection<String> containerIds() {
+        return containerIds;
     }
 
     public Collection<String> fileIds() {

@@ -21,6 +21,8 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.UUID;
 import java.util.concurrent.Executor;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 
 /**
  * Records what code execution or skills made during an account's call (its {@link CallOutputs}) as
@@ -35,6 +37,7 @@ public class GeneratedResources {
 
     private final AgroalDataSource dataSource;
     private final UpstreamClient client;
+    private final ExecutorService background = Executors.newVirtualThreadPerTaskExecutor();
 
     public GeneratedResources(AgroalDataSource dataSource, UpstreamClient client) {
         this.dataSource = dataSource;
@@ -52,25 +55,29 @@ public class GeneratedResources {
             return respond;
         }
         return () -> blocking.execute(() -> {
-            try {
-                List<String> added = record(account, key, served.id(), outputs);
-                describe(served, added, clientHeaders, blocking);
-            } catch (RuntimeException e) {
-                Log.errorf(e, "Could not record the container and files a call of account %s made", account);
-            }
+            record(account, key, served, outputs, clientHeaders);
             context.runOnContext(v -> respond.run());
         });
     }
 
+    /** Records them now (blocking; a failure is logged, never thrown), then describes new files in the background. */
+    public void record(UUID account, UUID key, Upstream served, CallOutputs outputs, MultiMap clientHeaders) {
+        try {
+            describe(served, insert(account, key, served.id(), outputs), clientHeaders);
+        } catch (RuntimeException e) {
+            Log.errorf(e, "Could not record the containers and files code execution made for account %s", account);
+        }
+    }
+
     /** @return the files newly recorded */
-    List<String> record(UUID account, UUID key, UUID upstream, CallOutputs outputs) {
+    private List<String> insert(UUID account, UUID key, UUID upstream, CallOutputs outputs) {
         try (Connection c = dataSource.getConnection()) {
-            if (outputs.containerId() != null) {
-                try (PreparedStatement ps = c.prepareStatement(
-                        "INSERT INTO containers (id, account_id, upstream_id) VALUES (?, ?, ?) ON CONFLICT (id) DO NOTHING")) {
-                    ps.setString(1, outputs.containerId());
-                    ps.setObject(2, account);
-                    ps.setObject(3, upstream);
+            if (!outputs.containerIds().isEmpty()) {
+                try (PreparedStatement ps = c.prepareStatement("INSERT INTO containers (id, account_id, upstream_id)"
+                        + " SELECT x, ?, ? FROM unnest(?::text[]) x ON CONFLICT (id) DO NOTHING")) {
+                    ps.setObject(1, account);
+                    ps.setObject(2, upstream);
+                    ps.setArray(3, c.createArrayOf("text", outputs.containerIds().toArray()));
                     ps.executeUpdate();
                 }
             }
@@ -100,7 +107,7 @@ public class GeneratedResources {
     }
 
     /** Fetches each new file's object from its upstream, in the background, for the account's list. */
-    private void describe(Upstream upstream, List<String> fileIds, MultiMap clientHeaders, Executor blocking) {
+    private void describe(Upstream upstream, List<String> fileIds, MultiMap clientHeaders) {
         if (fileIds.isEmpty() || upstream.target() == null) {
             return;
         }
@@ -112,7 +119,7 @@ public class GeneratedResources {
         for (String id : fileIds) {
             client.call(upstream.target(), HttpMethod.GET, "/v1/files/" + id, headers, new byte[0]).onSuccess(answer -> {
                 if (answer.status() == 200) {
-                    blocking.execute(() -> {
+                    background.execute(() -> {
                         try {
                             JsonNode file = JSON.readTree(answer.body().getBytes());
                             update(id, file.toString(), file.path("size_bytes").asLong(0));

@@ -2,8 +2,10 @@ package dev.tollgate.files;
 
 import dev.tollgate.support.FakeUpstreamResource;
 import dev.tollgate.support.Tollgate;
+import dev.tollgate.testing.FakeBatches;
 import dev.tollgate.testing.FakeUpstream;
 import dev.tollgate.testing.Scenario;
+import dev.tollgate.testing.Usage;
 import io.quarkus.test.common.QuarkusTestResource;
 import io.quarkus.test.junit.QuarkusTest;
 import org.junit.jupiter.api.BeforeEach;
@@ -142,5 +144,26 @@ class CodeExecutionOutputsTest {
         raw(a[1]).get("/v1/files/" + taken).then().statusCode(404);
         raw(victim[1]).get("/v1/files/" + taken).then().statusCode(200)
                 .body("id", containsString(taken));
+    }
+
+    @Test
+    void aBatchRequestsFilesAndContainerAreTheBatchAccountsOnceSettled() throws Exception {
+        String[] a = Tollgate.fundedAccount("100");
+        String[] b = Tollgate.fundedAccount("100");
+        String container = unique("container_011Q");
+        String file = unique("file_011Q");
+        fake.batches.plan("code-1", FakeBatches.Outcome.succeededWithCodeExecution(Usage.of(100, 50), container, file));
+        String params = codeCall(false, null);
+        client(a[1]).body("{\"requests\":[{\"custom_id\":\"code-1\",\"params\":" + params + "}]}")
+                .post("/v1/messages/batches").then().statusCode(200);
+        fake.batches.endAll();
+        Tollgate.admin().post("/admin/v1/maintenance/batches").then().statusCode(200);
+        assertOwnedByOnly(file, a[1], b[1]);
+        assertContainerOnlyFor(container, a[1], b[1]);
+        String inBatch = "{\"requests\":[{\"custom_id\":\"reuse-1\",\"params\":" + codeCall(false, "\"" + container + "\"") + "}]}";
+        client(b[1]).body(inBatch).post("/v1/messages/batches").then().statusCode(404)
+                .body("error.message", containsString("requests[0] (custom_id \"reuse-1\")"));
+        Tollgate.awaitNothingHeld(a[0]);
+        assertReconciled(a[0]);
     }
 }

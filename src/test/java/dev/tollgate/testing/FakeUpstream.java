@@ -767,18 +767,24 @@ public final class FakeUpstream implements AutoCloseable {
         String command = "{\"command\":\"python make_report.py\"}";
         p.blocks.add(new Block("server_tool_use", null, null, toolId, "bash_code_execution", command,
                 NODES.objectNode().put("command", "python make_report.py")));
+        p.blocks.add(new Block("bash_code_execution_tool_result", null, null, null, null, null,
+                bashResult(toolId, run.fileIds())));
+        p.containerId = run.containerId();
+    }
+
+    /** A bash_code_execution_tool_result naming {@code fileIds}, each then a downloadable file of {@link #files}. */
+    ObjectNode bashResult(String toolUseId, List<String> fileIds) {
         ObjectNode result = NODES.objectNode();
-        result.put("type", "bash_code_execution_tool_result").put("tool_use_id", toolId);
+        result.put("type", "bash_code_execution_tool_result").put("tool_use_id", toolUseId);
         ObjectNode content = result.putObject("content");
         content.put("type", "bash_code_execution_result").put("stdout", "report written\n").put("stderr", "")
                 .put("return_code", 0);
         ArrayNode outputs = content.putArray("content");
-        for (String fileId : run.fileIds()) {
+        for (String fileId : fileIds) {
             outputs.addObject().put("type", "bash_code_execution_output").put("file_id", fileId);
             files.generated(fileId, "report.csv", ("id,total\n" + fileId + ",42\n").getBytes(java.nio.charset.StandardCharsets.UTF_8));
         }
-        p.blocks.add(new Block("bash_code_execution_tool_result", null, null, null, null, null, result));
-        p.containerId = run.containerId();
+        return result;
     }
 
     static int countWords(String s) {
