@@ -36,6 +36,7 @@ END $$;
 --   TG430 'kind|period|<cap>|<spent incl. in flight>'  spend cap (no retry-after)
 -- p_slot false (a message batch's hold): spend and the request count, but no concurrency slot.
 -- Returns the updated counters (for the anthropic-ratelimit-* headers).
+-- Its signature before p_slot, which a database migrated earlier still has, would remain beside it.
 DROP FUNCTION IF EXISTS tg_admit(uuid, text, int, bigint, int, bigint, bigint, bigint, bigint, bigint);
 CREATE OR REPLACE FUNCTION tg_admit(p_subject uuid, p_kind text, p_rpm int, p_tpm bigint, p_concurrent int,
                          p_day bigint, p_month bigint, p_lifetime bigint, p_tokens bigint, p_amount bigint,
@@ -94,6 +95,7 @@ END $$;
 -- Closes one call on one subject's counters: in flight no more, its estimate replaced by the
 -- tokens it used (in the window it was counted in, if that is still current), its cost spent.
 -- p_slot false: the hold took no concurrency slot (a message batch's), so none is given back.
+-- Its signature before p_slot, which a database migrated earlier still has, would remain beside it.
 DROP FUNCTION IF EXISTS tg_release(uuid, bigint, bigint, bigint, bigint, timestamptz);
 CREATE OR REPLACE FUNCTION tg_release(p_subject uuid, p_held bigint, p_estimated bigint, p_used bigint, p_cost bigint,
                            p_started timestamptz, p_slot boolean DEFAULT true) RETURNS void LANGUAGE plpgsql AS $$

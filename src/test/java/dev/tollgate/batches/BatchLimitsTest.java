@@ -199,4 +199,24 @@ class BatchLimitsTest {
         assertEquals(0, new BigDecimal("0.000175").compareTo(counters(key).lifetimeSpent()));
         assertReconciled(acct[0]);
     }
+
+    @Test
+    void aCapSetWhileABatchRunsCountsItsHoldAndItsSettlementOnce() throws Exception {
+        String[] acct = Tollgate.fundedAccount("10");
+        UUID key = Tollgate.newestKeyId(acct[0]);
+        fake.batches.plan("seed-1", Outcome.succeeded(Usage.of(1000, 200)));
+        String id = create(acct[1], batch(request("seed-1", "claude-sonnet-4-6", 1500)));
+        BigDecimal batchHold = held(acct[0]);
+        limitKey(key, Map.of("daily_spend_limit_usd", "5", "max_concurrent", 1));
+        Counters seeded = counters(key);
+        assertEquals(0, batchHold.compareTo(seeded.inflightHeld()), "the running batch counts from the cap's start");
+        assertEquals(0, seeded.inflight(), "and takes no concurrency slot");
+        fake.batches.end(id);
+        settlePass();
+        Counters settled = counters(key);
+        assertEquals(0, settled.inflightHeld().signum());
+        assertEquals(0, new BigDecimal("0.003").compareTo(settled.daySpent()), () -> "spent " + settled.daySpent());
+        assertEquals(0, settled.inflight());
+        assertReconciled(acct[0]);
+    }
 }
