@@ -3,11 +3,11 @@ package dev.tollgate.batches;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.tollgate.api.ApiException;
-import dev.tollgate.api.BodyReader;
 import dev.tollgate.api.ErrorResponder;
 import dev.tollgate.api.RequestIds;
 import dev.tollgate.files.Passthrough;
 import dev.tollgate.gateway.Gateway;
+import dev.tollgate.gateway.MessagesRequest;
 import dev.tollgate.keys.AuthenticatedKey;
 import dev.tollgate.ledger.Money;
 import dev.tollgate.limits.LimitExceededException;
@@ -21,8 +21,14 @@ import io.vertx.ext.web.RoutingContext;
 import jakarta.inject.Singleton;
 
 import java.io.IOException;
+import java.math.BigDecimal;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.UUID;
 
 import static dev.tollgate.batches.BatchView.BASE;
@@ -55,15 +61,16 @@ class BatchCreation {
         this.view = view;
     }
 
-    /** What create admitted: the hold, the upstream, the body to send. */
-    private record Admitted(AuthenticatedKey key, UUID hold, Upstream upstream, byte[] body, int requests, String models) {
+    /** What create admitted: the hold, the upstream, the body to send (the spooled file, or its rewrite). */
+    private record Admitted(AuthenticatedKey key, UUID hold, Upstream upstream, Path body, int requests, String models) {
     }
 
     void create(RoutingContext ctx) {
         String requestId = RequestIds.of(ctx);
-        BodyReader.read(ctx, config.maxBytes(), body -> pass.blocking(ctx, () -> admit(ctx, body, requestId),
-                admitted -> pass.exchange(admitted.upstream(), HttpMethod.POST, BASE + Passthrough.query(ctx), ctx,
+        BatchSpool.receive(ctx, config.maxBytes(), spooled -> pass.blocking(ctx, () -> admit(ctx, spooled, requestId),
+                admitted -> pass.exchangeFile(admitted.upstream(), HttpMethod.POST, BASE + Passthrough.query(ctx), ctx,
                                 admitted.body())
+                        .onComplete(ar -> pass.gateway.blocking().execute(() -> delete(spooled, admitted.body())))
                         .onSuccess(answer -> created(ctx, admitted, answer))
                         .onFailure(t -> {
                             // Unknown outcome after a send: the batch may exist upstream; it is not ours to bill without its id.
@@ -72,62 +79,102 @@ class BatchCreation {
                         })));
     }
 
-    /** Validates every request, checks ownership of what they name, and holds the batch's worst case. */
-    private Admitted admit(RoutingContext ctx, byte[] body, String requestId) {
-        AuthenticatedKey key = pass.authenticate(ctx);
-        List<BatchRequests.Item> items = BatchRequests.parse(body, config.maxRequests());
-        List<byte[]> bodies = new ArrayList<>(items.size());
-        ObjectNode models = JSON.createObjectNode();
-        long worst = 0;
-        List<String> files = new ArrayList<>();
-        List<String> skills = new ArrayList<>();
-        List<String> containers = new ArrayList<>();
-        var webSearch = prices.calculator().webSearchUsdPerRequest();
-        for (BatchRequests.Item item : items) {
+    /**
+     * Validates every request, checks ownership of what they name, and holds the batch's worst case;
+     * the spooled body is deleted when anything refuses.
+     */
+    private Admitted admit(RoutingContext ctx, Path spooled, String requestId) {
+        try {
+            AuthenticatedKey key = pass.authenticate(ctx);
+            Tally tally = new Tally(key);
+            List<BatchRequests.Item> items = BatchRequests.parse(spooled, config.maxRequests(), tally);
+            UUID pinned = owned(key, items, tally);
+            Upstream upstream = pinned != null ? pass.upstreamOf(pinned) : pass.newResourceUpstream(key.accountId());
+            UUID hold = UUID.randomUUID();
+            Long available;
+            try {
+                available = store.hold(hold, key.accountId(), key.id(), requestId, tally.firstModel, tally.worst,
+                        config.holdLease());
+            } catch (LimitExceededException e) {
+                throw Gateway.limitError(e);
+            }
+            if (available != null) {
+                throw new ApiException(402, "billing_error", "Insufficient balance: this batch needs "
+                        + Money.format(tally.worst) + " USD held (the sum of its " + items.size() + " requests' worst"
+                        + " cases at batch prices: max_tokens at the output price plus the input at most), and "
+                        + Money.format(Math.max(0, available)) + " USD is available. Top up the account, lower"
+                        + " max_tokens or split the batch.");
+            }
+            try {
+                return new Admitted(key, hold, upstream, BatchRequests.rewrite(spooled, items, tally.replaced),
+                        items.size(), tally.models.toString());
+            } catch (IOException | RuntimeException e) {
+                store.release(hold, "batch not created");
+                throw new IllegalStateException("the batch body could not be rewritten", e);
+            }
+        } catch (RuntimeException e) {
+            delete(spooled, spooled);
+            throw e;
+        }
+    }
+
+    /** What the requests add up to, taken request by request as they are read (their params then dropped). */
+    private final class Tally implements BatchRequests.Check {
+        private final AuthenticatedKey key;
+        private final BigDecimal webSearch = prices.calculator().webSearchUsdPerRequest();
+        final ObjectNode models = JSON.createObjectNode();
+        final List<String> files = new ArrayList<>();
+        final List<String> skills = new ArrayList<>();
+        final List<String> containers = new ArrayList<>();
+        /** Request index → the stored resources it names (only requests naming any), to attribute a refusal. */
+        final Map<Integer, List<String>> named = new HashMap<>();
+        /** Request index → its params as sent upstream, where they differ (a model alias spliced). */
+        final Map<Integer, byte[]> replaced = new HashMap<>();
+        long worst;
+        String firstModel;
+
+        Tally(AuthenticatedKey key) {
+            this.key = key;
+        }
+
+        @Override
+        public void check(BatchRequests.Item item, MessagesRequest params) {
             PriceTable.Resolved model;
             try {
-                model = pass.gateway.priced(pass.gateway.resolveModel(item.params().model(), key), key, true);
+                model = pass.gateway.priced(pass.gateway.resolveModel(params.model(), key), key, true);
             } catch (ApiException e) {
                 throw item.refuse(e);
             }
-            if (item.params().fileIds() != null) {
-                files.addAll(item.params().fileIds());
+            List<String> ids = new ArrayList<>(0);
+            for (List<String> some : Arrays.asList(params.fileIds(), params.customSkillIds(), params.containerIds())) {
+                if (some != null) {
+                    ids.addAll(some);
+                }
             }
-            if (item.params().customSkillIds() != null) {
-                skills.addAll(item.params().customSkillIds());
+            if (!ids.isEmpty()) {
+                named.put(item.index(), ids);
+                addAll(files, params.fileIds());
+                addAll(skills, params.customSkillIds());
+                addAll(containers, params.containerIds());
             }
-            if (item.params().containerIds() != null) {
-                containers.addAll(item.params().containerIds());
-            }
-            HoldEstimator.Bound bound = item.params().inputBound() == HoldEstimator.InputBound.BODY
-                    ? estimator.cheapBound(model.charged(), item.params(), webSearch)
-                    : estimator.contextWindowBound(model.charged(), item.params(), webSearch);
+            HoldEstimator.Bound bound = params.inputBound() == HoldEstimator.InputBound.BODY
+                    ? estimator.cheapBound(model.charged(), params, webSearch)
+                    : estimator.contextWindowBound(model.charged(), params, webSearch);
             worst = Math.addExact(worst, prices.calculator().batchBoundNanos(bound.nanos()));
-            bodies.add(item.params().bodyWithModel(model.upstreamModel()));
-            models.put(item.customId(), (item.params().onlyOneHourTtl() ? "1h:" : "") + model.price().id());
+            byte[] upstreamParams = params.bodyWithModel(model.upstreamModel());
+            if (upstreamParams != params.body()) {
+                replaced.put(item.index(), upstreamParams);
+            }
+            models.put(item.customId(), (params.onlyOneHourTtl() ? "1h:" : "") + model.price().id());
+            if (firstModel == null) {
+                firstModel = params.model();
+            }
         }
-        UUID pinned = owned(key, items, files, skills, containers);
-        Upstream upstream = pinned != null ? pass.upstreamOf(pinned) : pass.newResourceUpstream(key.accountId());
-        UUID hold = UUID.randomUUID();
-        Long available;
-        try {
-            available = store.hold(hold, key.accountId(), key.id(), requestId, items.get(0).params().model(), worst,
-                    config.holdLease());
-        } catch (LimitExceededException e) {
-            throw Gateway.limitError(e);
-        }
-        if (available != null) {
-            throw new ApiException(402, "billing_error", "Insufficient balance: this batch needs " + Money.format(worst)
-                    + " USD held (the sum of its " + items.size() + " requests' worst cases at batch prices: max_tokens"
-                    + " at the output price plus the input at most), and " + Money.format(Math.max(0, available))
-                    + " USD is available. Top up the account, lower max_tokens or split the batch.");
-        }
-        try {
-            return new Admitted(key, hold, upstream, BatchRequests.rewrite(body, items, bodies), items.size(),
-                    models.toString());
-        } catch (RuntimeException e) {
-            store.release(hold, "batch not created");
-            throw e;
+
+        private static void addAll(List<String> to, List<String> ids) {
+            if (ids != null) {
+                to.addAll(ids);
+            }
         }
     }
 
@@ -135,32 +182,30 @@ class BatchCreation {
      * One ownership check for every file, custom skill and container the batch's requests name; a
      * refusal names the first request that named the one not owned.
      */
-    private UUID owned(AuthenticatedKey key, List<BatchRequests.Item> items, List<String> files, List<String> skills,
-                       List<String> containers) {
-        if (files.isEmpty() && skills.isEmpty() && containers.isEmpty()) {
+    private UUID owned(AuthenticatedKey key, List<BatchRequests.Item> items, Tally tally) {
+        if (tally.named.isEmpty()) {
             return null;
         }
         try {
-            return pass.gateway.ownership.check(key.accountId(), files, skills, containers);
+            return pass.gateway.ownership.check(key.accountId(), tally.files, tally.skills, tally.containers);
         } catch (ApiException e) {
             for (BatchRequests.Item item : items) {
-                List<String> named = new ArrayList<>();
-                if (item.params().fileIds() != null) {
-                    named.addAll(item.params().fileIds());
-                }
-                if (item.params().customSkillIds() != null) {
-                    named.addAll(item.params().customSkillIds());
-                }
-                if (item.params().containerIds() != null) {
-                    named.addAll(item.params().containerIds());
-                }
-                for (String id : named) {
+                for (String id : tally.named.getOrDefault(item.index(), List.of())) {
                     if (e.getMessage().endsWith(": " + id)) {
                         throw item.refuse(e);
                     }
                 }
             }
             throw e;
+        }
+    }
+
+    private static void delete(Path spooled, Path sent) {
+        try {
+            Files.deleteIfExists(spooled);
+            Files.deleteIfExists(sent);
+        } catch (IOException e) {
+            Log.warnf("Could not delete a batch body's temporary file: %s", e.toString());
         }
     }
 
