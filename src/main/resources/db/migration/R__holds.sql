@@ -194,10 +194,10 @@ BEGIN
              ORDER BY expires_at LIMIT p_limit FOR UPDATE SKIP LOCKED LOOP
         UPDATE holds SET state = 'expired', closed_at = now() WHERE id = h.id;
         IF h.key_id IS NOT NULL AND h.counted_key THEN
-            PERFORM tg_release(h.key_id, h.amount, h.estimated_tokens, 0, 0, h.created_at);
+            PERFORM tg_release(h.key_id, h.amount, h.estimated_tokens, 0, 0, h.created_at, h.takes_slot);
         END IF;
         IF h.counted_account THEN
-            PERFORM tg_release(h.account_id, h.amount, h.estimated_tokens, 0, 0, h.created_at);
+            PERFORM tg_release(h.account_id, h.amount, h.estimated_tokens, 0, 0, h.created_at, h.takes_slot);
         END IF;
         UPDATE accounts SET held = held - h.amount WHERE id = h.account_id;
         INSERT INTO ledger_entries (account_id, kind, balance_delta, held_delta, hold_id, request_id, note)

@@ -34,9 +34,13 @@ END $$;
 -- Admits one call against one subject's limits, or raises:
 --   TG429 'kind|limit|<limit>|<retry-after seconds>'   rate, tokens or concurrency
 --   TG430 'kind|period|<cap>|<spent incl. in flight>'  spend cap (no retry-after)
+-- p_slot false (a message batch's hold): spend and the request count, but no concurrency slot.
 -- Returns the updated counters (for the anthropic-ratelimit-* headers).
+-- Its signature before p_slot, which a database migrated earlier still has, would remain beside it.
+DROP FUNCTION IF EXISTS tg_admit(uuid, text, int, bigint, int, bigint, bigint, bigint, bigint, bigint);
 CREATE OR REPLACE FUNCTION tg_admit(p_subject uuid, p_kind text, p_rpm int, p_tpm bigint, p_concurrent int,
-                         p_day bigint, p_month bigint, p_lifetime bigint, p_tokens bigint, p_amount bigint)
+                         p_day bigint, p_month bigint, p_lifetime bigint, p_tokens bigint, p_amount bigint,
+                         p_slot boolean DEFAULT true)
     RETURNS limit_counters LANGUAGE plpgsql AS $$
 DECLARE
     c     limit_counters;
@@ -67,7 +71,7 @@ BEGIN
             RAISE EXCEPTION USING ERRCODE = 'TG429', MESSAGE = format('%s|tokens|%s|%s', p_kind, p_tpm, greatest(wait, 1));
         END IF;
     END IF;
-    IF p_concurrent IS NOT NULL AND c.inflight + 1 > p_concurrent THEN
+    IF p_slot AND p_concurrent IS NOT NULL AND c.inflight + 1 > p_concurrent THEN
         RAISE EXCEPTION USING ERRCODE = 'TG429', MESSAGE = format('%s|concurrent|%s|1', p_kind, p_concurrent);
     END IF;
     IF p_day IS NOT NULL AND c.day_spent + c.inflight_held + p_amount > p_day THEN
@@ -82,7 +86,7 @@ BEGIN
     UPDATE limit_counters SET
         window_start = c.window_start, window_requests = c.window_requests + 1, window_tokens = c.window_tokens + p_tokens,
         prev_requests = c.prev_requests, prev_tokens = c.prev_tokens,
-        inflight = c.inflight + 1, inflight_held = c.inflight_held + p_amount,
+        inflight = c.inflight + CASE WHEN p_slot THEN 1 ELSE 0 END, inflight_held = c.inflight_held + p_amount,
         day = c.day, day_spent = c.day_spent, month = c.month, month_spent = c.month_spent
     WHERE subject_id = p_subject RETURNING * INTO c;
     RETURN c;
@@ -90,8 +94,11 @@ END $$;
 
 -- Closes one call on one subject's counters: in flight no more, its estimate replaced by the
 -- tokens it used (in the window it was counted in, if that is still current), its cost spent.
+-- p_slot false: the hold took no concurrency slot (a message batch's), so none is given back.
+-- Its signature before p_slot, which a database migrated earlier still has, would remain beside it.
+DROP FUNCTION IF EXISTS tg_release(uuid, bigint, bigint, bigint, bigint, timestamptz);
 CREATE OR REPLACE FUNCTION tg_release(p_subject uuid, p_held bigint, p_estimated bigint, p_used bigint, p_cost bigint,
-                           p_started timestamptz) RETURNS void LANGUAGE plpgsql AS $$
+                           p_started timestamptz, p_slot boolean DEFAULT true) RETURNS void LANGUAGE plpgsql AS $$
 DECLARE
     c limit_counters;
 BEGIN
@@ -108,7 +115,7 @@ BEGIN
     UPDATE limit_counters SET
         window_start = c.window_start, window_requests = c.window_requests, window_tokens = c.window_tokens,
         prev_requests = c.prev_requests, prev_tokens = c.prev_tokens,
-        inflight = greatest(0, c.inflight - CASE WHEN p_held IS NULL THEN 0 ELSE 1 END),
+        inflight = greatest(0, c.inflight - CASE WHEN p_held IS NULL OR NOT p_slot THEN 0 ELSE 1 END),
         inflight_held = greatest(0, c.inflight_held - coalesce(p_held, 0)),
         day = c.day, day_spent = c.day_spent + p_cost, month = c.month, month_spent = c.month_spent + p_cost,
         lifetime_spent = c.lifetime_spent + p_cost
@@ -123,7 +130,8 @@ CREATE OR REPLACE FUNCTION tg_has_limits(rpm int, tpm bigint, concurrent int, da
 $$;
 
 -- (Re)builds a subject's counters from the ledger's own records: spend from its usage records,
--- in flight from every pending hold of a call of the subject, and the current and previous minute's
+-- in flight from every pending hold of a call or batch of the subject (a batch's: its amount, no
+-- concurrency slot), and the current and previous minute's
 -- requests (settled calls and calls in flight) and tokens (settled calls). Called when a subject's
 -- limits go from none to some, so a limit set now counts what already happened, calls in flight
 -- included: each such hold is marked as counted, so its settlement (or expiry) releases exactly
@@ -151,9 +159,9 @@ BEGIN
         UPDATE holds SET counted_key = counted_key OR p_is_key, counted_account = counted_account OR NOT p_is_key
         WHERE state = 'pending' AND NOT reserve
           AND ((p_is_key AND key_id = p_subject) OR (NOT p_is_key AND account_id = p_subject))
-        RETURNING amount, created_at
+        RETURNING amount, created_at, takes_slot
     )
-    SELECT count(*), coalesce(sum(amount), 0),
+    SELECT count(*) FILTER (WHERE takes_slot), coalesce(sum(amount), 0),
            count(*) FILTER (WHERE created_at >= minute),
            count(*) FILTER (WHERE created_at >= minute - interval '1 minute' AND created_at < minute)
       INTO n, held, pending_now, pending_prev

@@ -7,19 +7,27 @@ import com.fasterxml.jackson.core.JsonToken;
 import dev.tollgate.api.ApiException;
 import dev.tollgate.gateway.MessagesRequest;
 
-import java.io.ByteArrayOutputStream;
+import java.io.BufferedInputStream;
 import java.io.IOException;
+import java.io.InputStream;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
+import java.util.TreeMap;
 import java.util.regex.Pattern;
 
 /**
- * A batch create body, read in one streaming pass: each request's {@code custom_id} and its
- * {@code params} (validated as a non-streaming Messages request, from its own bytes of the body).
- * Every refusal names the failing request's index and custom_id.
+ * A batch create body (spooled to a file), read in one streaming pass: each request's
+ * {@code custom_id} and its {@code params} (validated as a non-streaming Messages request, from its
+ * own bytes of the file, and handed to the caller's check, then dropped), so memory holds one
+ * request at a time, never the body. Every refusal names the failing request's index and custom_id.
  */
 public final class BatchRequests {
 
@@ -27,8 +35,8 @@ public final class BatchRequests {
     private static final JsonFactory FACTORY = JsonFactory.builder()
             .enable(com.fasterxml.jackson.core.StreamReadFeature.STRICT_DUPLICATE_DETECTION).build();
 
-    /** One request of the batch: where its params are in the body, and what they say. */
-    public record Item(int index, String customId, MessagesRequest params, int start, int end) {
+    /** One request of the batch, and where its params are in the body. */
+    public record Item(int index, String customId, long start, long end) {
         public String where() {
             return "requests[" + index + "] (custom_id \"" + customId + "\"): ";
         }
@@ -38,16 +46,25 @@ public final class BatchRequests {
         }
     }
 
+    /** What the caller does with each request's params as they are read (a refusal throws). */
+    @FunctionalInterface
+    public interface Check {
+        void check(Item item, MessagesRequest params);
+    }
+
     private BatchRequests() {
     }
 
     /**
-     * @throws ApiException 400 naming the failing request, 413 beyond {@code maxRequests}
+     * @throws ApiException 400 naming the failing request, 413 beyond {@code maxRequests}, or what
+     *                      {@code check} threw
      */
-    public static List<Item> parse(byte[] body, int maxRequests) {
+    public static List<Item> parse(Path body, int maxRequests, Check check) {
         List<Item> items = new ArrayList<>();
         boolean sawRequests = false;
-        try (JsonParser p = FACTORY.createParser(body)) {
+        try (FileChannel file = FileChannel.open(body, StandardOpenOption.READ);
+             InputStream in = new BufferedInputStream(Files.newInputStream(body), 64 * 1024);
+             JsonParser p = FACTORY.createParser(in)) {
             if (p.nextToken() != JsonToken.START_OBJECT) {
                 throw ApiException.invalidRequest("The request body must be a JSON object");
             }
@@ -70,7 +87,7 @@ public final class BatchRequests {
                         throw ApiException.tooLarge("requests: a batch holds at most " + maxRequests
                                 + " requests; requests[" + index + "] is one too many");
                     }
-                    items.add(readItem(p, t, index, body, seen));
+                    items.add(readItem(p, t, index, file, seen, check));
                 }
             }
         } catch (JsonParseException e) {
@@ -87,14 +104,15 @@ public final class BatchRequests {
         return items;
     }
 
-    private static Item readItem(JsonParser p, JsonToken t, int index, byte[] body, Set<String> seen) throws IOException {
+    private static Item readItem(JsonParser p, JsonToken t, int index, FileChannel file, Set<String> seen, Check check)
+            throws IOException {
         String at = "requests[" + index + "]";
         if (t != JsonToken.START_OBJECT) {
             throw ApiException.invalidRequest(at + ": Input should be a valid object");
         }
         String customId = null;
-        int start = -1;
-        int end = -1;
+        long start = -1;
+        long end = -1;
         while (p.nextToken() == JsonToken.FIELD_NAME) {
             String field = p.currentName();
             JsonToken v = p.nextToken();
@@ -107,9 +125,9 @@ public final class BatchRequests {
                 if (v != JsonToken.START_OBJECT) {
                     throw ApiException.invalidRequest(at + ".params: Input should be a valid object");
                 }
-                start = (int) p.currentTokenLocation().getByteOffset();
+                start = p.currentTokenLocation().getByteOffset();
                 p.skipChildren();
-                end = (int) p.currentLocation().getByteOffset();
+                end = p.currentLocation().getByteOffset();
             } else {
                 p.skipChildren();
             }
@@ -130,7 +148,7 @@ public final class BatchRequests {
         }
         MessagesRequest params;
         try {
-            params = MessagesRequest.parse(Arrays.copyOfRange(body, start, end), true);
+            params = MessagesRequest.parse(read(file, start, end), true);
         } catch (ApiException e) {
             throw new ApiException(e.status(), e.type(), where + "params." + e.getMessage());
         }
@@ -143,27 +161,51 @@ public final class BatchRequests {
         if (params.requestedModifiers().speed() != null) {
             throw ApiException.invalidRequest(where + "params.speed: fast mode is not available inside a batch");
         }
-        return new Item(index, customId, params, start, end);
+        Item item = new Item(index, customId, start, end);
+        check.check(item, params);
+        return item;
     }
 
-    /** The body with each request's params replaced by {@code replacements[i]} where that differs (model aliases). */
-    public static byte[] rewrite(byte[] body, List<Item> items, List<byte[]> replacements) {
-        boolean changed = false;
-        for (int i = 0; i < items.size() && !changed; i++) {
-            changed = replacements.get(i) != items.get(i).params().body();
+    private static byte[] read(FileChannel file, long start, long end) throws IOException {
+        ByteBuffer bytes = ByteBuffer.allocate((int) (end - start));
+        while (bytes.hasRemaining()) {
+            if (file.read(bytes, start + bytes.position()) < 0) {
+                throw new IOException("the body ended early");
+            }
         }
-        if (!changed) {
+        return bytes.array();
+    }
+
+    /**
+     * The body to send: {@code body} itself when no request's params changed, else a new temporary
+     * file with each of {@code replaced} (request index → params, e.g. a model alias spliced) in place
+     * of that request's params and every other byte copied.
+     */
+    public static Path rewrite(Path body, List<Item> items, Map<Integer, byte[]> replaced) throws IOException {
+        if (replaced.isEmpty()) {
             return body;
         }
-        ByteArrayOutputStream out = new ByteArrayOutputStream(body.length + 64);
-        int at = 0;
-        for (int i = 0; i < items.size(); i++) {
-            Item item = items.get(i);
-            out.write(body, at, item.start() - at);
-            out.writeBytes(replacements.get(i));
-            at = item.end();
+        Path out = Files.createTempFile("tollgate-batch-", ".json");
+        try (FileChannel in = FileChannel.open(body, StandardOpenOption.READ);
+             FileChannel to = FileChannel.open(out, StandardOpenOption.WRITE)) {
+            long at = 0;
+            for (Map.Entry<Integer, byte[]> r : new TreeMap<>(replaced).entrySet()) {
+                Item item = items.get(r.getKey());
+                copy(in, at, item.start(), to);
+                to.write(ByteBuffer.wrap(r.getValue()));
+                at = item.end();
+            }
+            copy(in, at, in.size(), to);
+        } catch (IOException | RuntimeException e) {
+            Files.deleteIfExists(out);
+            throw e;
         }
-        out.write(body, at, body.length - at);
-        return out.toByteArray();
+        return out;
+    }
+
+    private static void copy(FileChannel in, long from, long to, FileChannel out) throws IOException {
+        for (long at = from; at < to; ) {
+            at += in.transferTo(at, to - at, out);
+        }
     }
 }

@@ -2,6 +2,8 @@ package dev.tollgate.batches;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.tollgate.files.CallOutputs;
+import dev.tollgate.files.GeneratedResources;
 import dev.tollgate.metering.ModelPrice;
 import dev.tollgate.metering.PriceModifiers;
 import dev.tollgate.metering.PriceTable;
@@ -53,12 +55,15 @@ public class BatchSettler {
     private final PriceTable prices;
     private final dev.tollgate.plans.PlanBook plans;
     private final BatchesConfig config;
+    private final GeneratedResources generated;
     private final String defaultVersion;
     private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).build();
 
     public BatchSettler(BatchStore store, UpstreamPool pool, UpstreamClient client, PriceTable prices,
-                        dev.tollgate.plans.PlanBook plans, BatchesConfig config, dev.tollgate.config.TollgateConfig tollgate) {
+                        dev.tollgate.plans.PlanBook plans, BatchesConfig config, dev.tollgate.config.TollgateConfig tollgate,
+                        GeneratedResources generated) {
         this.plans = plans;
+        this.generated = generated;
         this.store = store;
         this.pool = pool;
         this.client = client;
@@ -156,6 +161,7 @@ public class BatchSettler {
         }
         BatchStore.Settlement s = new BatchStore.Settlement();
         Set<String> seen = new HashSet<>();
+        CallOutputs outputs = new CallOutputs();
         UpstreamTarget t = upstream.target();
         URI uri = URI.create((t.tls() ? "https://" : "http://") + t.host() + ":" + t.port() + t.basePath()
                 + BatchRoutes.resultsPath(row, upstream));
@@ -171,7 +177,7 @@ public class BatchSettler {
                 String line;
                 while ((line = lines.readLine()) != null) {
                     if (!line.isBlank()) {
-                        add(s, JSON.readTree(line), models, seen, row.planId());
+                        add(s, JSON.readTree(line), models, seen, row.planId(), outputs);
                     }
                 }
             }
@@ -184,12 +190,19 @@ public class BatchSettler {
         Long total = store.settle(row.id(), s, upstream.name());
         if (total != null) {
             Log.infof("Settled batch %s: %d results, %s nano-USD", row.id(), s.customIds().size(), total);
+            if (outputs.found()) {
+                generated.record(row.accountId(), row.keyId(), upstream, outputs, MultiMap.caseInsensitiveMultiMap());
+            }
         }
         return total != null;
     }
 
-    /** One result line: its usage record's values (cost 0 unless succeeded). */
-    private void add(BatchStore.Settlement s, JsonNode line, JsonNode models, Set<String> seen, java.util.UUID planId) {
+    /**
+     * One result line: its usage record's values (cost 0 unless succeeded); a succeeded message's
+     * code execution files and container go to {@code outputs}, to be recorded as the account's.
+     */
+    private void add(BatchStore.Settlement s, JsonNode line, JsonNode models, Set<String> seen, java.util.UUID planId,
+                     CallOutputs outputs) {
         String customId = line.path("custom_id").asText(null);
         if (customId == null || !seen.add(customId)) {
             return;
@@ -225,6 +238,7 @@ public class BatchSettler {
                 cost = charged == price.get() ? upstreamCost : prices.calculator().costNanos(charged, usage);
             }
             upstreamRequest = message.path("id").asText(null);
+            outputs.message(message);
         }
         s.customIds().add(customId);
         s.models().add(modelId);

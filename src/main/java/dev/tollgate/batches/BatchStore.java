@@ -1,8 +1,10 @@
 package dev.tollgate.batches;
 
 import dev.tollgate.ledger.LedgerException;
+import dev.tollgate.limits.LimitExceededException;
 import io.agroal.api.AgroalDataSource;
 import jakarta.inject.Singleton;
+import org.postgresql.util.PSQLException;
 
 import java.sql.Array;
 import java.sql.Connection;
@@ -44,7 +46,11 @@ public class BatchStore {
                 rs.getTimestamp(11).toInstant(), rs.getObject(12, UUID.class));
     }
 
-    /** Holds a batch's worst case; null when held, else the available balance (nothing held). */
+    /**
+     * Holds a batch's worst case; null when held, else the available balance (nothing held).
+     *
+     * @throws LimitExceededException the key's or account's spend cap or requests per minute refused it
+     */
     public Long hold(UUID hold, UUID account, UUID key, String requestId, String model, long amount, Duration lease) {
         try (Connection c = dataSource.getConnection();
              PreparedStatement ps = c.prepareStatement("SELECT tg_batch_hold(?, ?, ?, ?, ?, ?, ?)")) {
@@ -61,6 +67,10 @@ public class BatchStore {
                 return rs.wasNull() ? null : available;
             }
         } catch (SQLException e) {
+            if ("TG429".equals(e.getSQLState()) || "TG430".equals(e.getSQLState())) {
+                throw LimitExceededException.fromDatabase(e instanceof PSQLException p && p.getServerErrorMessage() != null
+                        ? p.getServerErrorMessage().getMessage() : e.getMessage());
+            }
             throw new LedgerException("batch hold failed", e);
         }
     }

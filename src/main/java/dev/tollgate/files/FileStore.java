@@ -39,8 +39,8 @@ public class FileStore {
     }
 
     /**
-     * Reserves room for one upload of at most {@code bytes} against the account's quotas (files
-     * stored plus uploads in flight), under a per-account advisory lock so concurrent uploads cannot
+     * Reserves room for one upload of at most {@code bytes} against the account's quotas (files it
+     * uploaded plus uploads in flight; files its calls' code execution made are not its uploads), under a per-account advisory lock so concurrent uploads cannot
      * both take the last room.
      *
      * @return the reservation (to {@link #endUpload} whatever the outcome) and the bytes the account
@@ -61,9 +61,10 @@ public class FileStore {
                 long used;
                 try (PreparedStatement ps = c.prepareStatement("""
                         SELECT coalesce(a.max_files, ?), coalesce(a.max_file_bytes_total, ?),
-                               (SELECT count(*) FROM files WHERE account_id = a.id AND deleted_at IS NULL)
+                               (SELECT count(*) FROM files WHERE account_id = a.id AND deleted_at IS NULL AND NOT generated)
                              + (SELECT count(*) FROM file_uploads WHERE account_id = a.id),
-                               (SELECT coalesce(sum(size_bytes), 0) FROM files WHERE account_id = a.id AND deleted_at IS NULL)
+                               (SELECT coalesce(sum(size_bytes), 0) FROM files
+                                WHERE account_id = a.id AND deleted_at IS NULL AND NOT generated)
                              + (SELECT coalesce(sum(size_bytes), 0) FROM file_uploads WHERE account_id = a.id)
                         FROM accounts a WHERE a.id = ?""")) {
                     ps.setInt(1, config.maxFiles());

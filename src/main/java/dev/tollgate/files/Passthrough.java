@@ -13,10 +13,13 @@ import io.vertx.core.Context;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
+import io.vertx.core.file.FileSystem;
+import io.vertx.core.file.OpenOptions;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.ext.web.RoutingContext;
 import jakarta.inject.Singleton;
 
+import java.nio.file.Path;
 import java.util.List;
 import java.util.UUID;
 import java.util.concurrent.Callable;
@@ -130,6 +133,19 @@ public class Passthrough {
                                                   RoutingContext ctx, byte[] body) {
         return client.open(upstream.target(), method, pathAndQuery, ctx.request().headers(), false)
                 .compose(req -> client.send(req, body == null ? new byte[0] : body))
+                .compose(resp -> resp.body().map(b -> new UpstreamClient.Answer(resp.statusCode(), resp.headers(), b)));
+    }
+
+    /** As {@link #exchange(Upstream, HttpMethod, String, RoutingContext, byte[])}, the body streamed from a file. */
+    public Future<UpstreamClient.Answer> exchangeFile(Upstream upstream, HttpMethod method, String pathAndQuery,
+                                                      RoutingContext ctx, Path body) {
+        FileSystem fs = ctx.vertx().fileSystem();
+        return client.open(upstream.target(), method, pathAndQuery, ctx.request().headers(), false)
+                .compose(req -> fs.props(body.toString()).compose(props -> fs.open(body.toString(),
+                        new OpenOptions().setRead(true)).compose(file -> {
+                            req.putHeader("content-length", Long.toString(props.size()));
+                            return req.send(file).onComplete(ar -> file.close());
+                        })))
                 .compose(resp -> resp.body().map(b -> new UpstreamClient.Answer(resp.statusCode(), resp.headers(), b)));
     }
 

@@ -57,6 +57,9 @@ public class Gateway {
     /** Who owns the files and skills a request names (another account's are 404). */
     @Inject
     public dev.tollgate.files.Ownership ownership;
+    /** What code execution made during a call (files, its container), recorded as the account's. */
+    @Inject
+    dev.tollgate.files.GeneratedResources generated;
     @Inject
     dev.tollgate.plans.PlanBook plans;
     final ApiKeyService keys;
@@ -314,7 +317,7 @@ public class Gateway {
     }
 
     /** 429 in the shape the official SDKs act on: retry-after for rates, an error code for spend caps. */
-    static ApiException limitError(LimitExceededException e) {
+    public static ApiException limitError(LimitExceededException e) {
         String whose = e.subject().equals("key") ? "this API key's" : "this account's";
         if (e.spendCap()) {
             return new ApiException(429, "rate_limit_error", "You have reached " + whose + " " + e.limit()

@@ -57,6 +57,10 @@ public final class MessagesRequest implements HoldEstimator.Facts {
     /** Stored resources the request names (null when none, so the common request allocates nothing). */
     private List<String> fileIds;
     private List<String> customSkillIds;
+    /** The container a request reuses (top-level {@code container}: its id, or an object's {@code id}). */
+    private String containerId;
+    /** A code execution tool or a container (skills run in one): the response may name files it made. */
+    private boolean codeExecution;
 
     private MessagesRequest(byte[] body) {
         this.body = body;
@@ -152,6 +156,7 @@ public final class MessagesRequest implements HoldEstimator.Facts {
                 }
                 case "inference_geo" -> inferenceGeo = nullableString(p, value, "inference_geo");
                 case "metadata" -> readMetadata(p, value);
+                case "container" -> readContainer(p, value);
                 default -> scan(p, value, null);
             }
         }
@@ -180,6 +185,7 @@ public final class MessagesRequest implements HoldEstimator.Facts {
                 JsonToken v = p.nextToken();
                 if ("type".equals(field) && v == JsonToken.VALUE_STRING && isServerTool(p.getText())) {
                     serverTools = true;
+                    codeExecution |= p.getText().startsWith("code_execution");
                 }
                 scan(p, v, field);
             }
@@ -207,6 +213,33 @@ public final class MessagesRequest implements HoldEstimator.Facts {
             JsonToken v = p.nextToken();
             if (wanted.equals(field) && v == kind) {
                 read.read(p);
+            } else {
+                scan(p, v, field);
+            }
+        }
+    }
+
+    /**
+     * {@code container}: a container id, or {@code {"id"?, "skills"?}} (skills run in a container);
+     * its id must be the account's, and the skills it names are noted like any stored resource.
+     */
+    private void readContainer(JsonParser p, JsonToken value) throws IOException {
+        if (value == JsonToken.VALUE_NULL) {
+            return;
+        }
+        codeExecution = true;
+        if (value == JsonToken.VALUE_STRING) {
+            containerId = p.getText();
+            return;
+        }
+        if (value != JsonToken.START_OBJECT) {
+            throw ApiException.invalidRequest("container: Input should be a valid string or object");
+        }
+        while (p.nextToken() == JsonToken.FIELD_NAME) {
+            String field = p.currentName();
+            JsonToken v = p.nextToken();
+            if ("id".equals(field) && v == JsonToken.VALUE_STRING) {
+                containerId = p.getText();
             } else {
                 scan(p, v, field);
             }
@@ -340,9 +373,22 @@ public final class MessagesRequest implements HoldEstimator.Facts {
         return customSkillIds;
     }
 
-    /** Whether the request names a stored file or custom skill. */
+    /** The container the request reuses (one at most), or null. */
+    public List<String> containerIds() {
+        return containerId == null ? null : List.of(containerId);
+    }
+
+    /** Whether the request names a stored file, custom skill or container. */
     public boolean namesStoredResources() {
-        return fileIds != null || customSkillIds != null;
+        return fileIds != null || customSkillIds != null || containerId != null;
+    }
+
+    /**
+     * The request runs code execution (the tool, or a container for skills), so its response may
+     * name files that code made and the container it ran in: only such responses are inspected.
+     */
+    public boolean mayCreateFiles() {
+        return codeExecution;
     }
 
     /** The body with the model name replaced, every other byte untouched; the same array when unchanged. */

@@ -62,7 +62,8 @@ public class MessagesRoutes {
                 MessagesRequest request = MessagesRequest.parse(body, false);
                 PriceTable.Resolved model = gateway.resolveModel(request.model(), key);
                 java.util.UUID pinned = request.namesStoredResources()
-                        ? gateway.ownership.check(key.accountId(), request.fileIds(), request.customSkillIds()) : null;
+                        ? gateway.ownership.check(key.accountId(), request.fileIds(), request.customSkillIds(),
+                        request.containerIds()) : null;
                 upstreamBody = request.bodyWithModel(model.upstreamModel());
                 modelId = model.price().id();
                 route = pinned != null ? gateway.pool.routePinned(pinned, model.price().id())

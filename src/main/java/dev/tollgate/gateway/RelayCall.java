@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.tollgate.api.ApiException;
 import dev.tollgate.api.BodyReader;
 import dev.tollgate.api.RequestIds;
+import dev.tollgate.files.CallOutputs;
 import dev.tollgate.keys.AuthenticatedKey;
 import dev.tollgate.ledger.Hold;
 import dev.tollgate.ledger.LedgerStore;
@@ -82,6 +83,8 @@ final class RelayCall {
     private UpstreamExchange upstreamRequest;
     private String upstreamRequestId;
     private SseUsageScanner scanner;
+    /** Only for calls that run code execution: the files and container its response names. */
+    private CallOutputs outputs;
     private boolean streaming;
     private boolean clientGone;
     private boolean upstreamAborted;
@@ -162,7 +165,8 @@ final class RelayCall {
             if (inMemoryOnly) {
                 return false; // ownership is a database lookup
             }
-            pinnedUpstream = gateway.ownership.check(key.accountId(), request.fileIds(), request.customSkillIds());
+            pinnedUpstream = gateway.ownership.check(key.accountId(), request.fileIds(), request.customSkillIds(),
+                    request.containerIds());
         }
         byte[] withModel = request.bodyWithModel(model.upstreamModel());
         Gateway.Admitted admitted = inMemoryOnly ? gateway.admitInMemory(key, model, request, withModel)
@@ -174,6 +178,7 @@ final class RelayCall {
         }
         hold = admitted.hold();
         request = admitted.request();
+        outputs = request.mayCreateFiles() ? new CallOutputs() : null;
         upstreamBody = admitted.upstreamBody();
         rateHeaders(admitted);
         return true;
@@ -352,6 +357,9 @@ final class RelayCall {
         UsageAccumulator usage = new UsageAccumulator();
         try {
             usage.applyMessageUsage(UsageAccumulator.readMessageUsage(JSON, body.getBytes()));
+            if (outputs != null) {
+                outputs.message(body.getBytes());
+            }
         } catch (IOException e) {
             Log.errorf("Upstream answered %s with a body that is not JSON; recording no usage", requestId);
         }
@@ -379,6 +387,9 @@ final class RelayCall {
             watch.progress();
             byte[] bytes = chunk.getBytes();
             scanner.feed(bytes, 0, bytes.length);
+            if (outputs != null) {
+                outputs.feed(bytes, 0, bytes.length);
+            }
             if (clientGone) {
                 if (scanner.sawMessageStart()) {
                     abortUpstream();
@@ -484,10 +495,12 @@ final class RelayCall {
                         requestId, dev.tollgate.ledger.Money.format(cost));
             }
         });
+        Runnable reply = gateway.generated.recordThen(outputs, key.accountId(), key.id(), served,
+                ctx.request().headers(), gateway.blocking(), context, respond);
         if (gateway.responseWaitsForSettlement()) {
-            settled.whenComplete((ok, failure) -> context.runOnContext(v -> respond.run()));
+            settled.whenComplete((ok, failure) -> context.runOnContext(v -> reply.run()));
         } else {
-            respond.run();
+            reply.run();
         }
     }
 

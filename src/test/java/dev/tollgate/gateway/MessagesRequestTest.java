@@ -69,4 +69,29 @@ class MessagesRequestTest {
     void resultsAddedDuringTheCallAreBoundedOnlyByTheContextWindow(String what, String fields, InputBound expected) {
         assertEquals(expected, parse(fields.strip() + "," + user(TEXT)).inputBound(), what);
     }
+
+    @ParameterizedTest(name = "{0}")
+    @CsvSource(delimiter = '|', value = {
+            "no container, no code execution | \"metadata\":{}                                                                            | false | ",
+            "code execution tool             | \"tools\":[{\"type\":\"code_execution_20250825\",\"name\":\"code_execution\"}]        | true  | ",
+            "container by id                 | \"container\":\"container_011A\"                                                          | true  | container_011A",
+            "container object with skills    | \"container\":{\"id\":\"container_011B\",\"skills\":[{\"type\":\"custom\",\"skill_id\":\"skill_01\"}]} | true | container_011B",
+            "new container for skills        | \"container\":{\"skills\":[{\"type\":\"anthropic\",\"skill_id\":\"xlsx\"}]}             | true  | ",
+            "container null                  | \"container\":null                                                                          | false | ",
+    })
+    void aContainerIsNamedForOwnershipAndCodeExecutionMarksTheResponseForInspection(String what, String fields,
+                                                                                     boolean inspected, String container) {
+        MessagesRequest r = parse(fields.strip() + "," + user(TEXT));
+        assertEquals(inspected, r.mayCreateFiles(), what);
+        assertEquals(container == null ? null : java.util.List.of(container), r.containerIds(), what);
+        assertEquals(container != null || fields.contains("skill_01"), r.namesStoredResources(), what);
+    }
+
+    @org.junit.jupiter.api.Test
+    void aContainerThatIsNeitherAnIdNorAnObjectIsRefused() {
+        dev.tollgate.api.ApiException e = org.junit.jupiter.api.Assertions.assertThrows(dev.tollgate.api.ApiException.class,
+                () -> parse("\"container\":42," + user(TEXT)));
+        assertEquals(400, e.status());
+        assertEquals("container: Input should be a valid string or object", e.getMessage());
+    }
 }

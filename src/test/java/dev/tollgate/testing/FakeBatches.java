@@ -28,10 +28,19 @@ import java.util.concurrent.atomic.AtomicInteger;
  */
 public final class FakeBatches extends FakeStored {
 
-    /** The result of one request. */
-    public record Outcome(String type, Usage usage) {
+    /** The result of one request ({@code codeExecution}: what a succeeded one's code execution made, or null). */
+    public record Outcome(String type, Usage usage, Scenario.CodeExecution codeExecution) {
+        Outcome(String type, Usage usage) {
+            this(type, usage, null);
+        }
+
         public static Outcome succeeded(Usage usage) {
             return new Outcome("succeeded", usage);
+        }
+
+        /** Succeeded after running code execution in {@code containerId}, which wrote {@code fileIds}. */
+        public static Outcome succeededWithCodeExecution(Usage usage, String containerId, String... fileIds) {
+            return new Outcome("succeeded", usage, new Scenario.CodeExecution(containerId, List.of(fileIds)));
         }
 
         public static Outcome errored() {
@@ -271,7 +280,16 @@ public final class FakeBatches extends FakeStored {
                 ObjectNode m = result.putObject("message");
                 m.put("id", id("msg_")).put("type", "message").put("role", "assistant")
                         .put("model", params.path("model").asText());
-                m.putArray("content").addObject().put("type", "text").put("text", "Batch reply to " + customId);
+                ArrayNode content = m.putArray("content");
+                content.addObject().put("type", "text").put("text", "Batch reply to " + customId);
+                if (o.codeExecution() != null) {
+                    String toolId = id("srvtoolu_");
+                    content.addObject().put("type", "server_tool_use").put("id", toolId).put("name", "bash_code_execution")
+                            .putObject("input").put("command", "python make_report.py");
+                    content.add(fake.bashResult(toolId, o.codeExecution().fileIds()));
+                    m.putObject("container").put("id", o.codeExecution().containerId())
+                            .put("expires_at", Instant.now().plusSeconds(3600).toString());
+                }
                 m.put("stop_reason", "end_turn").putNull("stop_sequence");
                 ObjectNode usage = m.putObject("usage");
                 usage.put("input_tokens", u.inputTokens() != null ? u.inputTokens() : FakeUpstream.countInputTokens(params));

@@ -30,7 +30,11 @@ public final class FakeFiles extends FakeStored {
     private final Map<String, StoredFile> files = Collections.synchronizedMap(new LinkedHashMap<>());
     private final Map<String, ObjectNode> skills = Collections.synchronizedMap(new LinkedHashMap<>());
     private final AtomicInteger uploads = new AtomicInteger();
-    private final AtomicInteger bytesReceived = new AtomicInteger();
+    private final java.util.concurrent.atomic.AtomicLong bytesReceived = new java.util.concurrent.atomic.AtomicLong();
+    private final AtomicInteger uploadsStarted = new AtomicInteger();
+    private final AtomicInteger uploadsAborted = new AtomicInteger();
+    /** An upload's bytes kept for parsing; beyond this one is only counted (and answered 413, as it is too large). */
+    private static final int KEEP_BYTES = 16 * 1024 * 1024;
 
     FakeFiles(FakeUpstream fake) {
         this.fake = fake;
@@ -38,6 +42,21 @@ public final class FakeFiles extends FakeStored {
 
     public int uploads() {
         return uploads.get();
+    }
+
+    /** Uploads whose request began arriving (stored or not). */
+    public int uploadsStarted() {
+        return uploadsStarted.get();
+    }
+
+    /** Uploads whose request was cut off before its end (the sender reset or closed it). */
+    public int uploadsAborted() {
+        return uploadsAborted.get();
+    }
+
+    /** Upload bytes received so far, counted as they arrive. */
+    public long bytesReceived() {
+        return bytesReceived.get();
     }
 
     public boolean exists(String fileId) {
@@ -52,11 +71,58 @@ public final class FakeFiles extends FakeStored {
         files.get(fileId).object().put("downloadable", true);
     }
 
+    /** A file code execution wrote during a call: downloadable, as only such files are (digest §6.4). */
+    void generated(String fileId, String filename, byte[] bytes) {
+        ObjectNode o = JSON.createObjectNode().put("id", fileId).put("type", "file").put("filename", filename)
+                .put("mime_type", "text/csv").put("size_bytes", bytes.length).put("created_at", Instant.now().toString())
+                .put("downloadable", true);
+        files.put(fileId, new StoredFile(o, bytes));
+    }
+
     void reset() {
         files.clear();
         skills.clear();
         uploads.set(0);
         bytesReceived.set(0);
+        uploadsStarted.set(0);
+        uploadsAborted.set(0);
+    }
+
+    /**
+     * {@code POST /v1/files} is read as it arrives rather than buffered whole, so a test can stream a
+     * huge upload through the gateway and see it arrive, and see it cut off; {@code then} gets the
+     * kept bytes at the request's end, as any other request's.
+     */
+    boolean streamUpload(HttpServerRequest req, java.util.function.BiConsumer<HttpServerRequest, Buffer> then) {
+        if (!req.method().name().equals("POST") || !req.path().equals("/v1/files")) {
+            return false;
+        }
+        uploadsStarted.incrementAndGet();
+        Buffer kept = Buffer.buffer();
+        boolean[] state = {false, false}; // ended, overflowed
+        req.handler(chunk -> {
+            bytesReceived.addAndGet(chunk.length());
+            if (kept.length() + chunk.length() <= KEEP_BYTES) {
+                kept.appendBuffer(chunk);
+            } else {
+                state[1] = true;
+            }
+        });
+        req.exceptionHandler(t -> {
+            if (!state[0]) {
+                state[0] = true;
+                uploadsAborted.incrementAndGet();
+            }
+        });
+        req.endHandler(v -> {
+            state[0] = true;
+            if (state[1]) {
+                error(req, 413, "request_too_large", "Request exceeds the maximum allowed number of bytes");
+            } else {
+                then.accept(req, kept);
+            }
+        });
+        return true;
     }
 
     boolean handle(HttpServerRequest req, String path, byte[] body, boolean authorized) {

@@ -386,6 +386,9 @@ public final class FakeUpstream implements AutoCloseable {
     }
 
     private void handle(HttpServerRequest req) {
+        if (files.streamUpload(req, this::onRequest)) {
+            return;
+        }
         req.body()
                 .onSuccess(buf -> onRequest(req, buf))
                 .onFailure(t -> req.connection().close());
@@ -583,7 +586,13 @@ public final class FakeUpstream implements AutoCloseable {
         String inferenceGeo;             // null = not asked for: reported as "global" only with the newer fields
         String speed;                    // null = not asked for: not reported
         boolean legacy, omitBreakdown, newerFields;
+        String containerId;              // code execution ran: {"id", "expires_at"} in the message / message_delta
         Scenario scenario;
+
+        ObjectNode container() {
+            return NODES.objectNode().put("id", containerId)
+                    .put("expires_at", java.time.Instant.now().plusSeconds(3600).toString());
+        }
 
         ObjectNode message() {
             ObjectNode m = NODES.objectNode();
@@ -593,7 +602,8 @@ public final class FakeUpstream implements AutoCloseable {
             m.put("model", model);
             ArrayNode content = m.putArray("content");
             for (Block b : blocks) content.add(fullBlock(b));
-            if (newerFields) m.putNull("container");
+            if (containerId != null) m.set("container", container());
+            else if (newerFields) m.putNull("container");
             m.put("stop_reason", stopReason);
             if (stopSequence == null) m.putNull("stop_sequence"); else m.put("stop_sequence", stopSequence);
             if (newerFields) m.putNull("stop_details");
@@ -648,6 +658,9 @@ public final class FakeUpstream implements AutoCloseable {
 
         ObjectNode fullBlock(Block b) {
             ObjectNode n = NODES.objectNode();
+            if (b.kind().endsWith("_tool_result")) {
+                return b.toolInput().deepCopy();
+            }
             n.put("type", b.kind());
             switch (b.kind()) {
                 case "text" -> n.put("text", b.text());
@@ -708,6 +721,9 @@ public final class FakeUpstream implements AutoCloseable {
                 p.blocks.add(new Block("tool_use", null, null, id, t.name(), t.inputJson(), t.input()));
             }
         }
+        if (!truncated && sc.codeExecution != null) {
+            codeExecution(p, sc.codeExecution);
+        }
         if (maxTokens == 0 && !explicitOutput) truncated = true;
 
         if (explicitOutput) {
@@ -740,6 +756,35 @@ public final class FakeUpstream implements AutoCloseable {
         String requestedSpeed = request.path("speed").textValue();
         p.speed = requestedSpeed == null ? null : sc.appliedSpeed != null ? sc.appliedSpeed : requestedSpeed;
         return p;
+    }
+
+    /**
+     * Code execution's blocks (code_execution_20250825): the server_tool_use that ran a command and its
+     * bash_code_execution_tool_result naming each file written, which the fake's Files API then serves.
+     */
+    private void codeExecution(Plan p, Scenario.CodeExecution run) {
+        String toolId = "srvtoolu_01" + randomBase62(22);
+        String command = "{\"command\":\"python make_report.py\"}";
+        p.blocks.add(new Block("server_tool_use", null, null, toolId, "bash_code_execution", command,
+                NODES.objectNode().put("command", "python make_report.py")));
+        p.blocks.add(new Block("bash_code_execution_tool_result", null, null, null, null, null,
+                bashResult(toolId, run.fileIds())));
+        p.containerId = run.containerId();
+    }
+
+    /** A bash_code_execution_tool_result naming {@code fileIds}, each then a downloadable file of {@link #files}. */
+    ObjectNode bashResult(String toolUseId, List<String> fileIds) {
+        ObjectNode result = NODES.objectNode();
+        result.put("type", "bash_code_execution_tool_result").put("tool_use_id", toolUseId);
+        ObjectNode content = result.putObject("content");
+        content.put("type", "bash_code_execution_result").put("stdout", "report written\n").put("stderr", "")
+                .put("return_code", 0);
+        ArrayNode outputs = content.putArray("content");
+        for (String fileId : fileIds) {
+            outputs.addObject().put("type", "bash_code_execution_output").put("file_id", fileId);
+            files.generated(fileId, "report.csv", ("id,total\n" + fileId + ",42\n").getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        }
+        return result;
     }
 
     static int countWords(String s) {
@@ -816,7 +861,10 @@ public final class FakeUpstream implements AutoCloseable {
             ObjectNode initial = cbs.putObject("content_block");
             initial.put("type", b.kind());
             List<ObjectNode> deltas = new ArrayList<>();
-            switch (b.kind()) {
+            if (b.kind().endsWith("_tool_result")) {
+                // A server tool's result comes whole in its content_block_start, with no deltas.
+                initial.setAll((ObjectNode) b.toolInput().deepCopy());
+            } else switch (b.kind()) {
                 case "text" -> {
                     initial.put("text", "");
                     for (String chunk : wordChunks(b.text())) {
@@ -881,6 +929,7 @@ public final class FakeUpstream implements AutoCloseable {
         delta.put("stop_reason", p.stopReason);
         if (p.stopSequence == null) delta.putNull("stop_sequence"); else delta.put("stop_sequence", p.stopSequence);
         if (p.newerFields) delta.putNull("stop_details");
+        if (p.containerId != null) delta.set("container", p.container());
         md.set("usage", p.deltaUsage());
         int messageDeltaIndex = items.size();
         items.add(new Emit("message_delta", write(md), false));

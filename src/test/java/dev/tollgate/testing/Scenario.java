@@ -37,6 +37,9 @@ public final class Scenario {
     /** A tool_use block: {@code id} null means "generate toolu_...". */
     record ToolUse(String id, String name, String inputJson, JsonNode input) { }
 
+    /** Code execution ran in {@code containerId} and wrote {@code fileIds} (digest §6.4: downloadable files). */
+    record CodeExecution(String containerId, List<String> fileIds) { }
+
     private static final ObjectMapper MAPPER = new ObjectMapper();
 
     final Kind kind;
@@ -64,6 +67,7 @@ public final class Scenario {
     final boolean newerFields;
     final String appliedSpeed;           // null = the request's speed
     final Duration bodyStall;
+    final CodeExecution codeExecution;   // null = none
 
     private Scenario(Kind kind, String text, Usage usage, boolean omitCacheCreationBreakdown, boolean legacyUsage,
                      String stopReason, String stopSequence, String model, String serviceTier, int errorStatus,
@@ -71,7 +75,7 @@ public final class Scenario {
                      String midStreamErrorMessage, int midStreamErrorAfterDeltas, int dropAfterDeltas,
                      CountDownLatch pauseAfterMessageStart, Duration deltaDelay, List<ToolUse> toolUses,
                      String thinking, Duration delayBeforeHeaders, boolean newerFields, String appliedSpeed,
-                     Duration bodyStall) {
+                     Duration bodyStall, CodeExecution codeExecution) {
         this.kind = kind;
         this.text = text;
         this.usage = usage;
@@ -97,11 +101,12 @@ public final class Scenario {
         this.newerFields = newerFields;
         this.appliedSpeed = appliedSpeed;
         this.bodyStall = bodyStall;
+        this.codeExecution = codeExecution;
     }
 
     private static Scenario base(Kind kind) {
         return new Scenario(kind, null, null, false, false, null, null, null, "standard", 0, null, null, Map.of(),
-                null, null, -1, -1, null, Duration.ZERO, List.of(), null, Duration.ZERO, false, null, Duration.ZERO);
+                null, null, -1, -1, null, Duration.ZERO, List.of(), null, Duration.ZERO, false, null, Duration.ZERO, null);
     }
 
     /** Mutable copy helper. */
@@ -131,12 +136,13 @@ public final class Scenario {
         boolean newerFields = Scenario.this.newerFields;
         String appliedSpeed = Scenario.this.appliedSpeed;
         Duration bodyStall = Scenario.this.bodyStall;
+        CodeExecution codeExecution = Scenario.this.codeExecution;
 
         Scenario build() {
             return new Scenario(kind, text, usage, omitCacheCreationBreakdown, legacyUsage, stopReason, stopSequence,
                     model, serviceTier, errorStatus, errorType, errorMessage, headers, midStreamErrorType,
                     midStreamErrorMessage, midStreamErrorAfterDeltas, dropAfterDeltas, pause, deltaDelay, toolUses,
-                    thinking, delayBeforeHeaders, newerFields, appliedSpeed, bodyStall);
+                    thinking, delayBeforeHeaders, newerFields, appliedSpeed, bodyStall, codeExecution);
         }
     }
 
@@ -344,6 +350,20 @@ public final class Scenario {
         }
         Copy c = new Copy();
         c.toolUses.add(new ToolUse(id, Objects.requireNonNull(name), inputJson, input));
+        return c.build();
+    }
+
+    /**
+     * The reply ran code execution (code_execution_20250825) in container {@code containerId}: after
+     * the text, a {@code server_tool_use} block ({@code bash_code_execution}) and its
+     * {@code bash_code_execution_tool_result} naming each of {@code fileIds} as a
+     * {@code bash_code_execution_output}; the message carries {@code "container": {"id", "expires_at"}}
+     * (a stream: in message_delta's delta). The files become downloadable files of {@link FakeFiles}.
+     */
+    public Scenario codeExecution(String containerId, String... fileIds) {
+        requireReply("codeExecution");
+        Copy c = new Copy();
+        c.codeExecution = new CodeExecution(Objects.requireNonNull(containerId), List.of(fileIds));
         return c.build();
     }
 
