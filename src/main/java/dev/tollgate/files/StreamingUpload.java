@@ -15,8 +15,13 @@ import io.vertx.ext.web.RoutingContext;
  * with back-pressure, never holding it whole: the client's Content-Type (and its multipart
  * boundary) and Content-Length go with it. Bytes beyond {@code maxBytes} abort the upload (413).
  * The client's request must be paused until {@link #send} is called.
+ * <p>The upstream request's timeout counts time without response data, which never comes while a
+ * body is still being sent: it is re-armed as the body flows, so a slow but moving 500 MB upload is
+ * not cut off, while one that stalls for the whole timeout still is.
  */
 final class StreamingUpload {
+
+    private static final long REARM_EVERY_NANOS = 1_000_000_000L;
 
     private StreamingUpload() {
     }
@@ -42,14 +47,15 @@ final class StreamingUpload {
                             answer.tryFail(ar.cause());
                         }
                     });
-            pipe(in, out, maxBytes, answer);
+            pipe(in, out, maxBytes, client.responseTimeoutMillis(), answer);
         });
         return answer.future();
     }
 
-    private static void pipe(HttpServerRequest in, HttpClientRequest out, long maxBytes,
+    private static void pipe(HttpServerRequest in, HttpClientRequest out, long maxBytes, long timeoutMillis,
                              Promise<UpstreamClient.Answer> answer) {
         long[] seen = {0};
+        long[] armedAt = {System.nanoTime()};
         in.handler(chunk -> {
             if (answer.future().isComplete()) {
                 return;
@@ -62,6 +68,11 @@ final class StreamingUpload {
                 return;
             }
             out.write(chunk);
+            long now = System.nanoTime();
+            if (now - armedAt[0] > REARM_EVERY_NANOS) {
+                armedAt[0] = now;
+                out.idleTimeout(timeoutMillis);
+            }
             if (out.writeQueueFull()) {
                 in.pause();
                 out.drainHandler(v -> in.resume());
@@ -73,6 +84,7 @@ final class StreamingUpload {
         });
         in.endHandler(v -> {
             if (!answer.future().isComplete()) {
+                out.idleTimeout(timeoutMillis); // from here: the upstream's answer
                 out.end();
             }
         });

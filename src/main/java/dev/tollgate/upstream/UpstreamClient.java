@@ -99,6 +99,11 @@ public class UpstreamClient {
         return client().request(options);
     }
 
+    /** How long a non-streaming exchange may go without data (an upload re-arms it while its body flows). */
+    public long responseTimeoutMillis() {
+        return config.responseTimeout().toMillis();
+    }
+
     /** Sends a body and waits for the response head. */
     public Future<io.vertx.core.http.HttpClientResponse> send(HttpClientRequest request, byte[] body) {
         String path = request.path();

@@ -85,6 +85,26 @@ class UploadLimitsTest {
         return all.toString(StandardCharsets.UTF_8);
     }
 
+    /** One response (status line, headers, a Content-Length body), without waiting for the connection to close. */
+    static String headAndBody(InputStream in) throws IOException {
+        ByteArrayOutputStream all = new ByteArrayOutputStream();
+        int expected = -1;
+        int b;
+        while ((b = in.read()) >= 0) {
+            all.write(b);
+            String text = all.toString(StandardCharsets.UTF_8);
+            int headEnd = text.indexOf("\r\n\r\n");
+            if (headEnd >= 0 && expected < 0) {
+                java.util.regex.Matcher m = java.util.regex.Pattern.compile("(?i)content-length: *(\\d+)").matcher(text);
+                expected = headEnd + 4 + (m.find() ? Integer.parseInt(m.group(1)) : 0);
+            }
+            if (expected >= 0 && all.size() >= expected) {
+                break;
+            }
+        }
+        return all.toString(StandardCharsets.UTF_8);
+    }
+
     static long rows(AgroalDataSource dataSource, String table, String account) throws SQLException {
         try (Connection c = dataSource.getConnection();
              PreparedStatement ps = c.prepareStatement("SELECT count(*) FROM " + table + " WHERE account_id = ?")) {
@@ -138,6 +158,52 @@ class UploadLimitsTest {
         assertEquals(0, fake.files.uploads(), "nothing was stored upstream");
         raw(acct[1]).get("/v1/files").then().statusCode(200).body("data.size()", equalTo(0));
         FilesTest.upload(acct[1], "after.txt", "still works".getBytes(StandardCharsets.UTF_8));
+    }
+
+    @Test
+    void aSlowUploadThatKeepsMovingOutlastsTheResponseTimeout() throws Exception {
+        String[] acct = Tollgate.fundedAccount("1");
+        byte[] piece = new byte[64 * 1024];
+        int pieces = 5;
+        byte[] end = ("\r\n--" + BOUNDARY + "--\r\n").getBytes(StandardCharsets.US_ASCII);
+        long started = System.nanoTime();
+        String answer;
+        try (Socket socket = connect()) {
+            OutputStream out = socket.getOutputStream();
+            head(out, acct[1], "Connection: close\r\nContent-Length: " + (PREAMBLE.length + (long) pieces * piece.length + end.length));
+            out.write(PREAMBLE);
+            for (int i = 0; i < pieces; i++) {
+                out.write(piece);
+                out.flush();
+                Thread.sleep(900);
+            }
+            out.write(end);
+            out.flush();
+            answer = response(socket.getInputStream());
+        }
+        // The test profile's response timeout is 3 s: this upload took longer, and never went 3 s without bytes.
+        assertTrue(System.nanoTime() - started > TimeUnit.SECONDS.toNanos(4), "the upload was not slow enough to prove it");
+        assertTrue(answer.startsWith("HTTP/1.1 200"), answer);
+        assertEquals(1, rows(dataSource, "files", acct[0]));
+        assertEquals(1, fake.files.uploads());
+    }
+
+    @Test
+    void anUploadThatStallsForTheResponseTimeoutIsCutOffAndLeavesNothing() throws Exception {
+        String[] acct = Tollgate.fundedAccount("1");
+        String answer;
+        try (Socket socket = connect()) {
+            OutputStream out = socket.getOutputStream();
+            head(out, acct[1], "Content-Length: " + (PREAMBLE.length + 10L * MEGABYTE.length + 32));
+            out.write(PREAMBLE);
+            out.write(MEGABYTE);
+            out.flush();
+            answer = headAndBody(socket.getInputStream()); // then nothing more: the 3 s timeout passes
+        }
+        assertTrue(answer.startsWith("HTTP/1.1 504"), answer);
+        await(() -> fake.files.uploadsAborted() == 1, "the upstream upload was not aborted");
+        await(() -> count("file_uploads", acct[0]) == 0, "the stalled upload still counts in the quota");
+        assertEquals(0, rows(dataSource, "files", acct[0]));
     }
 
     private long count(String table, String account) {
