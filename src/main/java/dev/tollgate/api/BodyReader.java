@@ -25,18 +25,9 @@ public final class BodyReader {
     public static void read(RoutingContext ctx, long maxBytes, BiConsumer<RoutingContext, ApiException> sendError,
                             Consumer<byte[]> then) {
         HttpServerRequest request = ctx.request();
-        String declared = request.getHeader("content-length");
-        if (declared != null) {
-            long length;
-            try {
-                length = Long.parseLong(declared.trim());
-            } catch (NumberFormatException e) {
-                length = -1;
-            }
-            if (length < 0 || length > maxBytes) {
-                refuse(ctx, maxBytes, sendError);
-                return;
-            }
+        if (declaredOver(request, maxBytes)) {
+            refuse(ctx, maxBytes, sendError);
+            return;
         }
         Buffer body = Buffer.buffer();
         boolean[] refused = {false};
@@ -66,5 +57,24 @@ public final class BodyReader {
         ctx.response().endHandler(v -> ctx.request().connection().close());
         sendError.accept(ctx, ApiException.tooLarge("Request exceeds the maximum allowed number of bytes ("
                 + maxBytes + ")"));
+    }
+
+    /** The request's declared Content-Length: -1 when absent, unparseable or negative. */
+    public static long declaredLength(HttpServerRequest request) {
+        String declared = request.getHeader("content-length");
+        try {
+            return declared == null ? -1 : Math.max(-1, Long.parseLong(declared.trim()));
+        } catch (NumberFormatException e) {
+            return -1;
+        }
+    }
+
+    /** Whether a Content-Length is declared that is over {@code maxBytes} or is not a length at all. */
+    public static boolean declaredOver(HttpServerRequest request, long maxBytes) {
+        if (request.getHeader("content-length") == null) {
+            return false;
+        }
+        long length = declaredLength(request);
+        return length < 0 || length > maxBytes;
     }
 }

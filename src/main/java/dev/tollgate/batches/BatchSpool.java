@@ -1,6 +1,7 @@
 package dev.tollgate.batches;
 
 import dev.tollgate.api.ApiException;
+import dev.tollgate.api.BodyReader;
 import dev.tollgate.api.ErrorResponder;
 import io.quarkus.logging.Log;
 import io.vertx.core.file.AsyncFile;
@@ -25,18 +26,9 @@ final class BatchSpool {
 
     static void receive(RoutingContext ctx, long maxBytes, Consumer<Path> then) {
         HttpServerRequest request = ctx.request();
-        String declared = request.getHeader("content-length");
-        if (declared != null) {
-            long length;
-            try {
-                length = Long.parseLong(declared.trim());
-            } catch (NumberFormatException e) {
-                length = -1;
-            }
-            if (length < 0 || length > maxBytes) {
-                tooLarge(ctx, maxBytes);
-                return;
-            }
+        if (BodyReader.declaredOver(request, maxBytes)) {
+            tooLarge(ctx, maxBytes);
+            return;
         }
         request.pause();
         FileSystem fs = ctx.vertx().fileSystem();

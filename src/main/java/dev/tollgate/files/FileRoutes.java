@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.tollgate.api.ApiException;
+import dev.tollgate.api.BodyReader;
 import dev.tollgate.api.ErrorResponder;
 import dev.tollgate.keys.AuthenticatedKey;
 import dev.tollgate.upstream.pool.Upstream;
@@ -63,7 +64,7 @@ public class FileRoutes {
             ErrorResponder.send(ctx, ApiException.invalidRequest("A file upload is multipart/form-data with a part named file"));
             return;
         }
-        long declared = declaredLength(ctx);
+        long declared = BodyReader.declaredLength(ctx.request());
         if (declared > max) {
             tooLarge(ctx, ApiException.tooLarge("File exceeds the maximum size of " + config.maxFileBytes() + " bytes"));
             return;
@@ -109,15 +110,6 @@ public class FileRoutes {
                         }
                     });
                 })));
-    }
-
-    private static long declaredLength(RoutingContext ctx) {
-        String v = ctx.request().getHeader("content-length");
-        try {
-            return v == null ? -1 : Long.parseLong(v.trim());
-        } catch (NumberFormatException e) {
-            return -1;
-        }
     }
 
     private static void tooLarge(RoutingContext ctx, ApiException e) {
