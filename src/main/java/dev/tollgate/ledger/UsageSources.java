@@ -52,8 +52,8 @@ public final class UsageSources {
                         + " FROM usage_hourly_totals WHERE hour >= " + f + " AND hour < least(" + t + ", " + ROLLED + ")"
                         + " AND hour NOT IN (SELECT hour FROM usage_rollup_dirty)"
                         + " UNION ALL " + HOURLY + " WHERE hour >= greatest(" + f + ", " + ROLLED + ") AND hour < " + t
-                        + " UNION ALL " + HOURLY + " WHERE hour IN (SELECT hour FROM usage_rollup_dirty WHERE hour >= " + f
-                        + " AND hour < least(" + t + ", " + ROLLED + "))) h";
+                        + " UNION ALL " + changed("SELECT DISTINCT hour", f, "least(" + t + ", " + ROLLED + ")",
+                        "u.hour = d.hour", "") + ") h";
             }
             case DAYS -> {
                 Instant firstDay = from.truncatedTo(ChronoUnit.DAYS);
@@ -70,13 +70,20 @@ public final class UsageSources {
                         // the hours before the first whole day, after the last rolled one, and of rolled days changed since
                         + " UNION ALL " + HOURLY + " WHERE hour >= " + f + " AND hour < least(" + t + ", " + first + ")" + only
                         + " UNION ALL " + HOURLY + " WHERE hour >= greatest(" + f + ", " + covered + ") AND hour < " + t + only
-                        + " UNION ALL SELECT u.hour, u.account_id, u.key_id, u.model, u.upstream_id, u."
-                        + SUMS.replace(", ", ", u.") + " FROM (SELECT DISTINCT date_trunc('day', hour, 'UTC') AS day"
-                        + " FROM usage_rollup_dirty WHERE hour >= " + first + " AND hour < " + covered + ") d"
-                        + " JOIN usage_hourly u ON u.hour >= d.day AND u.hour < d.day + interval '1 day'"
-                        + only.replace("account_id", "u.account_id") + ") h";
+                        + " UNION ALL " + changed("SELECT DISTINCT date_trunc('day', hour, 'UTC') AS day", first, covered,
+                        "u.hour >= d.day AND u.hour < d.day + interval '1 day'", only.replace("account_id", "u.account_id"))
+                        + ") h";
             }
         };
+    }
+
+    /**
+     * The usage_hourly rows of the changed hours (or days) of [from, to): a lateral join, so each is
+     * read through the index, never by a scan of the roll-up.
+     */
+    private static String changed(String select, String from, String to, String match, String only) {
+        return "SELECT u.* FROM (" + select + " FROM usage_rollup_dirty WHERE hour >= " + from + " AND hour < " + to + ") d"
+                + " CROSS JOIN LATERAL (" + HOURLY + " u WHERE " + match + only + ") u";
     }
 
     private static String literal(Instant instant) {
