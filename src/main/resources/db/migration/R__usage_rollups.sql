@@ -3,8 +3,8 @@
 
 -- Rolls up to p_max_hours hours of usage_hourly: first the rolled hours changed since (queued in
 -- usage_rollup_dirty), else the next closed hours, an hour being closed once it ended p_grace ago.
--- Rewrites those hours in usage_hourly_totals and, for each day whose hours are all rolled, that
--- day in usage_daily. Returns the hours rolled (0: nothing to do).
+-- Rewrites those hours in usage_hourly_totals and their days in usage_daily, whose rows hold each
+-- day's rolled hours (the current day's so far). Returns the hours rolled (0: nothing to do).
 --
 -- Must run in a REPEATABLE READ transaction: it reads the hours and removes the queued changes it
 -- saw from one snapshot, so a change committed meanwhile stays queued for the next run. Records
@@ -50,15 +50,32 @@ BEGIN
            sum(cost), sum(upstream_cost)
     FROM usage_hourly WHERE hour = ANY (hours) GROUP BY 1, 2, 3;
 
-    days := ARRAY(SELECT DISTINCT date_trunc('day', h, 'UTC') FROM unnest(hours) h
-                  WHERE date_trunc('day', h, 'UTC') + interval '1 day' <= upto);
-    DELETE FROM usage_daily WHERE day = ANY (days);
-    INSERT INTO usage_daily
-    SELECT d, u.account_id, u.key_id, u.model, u.upstream_id, sum(u.requests), sum(u.input_tokens),
-           sum(u.output_tokens), sum(u.cache_creation_5m_input_tokens), sum(u.cache_creation_1h_input_tokens),
-           sum(u.cache_read_input_tokens), sum(u.cost), sum(u.upstream_cost)
-    FROM unnest(days) d JOIN usage_hourly u ON u.hour >= d AND u.hour < d + interval '1 day'
-    GROUP BY 1, 2, 3, 4, 5;
+    -- Each day's row covers its hours rolled so far: [day, least(day + 1 day, rolled_until)).
+    IF upto > done THEN
+        -- New hours: added to their days (the current one's row grows hour by hour).
+        INSERT INTO usage_daily AS y
+        SELECT date_trunc('day', hour, 'UTC'), account_id, key_id, model, upstream_id, sum(requests),
+               sum(input_tokens), sum(output_tokens), sum(cache_creation_5m_input_tokens),
+               sum(cache_creation_1h_input_tokens), sum(cache_read_input_tokens), sum(cost), sum(upstream_cost)
+        FROM usage_hourly WHERE hour >= done AND hour < upto GROUP BY 1, 2, 3, 4, 5 ORDER BY 2, 1, 3, 4, 5
+        ON CONFLICT (account_id, day, key_id, model, upstream_id) DO UPDATE SET
+            requests = y.requests + EXCLUDED.requests, input_tokens = y.input_tokens + EXCLUDED.input_tokens,
+            output_tokens = y.output_tokens + EXCLUDED.output_tokens,
+            cache_creation_5m_input_tokens = y.cache_creation_5m_input_tokens + EXCLUDED.cache_creation_5m_input_tokens,
+            cache_creation_1h_input_tokens = y.cache_creation_1h_input_tokens + EXCLUDED.cache_creation_1h_input_tokens,
+            cache_read_input_tokens = y.cache_read_input_tokens + EXCLUDED.cache_read_input_tokens,
+            cost = y.cost + EXCLUDED.cost, upstream_cost = y.upstream_cost + EXCLUDED.upstream_cost;
+    ELSE
+        -- Changed hours: their days rebuilt.
+        days := ARRAY(SELECT DISTINCT date_trunc('day', h, 'UTC') FROM unnest(hours) h);
+        DELETE FROM usage_daily WHERE day = ANY (days);
+        INSERT INTO usage_daily
+        SELECT d, u.account_id, u.key_id, u.model, u.upstream_id, sum(u.requests), sum(u.input_tokens),
+               sum(u.output_tokens), sum(u.cache_creation_5m_input_tokens), sum(u.cache_creation_1h_input_tokens),
+               sum(u.cache_read_input_tokens), sum(u.cost), sum(u.upstream_cost)
+        FROM unnest(days) d JOIN usage_hourly u ON u.hour >= d AND u.hour < least(d + interval '1 day', upto)
+        GROUP BY 1, 2, 3, 4, 5;
+    END IF;
     RETURN cardinality(hours);
 END $$;
 

@@ -19,7 +19,7 @@ public final class UsageSources {
     public enum Grain {
         /** Every account together, per hour and model and upstream (account and key are null). */
         ALL_HOURS,
-        /** Per account, key, model and upstream: per day for whole rolled days ({@code hour} is the day), else per hour. */
+        /** Per account, key, model and upstream: per day for rolled days ({@code hour} is the day), else per hour. */
         DAYS,
         /** Per account, key, model, upstream and hour: {@code usage_hourly} alone. */
         HOURS
@@ -61,17 +61,21 @@ public final class UsageSources {
                     firstDay = firstDay.plus(1, ChronoUnit.DAYS);
                 }
                 String first = literal(firstDay);
-                // Whole days of the range that are rolled: [first, covered).
-                String covered = "greatest(" + first + ", least(" + literal(to.truncatedTo(ChronoUnit.DAYS))
-                        + ", date_trunc('day', " + ROLLED + ", 'UTC')))";
+                // What the days' rows of the range hold: [first, covered). A day's row holds its rolled
+                // hours, so the current day's (up to rolled_until) counts when the range goes that far.
+                String covered = "greatest(" + first + ", CASE WHEN " + t + " >= " + ROLLED + " THEN " + ROLLED
+                        + " ELSE least(" + literal(to.truncatedTo(ChronoUnit.DAYS)) + ", date_trunc('day', " + ROLLED
+                        + ", 'UTC')) END)";
                 yield "(SELECT day AS hour, account_id, key_id, model, upstream_id, " + SUMS + " FROM usage_daily"
                         + " WHERE day >= " + first + " AND day < " + covered + only
-                        + " AND day NOT IN (SELECT date_trunc('day', hour, 'UTC') FROM usage_rollup_dirty)"
+                        + " AND day NOT IN (SELECT date_trunc('day', hour, 'UTC') FROM usage_rollup_dirty WHERE hour >= "
+                        + first + " AND hour < " + covered + ")"
                         // the hours before the first whole day, after the last rolled one, and of rolled days changed since
                         + " UNION ALL " + HOURLY + " WHERE hour >= " + f + " AND hour < least(" + t + ", " + first + ")" + only
                         + " UNION ALL " + HOURLY + " WHERE hour >= greatest(" + f + ", " + covered + ") AND hour < " + t + only
                         + " UNION ALL " + changed("SELECT DISTINCT date_trunc('day', hour, 'UTC') AS day", first, covered,
-                        "u.hour >= d.day AND u.hour < d.day + interval '1 day'", only.replace("account_id", "u.account_id"))
+                        "u.hour >= d.day AND u.hour < least(d.day + interval '1 day', " + covered + ")",
+                        only.replace("account_id", "u.account_id"))
                         + ") h";
             }
         };

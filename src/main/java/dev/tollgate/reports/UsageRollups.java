@@ -81,6 +81,7 @@ public class UsageRollups {
                 return new Pass(hours, entries, false);
             } finally {
                 c.rollback();
+                c.setTransactionIsolation(Connection.TRANSACTION_READ_COMMITTED);
                 c.setAutoCommit(true);
                 scalar(c, "SELECT pg_advisory_unlock(" + LOCK + ")");
             }

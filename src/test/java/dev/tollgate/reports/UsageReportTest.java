@@ -166,6 +166,76 @@ class UsageReportTest {
         assertEquals(8000L, count("SELECT sum(cost) FROM usage_daily WHERE account_id = '" + a + "'"));
     }
 
+    /**
+     * Today's rolled hours are in today's day row (which grows hour by hour), the hours since in
+     * usage_hourly: a range up to now counts each once, also after a change to a rolled hour of today.
+     */
+    @Test
+    void theCurrentDaysRolledHoursCountOnce() throws Exception {
+        UUID a = UUID.fromString(Tollgate.createAccount("report today"));
+        Instant hour = Instant.now().truncatedTo(ChronoUnit.HOURS);
+        record(a, "t1", "claude-haiku-4-5-20251001", null, hour.minus(3, ChronoUnit.HOURS).toString(), 10, 1_000, 900);
+        record(a, "t2", "claude-sonnet-4-6", UPSTREAM_A, hour.minus(2, ChronoUnit.HOURS).plusSeconds(60).toString(), 20,
+                2_000, 1_000);
+        record(a, "t3", "claude-sonnet-4-6", null, Instant.now().toString(), 30, 3_000, 3_000);
+        String from = hour.minus(26, ChronoUnit.HOURS).toString();
+        String to = hour.plus(1, ChronoUnit.HOURS).toString();
+        String today = hour.truncatedTo(ChronoUnit.DAYS).toString();
+        for (int step = 0; step < 3; step++) {
+            rollUp();
+            for (String[] range : new String[][] {{from, to}, {today, to}}) {
+                long[] expected = sums(range[0], range[1]);
+                for (String groupBy : new String[] {"", "account", "key,day", "model"}) {
+                    JsonPath report = report(range[0], range[1], groupBy);
+                    String where = range[0] + " by " + groupBy + " at step " + step;
+                    assertEquals(expected[0], report.getLong("totals.calls"), where);
+                    assertEquals(expected[1], report.getLong("totals.input_tokens"), where);
+                    assertEquals(expected[2], nanos(report.getString("totals.cost_usd")), where);
+                }
+            }
+            if (step == 0) {
+                try (Connection c = dataSource.getConnection(); PreparedStatement ps = c.prepareStatement(
+                        "UPDATE usage_records SET cost = 2500, input_tokens = 25 WHERE request_id = ?")) {
+                    ps.setString(1, a + "-t2");
+                    assertEquals(1, ps.executeUpdate());
+                }
+            }
+        }
+        assertRollUpsEqualTheHoursTheyHold();
+    }
+
+    /**
+     * Whatever this database went through (live calls across hours, changes, passes of every
+     * instance's timer), each day's row equals the sum of its rolled hours and each hour's totals
+     * the sum of its accounts' rows.
+     */
+    private void assertRollUpsEqualTheHoursTheyHold() throws SQLException {
+        assertEquals(0L, count("""
+                SELECT count(*) FROM (
+                    SELECT day, account_id, key_id, model, upstream_id, requests, cost, input_tokens FROM usage_daily
+                    WHERE day NOT IN (SELECT date_trunc('day', hour, 'UTC') FROM usage_rollup_dirty)
+                    EXCEPT
+                    SELECT date_trunc('day', hour, 'UTC'), account_id, key_id, model, upstream_id, sum(requests), sum(cost),
+                           sum(input_tokens) FROM usage_hourly, usage_rollup_state
+                    WHERE hour < rolled_until GROUP BY 1, 2, 3, 4, 5) x"""));
+        assertEquals(0L, count("""
+                SELECT count(*) FROM (
+                    SELECT date_trunc('day', hour, 'UTC'), account_id, key_id, model, upstream_id, sum(requests), sum(cost),
+                           sum(input_tokens) FROM usage_hourly, usage_rollup_state
+                    WHERE hour < rolled_until AND date_trunc('day', hour, 'UTC') NOT IN
+                          (SELECT date_trunc('day', hour, 'UTC') FROM usage_rollup_dirty)
+                    GROUP BY 1, 2, 3, 4, 5 HAVING sum(requests) <> 0
+                    EXCEPT
+                    SELECT day, account_id, key_id, model, upstream_id, requests, cost, input_tokens FROM usage_daily) x"""));
+        assertEquals(0L, count("""
+                SELECT count(*) FROM (
+                    SELECT hour, model, upstream_id, requests, cost FROM usage_hourly_totals
+                    WHERE hour NOT IN (SELECT hour FROM usage_rollup_dirty)
+                    EXCEPT
+                    SELECT hour, model, upstream_id, sum(requests), sum(cost) FROM usage_hourly, usage_rollup_state
+                    WHERE hour < rolled_until GROUP BY 1, 2, 3) x"""));
+    }
+
     /** Calls through the gateway under a plan: revenue, upstream cost and margin per account, JSON and CSV. */
     @Test
     void liveCallsUnderAPlanShowTheirMarginAsCsvToo() throws Exception {
