@@ -35,9 +35,13 @@ public class Dashboard {
         this.maxAgeNanos = config.web().dashboardMaxAge().toNanos();
     }
 
-    /** Reads the numbers once at start, so no operator's first view waits for them. */
+    /**
+     * Reads the numbers once at start, so no operator's first view waits for them (not on Lambda,
+     * where nothing runs between invocations and the start may be a snapshot).
+     */
     void warm(@jakarta.enterprise.event.Observes io.quarkus.runtime.StartupEvent start) {
-        if (maxAgeNanos > 0 && refreshing.compareAndSet(false, true)) {
+        if (maxAgeNanos > 0 && !dev.tollgate.ops.LambdaBufferedResponses.LAMBDA_BUILD
+                && refreshing.compareAndSet(false, true)) {
             refreshInBackground();
         }
     }
