@@ -48,6 +48,9 @@ BEGIN
             cache_creation_1h_input_tokens = u.cache_creation_1h_input_tokens + EXCLUDED.cache_creation_1h_input_tokens,
             cache_read_input_tokens = u.cache_read_input_tokens + EXCLUDED.cache_read_input_tokens,
             cost = u.cost + EXCLUDED.cost, upstream_cost = u.upstream_cost + EXCLUDED.upstream_cost;
+        -- The hours changed are rolled again (tg_roll_usage). Only this rare path changes a past
+        -- hour: inserted records are in the current one.
+        INSERT INTO usage_rollup_dirty (hour) SELECT DISTINCT date_trunc('hour', created_at, 'UTC') FROM new_records;
     END IF;
     RETURN NULL;
 END $$;

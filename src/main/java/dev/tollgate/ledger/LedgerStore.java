@@ -19,6 +19,7 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Types;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
@@ -521,18 +522,28 @@ public class LedgerStore {
     /**
      * The invariants, recomputed from the append-only tables: running totals equal the sums of
      * the entries, settled charges equal the usage records' costs, held equals the pending holds.
+     * The entries are summed from each account's checkpoint ({@code tg_checkpoint_ledger}) and the
+     * records from the roll-ups their triggers keep, so a mismatch in either still shows.
      */
     public Reconciliation reconcile(UUID accountId) {
+        // Bounded whatever the account's size: the ledger from its checkpoint plus the entries
+        // after it, the usage records from the roll-ups (each account's days, and the hours not
+        // rolled yet), all in one statement, so one snapshot.
         try (Connection c = dataSource.getConnection(); PreparedStatement ps = c.prepareStatement("""
                 SELECT a.balance, a.held,
-                       (SELECT coalesce(sum(balance_delta), 0) FROM ledger_entries WHERE account_id = a.id),
-                       (SELECT coalesce(sum(held_delta), 0) FROM ledger_entries WHERE account_id = a.id),
-                       (SELECT coalesce(-sum(balance_delta), 0) FROM ledger_entries
-                         WHERE account_id = a.id AND kind = 'settlement'),
-                       (SELECT coalesce(sum(cost), 0) FROM usage_records WHERE account_id = a.id),
+                       coalesce(cp.balance, 0) + (SELECT coalesce(sum(balance_delta), 0) FROM ledger_entries
+                                                  WHERE account_id = a.id AND id > s.up_to_id),
+                       coalesce(cp.held, 0) + (SELECT coalesce(sum(held_delta), 0) FROM ledger_entries
+                                               WHERE account_id = a.id AND id > s.up_to_id),
+                       coalesce(cp.settled, 0) + (SELECT coalesce(-sum(balance_delta), 0) FROM ledger_entries
+                                                  WHERE account_id = a.id AND id > s.up_to_id AND kind = 'settlement'),
+                       (SELECT coalesce(sum(cost), 0) FROM %s),
                        (SELECT coalesce(sum(amount), 0) FROM holds WHERE account_id = a.id AND state = 'pending')
-                FROM accounts a WHERE a.id = ?
-                """)) {
+                FROM accounts a CROSS JOIN ledger_checkpoint_state s
+                LEFT JOIN ledger_checkpoints cp ON cp.account_id = a.id
+                WHERE a.id = ?
+                """.formatted(UsageSources.of(UsageSources.Grain.DAYS, Instant.EPOCH, Instant.parse("9999-01-01T00:00:00Z"),
+                accountId)))) {
             ps.setObject(1, accountId);
             try (ResultSet rs = ps.executeQuery()) {
                 if (!rs.next()) {

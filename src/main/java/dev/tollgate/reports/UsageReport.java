@@ -1,6 +1,7 @@
 package dev.tollgate.reports;
 
 import dev.tollgate.ledger.LedgerException;
+import dev.tollgate.ledger.UsageSources;
 import io.agroal.api.AgroalDataSource;
 import jakarta.enterprise.context.ApplicationScoped;
 
@@ -18,10 +19,11 @@ import java.util.Locale;
 import java.util.UUID;
 
 /**
- * Usage across accounts, summed from the hourly roll-up ({@code usage_hourly}, kept by triggers on
- * the usage records): the work depends on the hours, accounts, keys, models and upstreams in the
- * range, never on the number of records. The sums are exact: every record is in exactly one hour
- * row, so whole hours sum to exactly the records of those hours.
+ * Usage across accounts, summed from the roll-ups ({@link UsageSources}): the totals of each hour
+ * across accounts, or each account's days, and the hourly roll-up only for the hours not rolled
+ * yet; so the work depends on the hours, models and upstreams (or accounts and keys per day) in
+ * the range, never on the number of records. The sums are exact: every record is in exactly one
+ * hour row, each hour is read from exactly one roll-up, and roll-ups are sums of whole hours.
  */
 @ApplicationScoped
 public class UsageReport {
@@ -121,15 +123,13 @@ public class UsageReport {
                 + " sum(h.output_tokens) AS output, sum(h.cache_creation_5m_input_tokens) AS w5m,"
                 + " sum(h.cache_creation_1h_input_tokens) AS w1h, sum(h.cache_read_input_tokens) AS read,"
                 + " sum(h.cost) AS cost, sum(h.upstream_cost) AS upstream_cost"
-                + " FROM usage_hourly h WHERE h.hour >= ? AND h.hour < ?" + groupList
+                + " FROM " + UsageSources.of(grain(groupBy), from, to, null) + groupList
                 + " HAVING sum(h.requests) > 0) r" + joins
                 + (groupBy.isEmpty() ? "" : " ORDER BY " + String.join(", ",
                 java.util.stream.IntStream.range(0, groupBy.size()).mapToObj(i -> "r.d" + i).toList()))
                 + " LIMIT " + (MAX_ROWS + 1);
         List<Row> rows = new ArrayList<>();
         try (Connection c = dataSource.getConnection(); PreparedStatement ps = c.prepareStatement(sql)) {
-            ps.setTimestamp(1, Timestamp.from(from));
-            ps.setTimestamp(2, Timestamp.from(to));
             try (ResultSet rs = ps.executeQuery()) {
                 while (rs.next()) {
                     if (rows.size() == MAX_ROWS) {
@@ -159,6 +159,17 @@ public class UsageReport {
             throw new LedgerException("usage report failed", e);
         }
         return rows;
+    }
+
+    /**
+     * The coarsest roll-up that has the dimensions: without account or key, the totals across
+     * accounts; with one, per day unless grouped by hour.
+     */
+    static UsageSources.Grain grain(List<Dimension> groupBy) {
+        if (!groupBy.contains(Dimension.ACCOUNT) && !groupBy.contains(Dimension.KEY)) {
+            return UsageSources.Grain.ALL_HOURS;
+        }
+        return groupBy.contains(Dimension.HOUR) ? UsageSources.Grain.HOURS : UsageSources.Grain.DAYS;
     }
 
     /** The sum of {@code rows}. */

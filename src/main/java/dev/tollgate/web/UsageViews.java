@@ -4,6 +4,7 @@ import dev.tollgate.ledger.LedgerException;
 import dev.tollgate.ledger.Money;
 import dev.tollgate.metering.ModelPrice;
 import dev.tollgate.metering.PriceTable;
+import dev.tollgate.ledger.UsageSources;
 import io.agroal.api.AgroalDataSource;
 import jakarta.enterprise.context.ApplicationScoped;
 
@@ -26,10 +27,10 @@ import java.util.TreeMap;
 import java.util.UUID;
 
 /**
- * The numbers of the console's and the portal's pages, read from the hourly roll-ups
- * ({@code usage_hourly}) through an index, never by scanning usage records: an account's page
- * reads at most its hours of the range, the dashboard the hours of today and this month. Series
- * and cache savings are split by model, which the roll-up carries.
+ * The numbers of the console's and the portal's pages, read from the roll-ups
+ * ({@link UsageSources}) through an index, never by scanning usage records: an account's page
+ * reads its days of the range and its hours not rolled yet, the dashboard the totals of each hour
+ * across accounts. Series and cache savings are split by model, which the roll-ups carry.
  */
 @ApplicationScoped
 public class UsageViews {
@@ -101,7 +102,7 @@ public class UsageViews {
     /** Totals of [from, to) of one account, or of all (account null). */
     public Totals totals(UUID account, Instant from, Instant to) {
         Totals t = Totals.ZERO;
-        for (Row r : rows(account, from, to, false)) {
+        for (Row r : rows(account, from, to, null)) {
             t = t.plus(r.totals);
         }
         return t;
@@ -112,7 +113,7 @@ public class UsageViews {
      * per model (or one, "all models"). {@code {"x": [epoch seconds], "series": [{"label", "values"}]}}.
      */
     public Map<String, Object> series(UUID account, Instant from, boolean hourly, boolean requests) {
-        List<Row> rows = rows(account, from, FAR, true);
+        List<Row> rows = rows(account, from, FAR, hourly ? UsageSources.Grain.HOURS : UsageSources.Grain.DAYS);
         ChronoUnit unit = hourly ? ChronoUnit.HOURS : ChronoUnit.DAYS;
         TreeMap<Long, Integer> slots = new TreeMap<>();
         for (Instant t = from.truncatedTo(unit); t.isBefore(Instant.now()); t = t.plus(1, unit)) {
@@ -146,9 +147,8 @@ public class UsageViews {
         double[] calls = new double[24];
         double[] errors = new double[24];
         try (Connection c = dataSource.getConnection()) {
-            try (PreparedStatement ps = c.prepareStatement(
-                    "SELECT hour, sum(requests) FROM usage_hourly WHERE hour >= ? GROUP BY hour")) {
-                ps.setTimestamp(1, Timestamp.from(from));
+            try (PreparedStatement ps = c.prepareStatement("SELECT hour, sum(requests) FROM "
+                    + UsageSources.of(UsageSources.Grain.ALL_HOURS, from, until(FAR), null) + " GROUP BY hour")) {
                 try (ResultSet rs = ps.executeQuery()) {
                     while (rs.next()) {
                         Integer slot = slots.get(rs.getTimestamp(1).toInstant().getEpochSecond());
@@ -184,11 +184,9 @@ public class UsageViews {
 
     /** Calls and cost of every account with calls in [from, to): {requests, cost} by account. */
     public Map<UUID, long[]> accountSpend(Instant from, Instant to) {
-        try (Connection c = dataSource.getConnection(); PreparedStatement ps = c.prepareStatement("""
-                SELECT account_id, sum(requests), sum(cost) FROM usage_hourly
-                WHERE hour >= ? AND hour < ? GROUP BY account_id""")) {
-            ps.setTimestamp(1, Timestamp.from(from));
-            ps.setTimestamp(2, Timestamp.from(to));
+        try (Connection c = dataSource.getConnection(); PreparedStatement ps = c.prepareStatement(
+                "SELECT account_id, sum(requests), sum(cost) FROM "
+                        + UsageSources.of(UsageSources.Grain.DAYS, from, until(to), null) + " GROUP BY account_id")) {
             Map<UUID, long[]> out = new java.util.HashMap<>();
             try (ResultSet rs = ps.executeQuery()) {
                 while (rs.next()) {
@@ -234,22 +232,29 @@ public class UsageViews {
     private record Row(Instant hour, String model, Totals totals) {
     }
 
-    /** The roll-up's rows of [from, to) (per hour, and per model when it has one). */
-    private List<Row> rows(UUID account, Instant from, Instant to, boolean perHour) {
-        String group = (perHour ? "hour" : "NULL::timestamptz") + ", model";
+    /** {@code to}, or the end of the current hour if that is sooner (nothing is later). */
+    private static Instant until(Instant to) {
+        Instant next = Instant.now().truncatedTo(ChronoUnit.HOURS).plus(1, ChronoUnit.HOURS);
+        return to.isAfter(next) ? next : to;
+    }
+
+    /**
+     * The roll-ups' rows of [from, to), per model, and per hour (or day, as {@code grain} says; null:
+     * the range's totals). One account's come from its days and hours, all accounts' from the totals.
+     */
+    private List<Row> rows(UUID account, Instant from, Instant to, UsageSources.Grain grain) {
+        UsageSources.Grain source = account == null ? UsageSources.Grain.ALL_HOURS
+                : grain == null ? UsageSources.Grain.DAYS : grain;
+        String group = (grain == null ? "NULL::timestamptz" : "hour") + ", model";
+        if (!until(to).isAfter(from)) {
+            return List.of();
+        }
         String sql = """
                 SELECT %s, sum(requests), sum(input_tokens), sum(output_tokens),
                        sum(cache_creation_5m_input_tokens + cache_creation_1h_input_tokens),
                        sum(cache_read_input_tokens), sum(cost), sum(upstream_cost)
-                FROM usage_hourly WHERE %s hour >= ? AND hour < ? GROUP BY 1, 2""".formatted(group,
-                account == null ? "" : "account_id = ? AND");
+                FROM %s GROUP BY 1, 2""".formatted(group, UsageSources.of(source, from, until(to), account));
         try (Connection c = dataSource.getConnection(); PreparedStatement ps = c.prepareStatement(sql)) {
-            int i = 1;
-            if (account != null) {
-                ps.setObject(i++, account);
-            }
-            ps.setTimestamp(i++, Timestamp.from(from));
-            ps.setTimestamp(i, Timestamp.from(to));
             List<Row> out = new ArrayList<>();
             try (ResultSet rs = ps.executeQuery()) {
                 while (rs.next()) {

@@ -33,8 +33,9 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * {@code GET /admin/v1/reports/usage}: summed from the hourly roll-up, and equal to the sums of the
- * usage records over the same range, whatever the grouping, in JSON and CSV.
+ * {@code GET /admin/v1/reports/usage}: summed from the roll-ups (hours not rolled yet, rolled hours
+ * and days, hours changed after they were rolled), and equal to the sums of the usage records over
+ * the same range, whatever the grouping, in JSON and CSV.
  */
 @QuarkusTest
 @QuarkusTestResource(value = FakeUpstreamResource.class, restrictToAnnotatedClass = false)
@@ -57,13 +58,57 @@ class UsageReportTest {
         record(b, "r5", "claude-opus-4-6", null, "2003-03-06T00:00:00Z", 500, 5_555, 5_000);
         // A record from before plans: no upstream cost, which is then its cost.
         record(b, "r6", "claude-opus-4-6", UPSTREAM_A, "2003-03-06T05:00:00Z", 600, 6_000, null);
+        record(b, "r7", "claude-haiku-4-5-20251001", null, "2003-03-07T00:30:00Z", 700, 7_000, 6_000);
 
+        // Before the roll-up job (usage_hourly alone), then from the rolled hours and days.
+        assertReportsEqualTheRecords();
+        rollUp();
+        assertEquals(3L, count("SELECT count(DISTINCT day) FROM usage_daily WHERE account_id IN ('" + a + "', '" + b + "')"));
+        assertEquals(0L, count("SELECT count(*) FROM usage_rollup_dirty WHERE hour < '2003-03-08'"));
+        assertReportsEqualTheRecords();
+
+        // A rolled hour changed in place (a late settlement): read from usage_hourly until rolled again.
+        try (Connection c = dataSource.getConnection(); PreparedStatement ps = c.prepareStatement(
+                "UPDATE usage_records SET cost = 4500, input_tokens = 450 WHERE request_id = ?")) {
+            ps.setString(1, b + "-r4");
+            assertEquals(1, ps.executeUpdate());
+        }
+        assertReportsEqualTheRecords();
+        rollUp();
+        assertEquals(0L, count("SELECT count(*) FROM usage_rollup_dirty WHERE hour < '2003-03-08'"));
+        assertReportsEqualTheRecords();
+        try (Connection c = dataSource.getConnection(); PreparedStatement ps = c.prepareStatement(
+                "UPDATE usage_records SET cost = 4444, input_tokens = 400 WHERE request_id = ?")) {
+            ps.setString(1, b + "-r4");
+            assertEquals(1, ps.executeUpdate());
+        }
+        rollUp();
+
+        JsonPath byDayAndModel = report("2003-03-05", "2003-03-07", "day,model");
+        assertEquals(List.of("2003-03-05", "2003-03-05", "2003-03-06"), byDayAndModel.getList("data.day"));
+        assertEquals(List.of("claude-haiku-4-5-20251001", "claude-sonnet-4-6", "claude-opus-4-6"),
+                byDayAndModel.getList("data.model"));
+        assertEquals(List.of(2, 2, 2), byDayAndModel.getList("data.calls"));
+        assertEquals(List.of("0.000003000", "0.000007777", "0.000011555"), byDayAndModel.getList("data.cost_usd"));
+        assertEquals(List.of("0.000000700", "0.000000333", "0.000000555"), byDayAndModel.getList("data.margin_usd"));
+
+        JsonPath byUpstream = report("2003-03-05T10:00:00Z", "2003-03-05T11:00:00Z", "upstream");
+        assertEquals(Arrays.asList(UPSTREAM_A.toString(), null), byUpstream.getList("data.upstream_id"));
+        JsonPath byAccount = report("2003-03-05", "2003-03-07", "account,upstream");
+        assertTrue(byAccount.getList("data.account_name").containsAll(List.of("report a", "report b")));
+        assertTrue(byAccount.getList("data.upstream_name").contains("default"));
+        assertNull(report("2003-03-05", "2003-03-07", "key").getList("data.key_id").get(0));
+    }
+
+    /** Ranges of hours, of whole days and of both, in every grouping: totals and rows sum to the records'. */
+    private void assertReportsEqualTheRecords() throws SQLException {
         for (String[] range : new String[][] {
                 {"2003-03-05", "2003-03-07"}, {"2003-03-05T10:00:00Z", "2003-03-05T11:00:00Z"},
-                {"2003-03-05T11:00:00Z", "2003-03-06T01:00:00Z"}, {"2003-03-06T00:00:00Z", "2003-03-06T06:00:00Z"}}) {
+                {"2003-03-05T11:00:00Z", "2003-03-06T01:00:00Z"}, {"2003-03-06T00:00:00Z", "2003-03-06T06:00:00Z"},
+                {"2003-03-04T22:00:00Z", "2003-03-07T01:00:00Z"}, {"2003-03-05T11:00:00Z", "2003-03-08"}}) {
             long[] expected = sums(range[0], range[1]);
             for (String groupBy : new String[] {"", "day", "hour", "model", "account", "key", "upstream", "day,model",
-                    "account,upstream", "model,hour"}) {
+                    "account,upstream", "model,hour", "account,hour", "key,day"}) {
                 JsonPath report = report(range[0], range[1], groupBy);
                 JsonPath totals = report.setRootPath("totals");
                 String where = Arrays.toString(range) + " by " + groupBy;
@@ -83,28 +128,18 @@ class UsageReportTest {
                 assertEquals(expected[2], cost, where);
             }
         }
-
-        JsonPath byDayAndModel = report("2003-03-05", "2003-03-07", "day,model");
-        assertEquals(List.of("2003-03-05", "2003-03-05", "2003-03-06"), byDayAndModel.getList("data.day"));
-        assertEquals(List.of("claude-haiku-4-5-20251001", "claude-sonnet-4-6", "claude-opus-4-6"),
-                byDayAndModel.getList("data.model"));
-        assertEquals(List.of(2, 2, 2), byDayAndModel.getList("data.calls"));
-        assertEquals(List.of("0.000003000", "0.000007777", "0.000011555"), byDayAndModel.getList("data.cost_usd"));
-        assertEquals(List.of("0.000000700", "0.000000333", "0.000000555"), byDayAndModel.getList("data.margin_usd"));
-
-        JsonPath byUpstream = report("2003-03-05T10:00:00Z", "2003-03-05T11:00:00Z", "upstream");
-        assertEquals(Arrays.asList(UPSTREAM_A.toString(), null), byUpstream.getList("data.upstream_id"));
-        JsonPath byAccount = report("2003-03-05", "2003-03-07", "account,upstream");
-        assertTrue(byAccount.getList("data.account_name").containsAll(List.of("report a", "report b")));
-        assertTrue(byAccount.getList("data.upstream_name").contains("default"));
-        assertNull(report("2003-03-05", "2003-03-07", "key").getList("data.key_id").get(0));
     }
 
-    /** A record replaced in place (an abandoned call settled late) moves to its new upstream's row. */
+    /**
+     * A record replaced in place (an abandoned call settled late) moves to its new upstream's row,
+     * also once its hour and day were rolled: the report reads the changed hour until it is rolled again.
+     */
     @Test
     void aLateSettlementMovesItsRecordInTheRollUp() throws Exception {
         UUID a = UUID.fromString(Tollgate.createAccount("report late"));
         record(a, "late", "claude-haiku-4-5-20251001", null, "2004-04-04T04:04:04Z", 0, 0, 0);
+        record(a, "other", "claude-haiku-4-5-20251001", null, "2004-04-04T09:00:00Z", 10, 1000, 1000);
+        rollUp();
         try (Connection c = dataSource.getConnection(); PreparedStatement ps = c.prepareStatement("""
                 UPDATE usage_records SET upstream_id = ?, input_tokens = 70, cost = 7000, upstream_cost = 5000,
                                          status = 'ok' WHERE request_id = ?""")) {
@@ -112,13 +147,93 @@ class UsageReportTest {
             ps.setString(2, a + "-late");
             assertEquals(1, ps.executeUpdate());
         }
-        JsonPath report = report("2004-04-04", "2004-04-05", "upstream");
-        assertEquals(List.of(UPSTREAM_A.toString()), report.getList("data.upstream_id"));
-        assertEquals(List.of(1), report.getList("data.calls"));
-        assertEquals("0.000002000", report.getString("totals.margin_usd"));
-        long[] expected = sums("2004-04-04", "2004-04-05");
-        assertEquals(expected[2], nanos(report.getString("totals.cost_usd")));
-        assertEquals(expected[3], nanos(report.getString("totals.upstream_cost_usd")));
+        assertEquals(1L, count("SELECT count(*) FROM usage_rollup_dirty WHERE hour = '2004-04-04T04:00:00Z'"));
+        for (int rolled = 0; rolled < 2; rolled++) {
+            JsonPath report = report("2004-04-04T04:00:00Z", "2004-04-04T05:00:00Z", "upstream");
+            assertEquals(List.of(UPSTREAM_A.toString()), report.getList("data.upstream_id"));
+            assertEquals(List.of(1), report.getList("data.calls"));
+            assertEquals("0.000002000", report.getString("totals.margin_usd"));
+            for (String groupBy : new String[] {"upstream", "account", "key,model"}) {
+                JsonPath day = report("2004-04-04", "2004-04-05", groupBy);
+                long[] expected = sums("2004-04-04", "2004-04-05");
+                assertEquals(expected[0], day.getLong("totals.calls"), groupBy);
+                assertEquals(expected[2], nanos(day.getString("totals.cost_usd")), groupBy);
+                assertEquals(expected[3], nanos(day.getString("totals.upstream_cost_usd")), groupBy);
+            }
+            rollUp();
+        }
+        assertEquals(0L, count("SELECT count(*) FROM usage_rollup_dirty WHERE hour = '2004-04-04T04:00:00Z'"));
+        assertEquals(8000L, count("SELECT sum(cost) FROM usage_daily WHERE account_id = '" + a + "'"));
+    }
+
+    /**
+     * Today's rolled hours are in today's day row (which grows hour by hour), the hours since in
+     * usage_hourly: a range up to now counts each once, also after a change to a rolled hour of today.
+     */
+    @Test
+    void theCurrentDaysRolledHoursCountOnce() throws Exception {
+        UUID a = UUID.fromString(Tollgate.createAccount("report today"));
+        Instant hour = Instant.now().truncatedTo(ChronoUnit.HOURS);
+        record(a, "t1", "claude-haiku-4-5-20251001", null, hour.minus(3, ChronoUnit.HOURS).toString(), 10, 1_000, 900);
+        record(a, "t2", "claude-sonnet-4-6", UPSTREAM_A, hour.minus(2, ChronoUnit.HOURS).plusSeconds(60).toString(), 20,
+                2_000, 1_000);
+        record(a, "t3", "claude-sonnet-4-6", null, Instant.now().toString(), 30, 3_000, 3_000);
+        String from = hour.minus(26, ChronoUnit.HOURS).toString();
+        String to = hour.plus(1, ChronoUnit.HOURS).toString();
+        String today = hour.truncatedTo(ChronoUnit.DAYS).toString();
+        for (int step = 0; step < 3; step++) {
+            rollUp();
+            for (String[] range : new String[][] {{from, to}, {today, to}}) {
+                long[] expected = sums(range[0], range[1]);
+                for (String groupBy : new String[] {"", "account", "key,day", "model"}) {
+                    JsonPath report = report(range[0], range[1], groupBy);
+                    String where = range[0] + " by " + groupBy + " at step " + step;
+                    assertEquals(expected[0], report.getLong("totals.calls"), where);
+                    assertEquals(expected[1], report.getLong("totals.input_tokens"), where);
+                    assertEquals(expected[2], nanos(report.getString("totals.cost_usd")), where);
+                }
+            }
+            if (step == 0) {
+                try (Connection c = dataSource.getConnection(); PreparedStatement ps = c.prepareStatement(
+                        "UPDATE usage_records SET cost = 2500, input_tokens = 25 WHERE request_id = ?")) {
+                    ps.setString(1, a + "-t2");
+                    assertEquals(1, ps.executeUpdate());
+                }
+            }
+        }
+        assertRollUpsEqualTheHoursTheyHold();
+    }
+
+    /**
+     * Whatever this database went through (live calls across hours, changes, passes of every
+     * instance's timer), each day's row equals the sum of its rolled hours and each hour's totals
+     * the sum of its accounts' rows.
+     */
+    private void assertRollUpsEqualTheHoursTheyHold() throws SQLException {
+        assertEquals(0L, count("""
+                SELECT count(*) FROM (
+                    SELECT day, account_id, key_id, model, upstream_id, requests, cost, input_tokens FROM usage_daily
+                    WHERE day NOT IN (SELECT date_trunc('day', hour, 'UTC') FROM usage_rollup_dirty)
+                    EXCEPT
+                    SELECT date_trunc('day', hour, 'UTC'), account_id, key_id, model, upstream_id, sum(requests), sum(cost),
+                           sum(input_tokens) FROM usage_hourly, usage_rollup_state
+                    WHERE hour < rolled_until GROUP BY 1, 2, 3, 4, 5) x"""));
+        assertEquals(0L, count("""
+                SELECT count(*) FROM (
+                    SELECT date_trunc('day', hour, 'UTC'), account_id, key_id, model, upstream_id, sum(requests), sum(cost),
+                           sum(input_tokens) FROM usage_hourly, usage_rollup_state
+                    WHERE hour < rolled_until AND date_trunc('day', hour, 'UTC') NOT IN
+                          (SELECT date_trunc('day', hour, 'UTC') FROM usage_rollup_dirty)
+                    GROUP BY 1, 2, 3, 4, 5 HAVING sum(requests) <> 0
+                    EXCEPT
+                    SELECT day, account_id, key_id, model, upstream_id, requests, cost, input_tokens FROM usage_daily) x"""));
+        assertEquals(0L, count("""
+                SELECT count(*) FROM (
+                    SELECT hour, model, upstream_id, requests, cost FROM usage_hourly_totals
+                    WHERE hour NOT IN (SELECT hour FROM usage_rollup_dirty)
+                    EXCEPT
+                    SELECT hour, model, upstream_id, sum(requests), sum(cost) FROM usage_hourly, usage_rollup_state
+                    WHERE hour < rolled_until GROUP BY 1, 2, 3) x"""));
     }
 
     /** Calls through the gateway under a plan: revenue, upstream cost and margin per account, JSON and CSV. */
@@ -191,6 +306,26 @@ class UsageReportTest {
                 .then().statusCode(401);
     }
 
+    /** Runs the roll-up job until it has nothing left (waiting out an instance's timer holding it). */
+    static void rollUp() throws InterruptedException {
+        for (int i = 0; i < 100; i++) {
+            JsonPath pass = admin().post("/admin/v1/maintenance/rollups").then().statusCode(200).extract().jsonPath();
+            if (!pass.getBoolean("busy") && pass.getLong("hours_rolled") == 0) {
+                return;
+            }
+            Thread.sleep(pass.getBoolean("busy") ? 100 : 0);
+        }
+        throw new AssertionError("the roll-up job never finished");
+    }
+
+    private long count(String sql) throws SQLException {
+        try (Connection c = dataSource.getConnection(); PreparedStatement ps = c.prepareStatement(sql);
+             ResultSet rs = ps.executeQuery()) {
+            rs.next();
+            return rs.getLong(1);
+        }
+    }
+
     private static JsonPath report(String from, String to, String groupBy) {
         return admin().queryParam("from", from).queryParam("to", to).queryParam("group_by", groupBy)
                 .get("/admin/v1/reports/usage").then().statusCode(200).extract().jsonPath();
@@ -216,6 +351,13 @@ class UsageReportTest {
             ps.setObject(7, upstream);
             ps.setString(8, at);
             ps.executeUpdate();
+        }
+        // Written in the past, as only an import does: its hour is rolled again.
+        try (Connection c = dataSource.getConnection();
+             PreparedStatement ps = c.prepareStatement("SELECT tg_usage_rewritten(?::timestamptz, ?::timestamptz)")) {
+            ps.setString(1, at);
+            ps.setString(2, Instant.parse(at).plus(1, ChronoUnit.HOURS).toString());
+            ps.executeQuery().close();
         }
     }
 
