@@ -92,6 +92,7 @@ public class ConsoleUpstreams {
                                      @QueryParam("msg") String msg, @QueryParam("error") String error) {
         WebSessions.Session s = sessions.require(WebSessions.Kind.CONSOLE, request, admin.actor());
         Map<String, Object> u = current(id);
+        u.put("spend", forms.view(api.get(id)).get("spend")); // from the roll-ups: one row per hour and model
         u.put("models_text", FormFields.joined(u.get("models")));
         u.put("model_map_text", u.get("model_map") instanceof Map<?, ?> m ? m.entrySet().stream()
                 .map(e -> e.getKey() + " = " + e.getValue()).collect(Collectors.joining("\n")) : "");

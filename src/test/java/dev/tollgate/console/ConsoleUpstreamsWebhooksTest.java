@@ -88,6 +88,7 @@ class ConsoleUpstreamsWebhooksTest {
         String page = console.page().get("/console/upstreams/" + id).then().statusCode(200).extract().asString();
         assertTrue(page.contains("console-a") && page.contains("…6789"));
         assertFalse(page.contains("calls="), "recent calls as a number, not a map");
+        assertTrue(page.contains("Upstream cost") && page.contains("$0.00 today"), "its spend, from the roll-ups");
         assertFalse(page.contains(KEY), "a credential is never shown");
         assertFalse(console.page().get("/console/upstreams").asString().contains(KEY));
 

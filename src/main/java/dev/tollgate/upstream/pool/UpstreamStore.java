@@ -1,5 +1,6 @@
 package dev.tollgate.upstream.pool;
 
+import dev.tollgate.ledger.UsageSources;
 import io.agroal.api.AgroalDataSource;
 import jakarta.enterprise.context.ApplicationScoped;
 
@@ -10,6 +11,9 @@ import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.time.Instant;
+import java.time.OffsetDateTime;
+import java.time.ZoneOffset;
+import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -112,14 +116,18 @@ public class UpstreamStore {
 
     /**
      * What the calls it served today and this month (UTC) cost at list price (the upstream's bill,
-     * not what customers were charged), from the usage records.
+     * not what customers were charged), from the roll-ups: one row per hour and model of the month.
      */
     Spend spend(UUID id) {
-        try (Connection c = dataSource.getConnection(); PreparedStatement ps = c.prepareStatement("""
-                SELECT coalesce(sum(coalesce(upstream_cost, cost)) FILTER (WHERE created_at >= date_trunc('day', now(), 'UTC')), 0),
-                       coalesce(sum(coalesce(upstream_cost, cost)), 0)
-                FROM usage_records WHERE upstream_id = ? AND created_at >= date_trunc('month', now(), 'UTC')""")) {
-            ps.setObject(1, id);
+        Instant now = Instant.now();
+        Instant today = now.truncatedTo(ChronoUnit.DAYS);
+        Instant month = today.atZone(ZoneOffset.UTC).withDayOfMonth(1).toInstant();
+        Instant nextHour = now.truncatedTo(ChronoUnit.HOURS).plus(1, ChronoUnit.HOURS);
+        try (Connection c = dataSource.getConnection(); PreparedStatement ps = c.prepareStatement(
+                "SELECT coalesce(sum(upstream_cost) FILTER (WHERE hour >= ?), 0), coalesce(sum(upstream_cost), 0) FROM "
+                        + UsageSources.of(UsageSources.Grain.ALL_HOURS, month, nextHour, null) + " WHERE upstream_id = ?")) {
+            ps.setObject(1, OffsetDateTime.ofInstant(today, ZoneOffset.UTC));
+            ps.setObject(2, id);
             try (ResultSet rs = ps.executeQuery()) {
                 rs.next();
                 return new Spend(rs.getLong(1), rs.getLong(2));
