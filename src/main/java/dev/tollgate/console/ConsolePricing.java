@@ -118,6 +118,9 @@ public class ConsolePricing {
                 .data("error", error);
     }
 
+    /** Rows a report page shows (a table of thousands is read by nobody; the CSV has them all). */
+    static final int PAGE_ROWS = 200;
+
     /** A usage report over whole hours (default: this month so far, by day), as a table or CSV. */
     @GET
     @Path("/reports")
@@ -133,9 +136,16 @@ public class ConsolePricing {
             return reportsApi.usage(fromText, toText, by, "csv", null);
         }
         Map<String, Object> report;
+        int allRows = 0;
         String error = null;
         try {
-            report = forms.view(reportsApi.usage(fromText, toText, by, "json", null).getEntity());
+            Map<String, Object> whole = new java.util.LinkedHashMap<>(
+                    (Map<String, Object>) reportsApi.usage(fromText, toText, by, "json", null).getEntity());
+            List<?> data = (List<?>) whole.get("data");
+            allRows = data.size();
+            // A page shows the first rows; the CSV (and the API) has them all, the totals cover them all.
+            whole.put("data", data.subList(0, Math.min(data.size(), PAGE_ROWS)));
+            report = forms.view(whole);
         } catch (ApiException e) {
             report = Map.of("data", List.of());
             error = e.getMessage();
@@ -144,6 +154,7 @@ public class ConsolePricing {
         List<String> columns = rows.isEmpty() ? List.of()
                 : List.copyOf(((Map<?, ?>) rows.get(0)).keySet().stream().map(String::valueOf).toList());
         return Response.ok(page(reportsPage, s, "reports").data("report", report).data("columns", columns)
+                .data("all_rows", allRows).data("cut", allRows > rows.size())
                 .data("from", fromText).data("to", toText).data("group_by", by).data("error", error)).build();
     }
 

@@ -187,4 +187,28 @@ class ConsoleActionsTest {
         console().get("/console/reports?from=yesterday").then().statusCode(200).body(containsString("from"));
         Tollgate.assertReconciled(acct[0]);
     }
+
+    @Test
+    void aReportPageShowsItsFirstRowsAndTheTotalsOfAll() {
+        String[] acct = Tollgate.fundedAccount("5");
+        client(acct[1]).body(messageBody("claude-haiku-4-5", 10, "hi")).post("/v1/messages").then().statusCode(200);
+        for (int i = 0; i < ConsolePricing.PAGE_ROWS; i++) {
+            client(Tollgate.createKey(acct[0])).body(messageBody("claude-haiku-4-5", 10, "hi")).post("/v1/messages")
+                    .then().statusCode(200);
+        }
+        var api = Tollgate.admin().queryParam("from", dev.tollgate.web.UsageViews.monthStart().toString())
+                .queryParam("to", java.time.Instant.now().truncatedTo(java.time.temporal.ChronoUnit.HOURS).plusSeconds(3600)
+                        .toString())
+                .queryParam("group_by", "key").get("/admin/v1/reports/usage").then().statusCode(200).extract().jsonPath();
+        int all = api.getList("data").size();
+        assertTrue(all > ConsolePricing.PAGE_ROWS, "more rows than a page shows: " + all);
+
+        String page = console().get("/console/reports?group_by=key").then().statusCode(200).extract().asString();
+        assertTrue(page.contains("The first " + ConsolePricing.PAGE_ROWS + " of " + String.format(java.util.Locale.US, "%,d", all)
+                + " rows"), "says the page is cut");
+        assertEquals(ConsolePricing.PAGE_ROWS, page.split("<tr>", -1).length - 2, "a header row and the page's rows");
+        String totals = page.substring(page.indexOf("id=\"report-totals\""));
+        assertTrue(totals.contains(">" + api.getString("totals.cost_usd") + "<"), "the totals cover every row");
+        Tollgate.assertReconciled(acct[0]);
+    }
 }
