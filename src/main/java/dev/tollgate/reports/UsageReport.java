@@ -13,6 +13,7 @@ import java.sql.Timestamp;
 import java.time.Instant;
 import java.time.LocalDate;
 import java.time.ZoneOffset;
+import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
@@ -159,6 +160,25 @@ public class UsageReport {
             throw new LedgerException("usage report failed", e);
         }
         return rows;
+    }
+
+    /**
+     * What the calls {@code upstream} served today and this month (UTC) cost at list price (its
+     * bill, not what customers were charged), in nano-USD: {today, month}. One row per day.
+     */
+    public long[] upstreamSpend(UUID upstream) {
+        Instant now = Instant.now();
+        LocalDate today = LocalDate.ofInstant(now, ZoneOffset.UTC);
+        Instant month = today.withDayOfMonth(1).atStartOfDay(ZoneOffset.UTC).toInstant();
+        Instant nextHour = now.truncatedTo(ChronoUnit.HOURS).plus(1, ChronoUnit.HOURS);
+        long[] spend = new long[2];
+        for (Row r : rows(month, nextHour, List.of(Dimension.DAY, Dimension.UPSTREAM))) {
+            if (upstream.equals(r.values().get(1))) {
+                spend[0] += today.equals(r.values().get(0)) ? r.upstreamCostNanos() : 0;
+                spend[1] += r.upstreamCostNanos();
+            }
+        }
+        return spend;
     }
 
     /**

@@ -1,6 +1,5 @@
 package dev.tollgate.upstream.pool;
 
-import dev.tollgate.ledger.UsageSources;
 import io.agroal.api.AgroalDataSource;
 import jakarta.enterprise.context.ApplicationScoped;
 
@@ -11,9 +10,6 @@ import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.time.Instant;
-import java.time.OffsetDateTime;
-import java.time.ZoneOffset;
-import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -31,10 +27,6 @@ public class UpstreamStore {
     record Row(UUID id, String name, String kind, String baseUrl, byte[] credential, String keyHint, int weight,
                int priority, List<String> models, Integer maxConcurrent, boolean enabled, Instant createdAt,
                String settings, BigDecimal priceMultiplier) {
-    }
-
-    /** List-price spend of the calls one upstream served, in nano-USD. */
-    record Spend(long today, long month) {
     }
 
     private final AgroalDataSource dataSource;
@@ -111,29 +103,6 @@ public class UpstreamStore {
             return ps.executeUpdate() == 1;
         } catch (SQLException e) {
             throw new IllegalStateException("deleting an upstream failed", e);
-        }
-    }
-
-    /**
-     * What the calls it served today and this month (UTC) cost at list price (the upstream's bill,
-     * not what customers were charged), from the roll-ups: one row per hour and model of the month.
-     */
-    Spend spend(UUID id) {
-        Instant now = Instant.now();
-        Instant today = now.truncatedTo(ChronoUnit.DAYS);
-        Instant month = today.atZone(ZoneOffset.UTC).withDayOfMonth(1).toInstant();
-        Instant nextHour = now.truncatedTo(ChronoUnit.HOURS).plus(1, ChronoUnit.HOURS);
-        try (Connection c = dataSource.getConnection(); PreparedStatement ps = c.prepareStatement(
-                "SELECT coalesce(sum(upstream_cost) FILTER (WHERE hour >= ?), 0), coalesce(sum(upstream_cost), 0) FROM "
-                        + UsageSources.of(UsageSources.Grain.ALL_HOURS, month, nextHour, null) + " WHERE upstream_id = ?")) {
-            ps.setObject(1, OffsetDateTime.ofInstant(today, ZoneOffset.UTC));
-            ps.setObject(2, id);
-            try (ResultSet rs = ps.executeQuery()) {
-                rs.next();
-                return new Spend(rs.getLong(1), rs.getLong(2));
-            }
-        } catch (SQLException e) {
-            throw new IllegalStateException("reading an upstream's spend failed", e);
         }
     }
 

@@ -7,6 +7,7 @@ import dev.tollgate.api.ApiException;
 import dev.tollgate.ledger.Money;
 import dev.tollgate.metering.ModelPrice;
 import dev.tollgate.metering.PriceTable;
+import dev.tollgate.reports.UsageReport;
 import dev.tollgate.upstream.UpstreamClient;
 import io.quarkus.narayana.jta.QuarkusTransaction;
 import io.quarkus.runtime.annotations.RegisterForReflection;
@@ -50,10 +51,13 @@ public class UpstreamsResource {
     private final UpstreamClient client;
     private final PriceTable prices;
     private final AuditLog audit;
+    /** An upstream's spend, from the usage roll-ups (read-only usage, never the ledger). */
+    private final UsageReport usage;
 
     public UpstreamsResource(UpstreamRegistry registry, UpstreamStore store, UpstreamPool pool, UpstreamClient client,
-                             PriceTable prices, AuditLog audit) {
+                             PriceTable prices, AuditLog audit, UsageReport usage) {
         this.registry = registry;
+        this.usage = usage;
         this.store = store;
         this.pool = pool;
         this.client = client;
@@ -239,8 +243,8 @@ public class UpstreamsResource {
         UpstreamPool.State s = pool.state(u);
         SpendView spend = null;
         if (withSpend) {
-            UpstreamStore.Spend sp = store.spend(u.id());
-            spend = new SpendView(Money.format(sp.today()), Money.format(sp.month()));
+            long[] sp = usage.upstreamSpend(u.id());
+            spend = new SpendView(Money.format(sp[0]), Money.format(sp[1]));
         }
         com.fasterxml.jackson.databind.node.ObjectNode settings = u.settings() == null
                 ? UpstreamKinds.settings(null) : u.settings();
