@@ -56,22 +56,22 @@ public final class CallOutputs {
     private void onLine(byte[] line, int len) {
         if (len == 0) {
             event = null;
-        } else if (startsWith(line, len, "event:")) {
+        } else if (SseLineBuffer.startsWith(line, len, "event:")) {
             event = new String(line, 6, len - 6, StandardCharsets.UTF_8).trim();
-        } else if (event != null && startsWith(line, len, "data:")) {
+        } else if (event != null && SseLineBuffer.startsWith(line, len, "data:")) {
             switch (event) {
                 case "content_block_start" -> {
-                    if (contains(line, len, TOOL_RESULT)) {
+                    if (SseLineBuffer.contains(line, len, TOOL_RESULT)) {
                         toolResult(parse(line, len).path("content_block"));
                     }
                 }
                 case "message_start" -> {
-                    if (contains(line, len, CONTAINER)) {
+                    if (SseLineBuffer.contains(line, len, CONTAINER)) {
                         container(parse(line, len).path("message").get("container"));
                     }
                 }
                 case "message_delta" -> {
-                    if (contains(line, len, CONTAINER)) {
+                    if (SseLineBuffer.contains(line, len, CONTAINER)) {
                         container(parse(line, len).path("delta").get("container"));
                     }
                 }
@@ -121,30 +121,5 @@ public final class CallOutputs {
         } catch (IOException e) {
             return JSON.missingNode();
         }
-    }
-
-    private static boolean startsWith(byte[] line, int len, String prefix) {
-        if (len < prefix.length()) {
-            return false;
-        }
-        for (int i = 0; i < prefix.length(); i++) {
-            if (line[i] != prefix.charAt(i)) {
-                return false;
-            }
-        }
-        return true;
-    }
-
-    private static boolean contains(byte[] line, int len, byte[] needle) {
-        outer:
-        for (int i = 0; i + needle.length <= len; i++) {
-            for (int j = 0; j < needle.length; j++) {
-                if (line[i + j] != needle[j]) {
-                    continue outer;
-                }
-            }
-            return true;
-        }
-        return false;
     }
 }

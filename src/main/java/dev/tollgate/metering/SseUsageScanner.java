@@ -40,14 +40,14 @@ public final class SseUsageScanner {
             event = null;
             return;
         }
-        if (startsWith(line, "event:", len)) {
+        if (SseLineBuffer.startsWith(line, len, "event:")) {
             event = new String(line, 6, len - 6, StandardCharsets.UTF_8).trim();
             if ("message_stop".equals(event)) {
                 messageStop = true;
             }
             return;
         }
-        if (!startsWith(line, "data:", len) || event == null) {
+        if (!SseLineBuffer.startsWith(line, len, "data:") || event == null) {
             return;
         }
         switch (event) {
@@ -78,27 +78,9 @@ public final class SseUsageScanner {
         }
     }
 
-    private static boolean startsWith(byte[] line, String prefix, int len) {
-        if (len < prefix.length()) {
-            return false;
-        }
-        for (int i = 0; i < prefix.length(); i++) {
-            if (line[i] != prefix.charAt(i)) {
-                return false;
-            }
-        }
-        return true;
-    }
-
     private static boolean containsAny(byte[] line, int len) {
         for (byte[] needle : EMPTY_DELTAS) {
-            outer:
-            for (int i = 0; i + needle.length <= len; i++) {
-                for (int j = 0; j < needle.length; j++) {
-                    if (line[i + j] != needle[j]) {
-                        continue outer;
-                    }
-                }
+            if (SseLineBuffer.contains(line, len, needle)) {
                 return true;
             }
         }

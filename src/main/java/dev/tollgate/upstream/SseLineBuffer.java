@@ -35,4 +35,31 @@ public final class SseLineBuffer {
             }
         }
     }
+
+    /** Whether the first {@code len} bytes of {@code line} start with the ASCII {@code prefix}. */
+    public static boolean startsWith(byte[] line, int len, String prefix) {
+        if (len < prefix.length()) {
+            return false;
+        }
+        for (int i = 0; i < prefix.length(); i++) {
+            if (line[i] != prefix.charAt(i)) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** Whether the first {@code len} bytes of {@code line} contain {@code needle}. */
+    public static boolean contains(byte[] line, int len, byte[] needle) {
+        outer:
+        for (int i = 0; i + needle.length <= len; i++) {
+            for (int j = 0; j < needle.length; j++) {
+                if (line[i + j] != needle[j]) {
+                    continue outer;
+                }
+            }
+            return true;
+        }
+        return false;
+    }
 }
