@@ -4,20 +4,23 @@
 -- Rolls up to p_max_hours hours of usage_hourly: first the rolled hours changed since (queued in
 -- usage_rollup_dirty), else the next closed hours, an hour being closed once it ended p_grace ago.
 -- Rewrites those hours in usage_hourly_totals and their days in usage_daily, whose rows hold each
--- day's rolled hours (the current day's so far). Returns the hours rolled (0: nothing to do).
+-- day's rolled hours (the current day's so far), and keeps usage_month_to_date the running sums of
+-- usage_daily. Returns the hours rolled (0: nothing to do).
 --
 -- Must run in a REPEATABLE READ transaction: it reads the hours and removes the queued changes it
 -- saw from one snapshot, so a change committed meanwhile stays queued for the next run. Records
 -- are inserted at now() (their created_at), so nothing but a queued change ever touches a closed
 -- hour, provided no transaction inserting records outlives p_grace. Concurrent runs serialise on
 -- the state row (a loser fails with a serialisation error and changes nothing).
-CREATE OR REPLACE FUNCTION tg_roll_usage(p_grace interval, p_max_hours int) RETURNS int LANGUAGE plpgsql AS $$
+CREATE OR REPLACE FUNCTION tg_roll_usage(p_grace interval, p_max_hours int) RETURNS int LANGUAGE plpgsql
+    SET TimeZone = 'UTC' AS $$
 DECLARE
     done timestamptz;
     closed timestamptz := date_trunc('hour', now() - p_grace, 'UTC');
     upto timestamptz;
     hours timestamptz[];
     days timestamptz[];
+    day_rolled timestamptz;
 BEGIN
     IF current_setting('transaction_isolation') <> 'repeatable read' THEN
         RAISE EXCEPTION 'tg_roll_usage needs a REPEATABLE READ transaction';
@@ -65,18 +68,94 @@ BEGIN
             cache_creation_1h_input_tokens = y.cache_creation_1h_input_tokens + EXCLUDED.cache_creation_1h_input_tokens,
             cache_read_input_tokens = y.cache_read_input_tokens + EXCLUDED.cache_read_input_tokens,
             cost = y.cost + EXCLUDED.cost, upstream_cost = y.upstream_cost + EXCLUDED.upstream_cost;
+        -- and to their days' month-to-date rows, each day's run carried up to it first.
+        FOR day_rolled IN SELECT generate_series(date_trunc('day', done, 'UTC'), upto - interval '1 hour',
+                                                 interval '24 hours') LOOP
+            PERFORM tg_extend_month_to_date(day_rolled);
+            INSERT INTO usage_month_to_date AS m
+            SELECT day_rolled, account_id, key_id, sum(requests), sum(input_tokens), sum(output_tokens),
+                   sum(cache_creation_5m_input_tokens), sum(cache_creation_1h_input_tokens),
+                   sum(cache_read_input_tokens), sum(cost), sum(upstream_cost)
+            FROM usage_hourly WHERE hour >= greatest(done, day_rolled) AND hour < least(upto, day_rolled + interval '24 hours')
+            GROUP BY 2, 3 ORDER BY 2, 3
+            ON CONFLICT (day, account_id, key_id) DO UPDATE SET
+                requests = m.requests + EXCLUDED.requests, input_tokens = m.input_tokens + EXCLUDED.input_tokens,
+                output_tokens = m.output_tokens + EXCLUDED.output_tokens,
+                cache_creation_5m_input_tokens = m.cache_creation_5m_input_tokens + EXCLUDED.cache_creation_5m_input_tokens,
+                cache_creation_1h_input_tokens = m.cache_creation_1h_input_tokens + EXCLUDED.cache_creation_1h_input_tokens,
+                cache_read_input_tokens = m.cache_read_input_tokens + EXCLUDED.cache_read_input_tokens,
+                cost = m.cost + EXCLUDED.cost, upstream_cost = m.upstream_cost + EXCLUDED.upstream_cost;
+        END LOOP;
     ELSE
-        -- Changed hours: their days rebuilt.
+        -- Changed hours: their days rebuilt, after the change to each day (fresh minus rolled) is
+        -- added to the month-to-date rows from that day to its month's last rolled day.
         days := ARRAY(SELECT DISTINCT date_trunc('day', h, 'UTC') FROM unnest(hours) h);
+        PERFORM tg_extend_month_to_date(least(month + interval '1 month' - interval '1 day',
+                                              date_trunc('day', upto - interval '1 hour', 'UTC')))
+        FROM (SELECT DISTINCT date_trunc('month', day, 'UTC') AS month FROM unnest(days) day) months;
+        INSERT INTO usage_month_to_date AS m
+        SELECT g, c.account_id, c.key_id, sum(c.requests), sum(c.input_tokens), sum(c.output_tokens),
+               sum(c.cache_creation_5m_input_tokens), sum(c.cache_creation_1h_input_tokens),
+               sum(c.cache_read_input_tokens), sum(c.cost), sum(c.upstream_cost)
+        FROM (
+            SELECT day, account_id, key_id, sum(requests) AS requests,
+                   sum(input_tokens) AS input_tokens, sum(output_tokens) AS output_tokens,
+                   sum(cache_creation_5m_input_tokens) AS cache_creation_5m_input_tokens,
+                   sum(cache_creation_1h_input_tokens) AS cache_creation_1h_input_tokens,
+                   sum(cache_read_input_tokens) AS cache_read_input_tokens, sum(cost) AS cost,
+                   sum(upstream_cost) AS upstream_cost
+            FROM (SELECT x AS day, u.account_id, u.key_id, u.requests, u.input_tokens,
+                         u.output_tokens, u.cache_creation_5m_input_tokens, u.cache_creation_1h_input_tokens,
+                         u.cache_read_input_tokens, u.cost, u.upstream_cost
+                  FROM unnest(days) x JOIN usage_hourly u ON u.hour >= x AND u.hour < least(x + interval '24 hours', upto)
+                  UNION ALL
+                  SELECT day, account_id, key_id, -requests, -input_tokens, -output_tokens,
+                         -cache_creation_5m_input_tokens, -cache_creation_1h_input_tokens, -cache_read_input_tokens,
+                         -cost, -upstream_cost
+                  FROM usage_daily WHERE day = ANY (days)) fresh_minus_rolled
+            GROUP BY 1, 2, 3
+            HAVING sum(requests) <> 0 OR sum(input_tokens) <> 0 OR sum(output_tokens) <> 0
+                OR sum(cache_creation_5m_input_tokens) <> 0 OR sum(cache_creation_1h_input_tokens) <> 0
+                OR sum(cache_read_input_tokens) <> 0 OR sum(cost) <> 0 OR sum(upstream_cost) <> 0) c
+        CROSS JOIN LATERAL generate_series(c.day, least(date_trunc('month', c.day) + interval '1 month' - interval '1 day',
+                                                        date_trunc('day', upto - interval '1 hour', 'UTC')),
+                                           interval '24 hours') g
+        GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
+        ON CONFLICT (day, account_id, key_id) DO UPDATE SET
+            requests = m.requests + EXCLUDED.requests, input_tokens = m.input_tokens + EXCLUDED.input_tokens,
+            output_tokens = m.output_tokens + EXCLUDED.output_tokens,
+            cache_creation_5m_input_tokens = m.cache_creation_5m_input_tokens + EXCLUDED.cache_creation_5m_input_tokens,
+            cache_creation_1h_input_tokens = m.cache_creation_1h_input_tokens + EXCLUDED.cache_creation_1h_input_tokens,
+            cache_read_input_tokens = m.cache_read_input_tokens + EXCLUDED.cache_read_input_tokens,
+            cost = m.cost + EXCLUDED.cost, upstream_cost = m.upstream_cost + EXCLUDED.upstream_cost;
+
         DELETE FROM usage_daily WHERE day = ANY (days);
         INSERT INTO usage_daily
         SELECT d, u.account_id, u.key_id, u.model, u.upstream_id, sum(u.requests), sum(u.input_tokens),
                sum(u.output_tokens), sum(u.cache_creation_5m_input_tokens), sum(u.cache_creation_1h_input_tokens),
                sum(u.cache_read_input_tokens), sum(u.cost), sum(u.upstream_cost)
-        FROM unnest(days) d JOIN usage_hourly u ON u.hour >= d AND u.hour < least(d + interval '1 day', upto)
+        FROM unnest(days) d JOIN usage_hourly u ON u.hour >= d AND u.hour < least(d + interval '24 hours', upto)
         GROUP BY 1, 2, 3, 4, 5;
     END IF;
     RETURN cardinality(hours);
+END $$;
+
+-- Carries the month-to-date run of p_day's month up to p_day: each day after the run's last gets
+-- that day's rows (no usage since). A month without a run gets none (it had no usage so far).
+CREATE OR REPLACE FUNCTION tg_extend_month_to_date(p_day timestamptz) RETURNS void LANGUAGE plpgsql
+    SET TimeZone = 'UTC' AS $$
+DECLARE
+    last timestamptz := (SELECT max(day) FROM usage_month_to_date
+                         WHERE day >= date_trunc('month', p_day) AND day < date_trunc('month', p_day) + interval '1 month');
+BEGIN
+    IF last < p_day THEN
+        INSERT INTO usage_month_to_date
+        SELECT g, m.account_id, m.key_id, m.requests, m.input_tokens, m.output_tokens,
+               m.cache_creation_5m_input_tokens, m.cache_creation_1h_input_tokens, m.cache_read_input_tokens,
+               m.cost, m.upstream_cost
+        FROM generate_series(last + interval '24 hours', p_day, interval '24 hours') g
+        CROSS JOIN usage_month_to_date m WHERE m.day = last;
+    END IF;
 END $$;
 
 -- Marks [p_from, p_to) as changed, for whatever writes usage records in the past other than the

@@ -183,11 +183,15 @@ public class UsageReport {
 
     /**
      * The coarsest roll-up that has the dimensions: without account or key, the totals across
-     * accounts; with one, per day unless grouped by hour.
+     * accounts; by account or key alone, the whole range per key; else per day unless grouped by
+     * hour.
      */
     static UsageSources.Grain grain(List<Dimension> groupBy) {
         if (!groupBy.contains(Dimension.ACCOUNT) && !groupBy.contains(Dimension.KEY)) {
             return UsageSources.Grain.ALL_HOURS;
+        }
+        if (groupBy.stream().allMatch(d -> d == Dimension.ACCOUNT || d == Dimension.KEY)) {
+            return UsageSources.Grain.WHOLE_RANGE;
         }
         return groupBy.contains(Dimension.HOUR) ? UsageSources.Grain.HOURS : UsageSources.Grain.DAYS;
     }

@@ -9,12 +9,9 @@ import io.quarkus.test.common.QuarkusTestResource;
 import io.quarkus.test.junit.QuarkusTest;
 import io.restassured.path.json.JsonPath;
 import jakarta.inject.Inject;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
-import java.math.BigDecimal;
-import java.sql.Connection;
-import java.sql.PreparedStatement;
-import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
@@ -26,6 +23,9 @@ import java.util.UUID;
 import static dev.tollgate.support.Tollgate.admin;
 import static dev.tollgate.support.Tollgate.assertReconciled;
 import static dev.tollgate.support.Tollgate.client;
+import static dev.tollgate.reports.UsageRecords.nanos;
+import static dev.tollgate.reports.UsageRecords.report;
+import static dev.tollgate.reports.UsageRecords.rollUp;
 import static org.hamcrest.Matchers.containsString;
 import static org.hamcrest.Matchers.startsWith;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -46,42 +46,41 @@ class UsageReportTest {
     @Inject
     AgroalDataSource dataSource;
 
+    private UsageRecords records;
+
+    @BeforeEach
+    void records() {
+        records = new UsageRecords(dataSource);
+    }
+
     /** Records at chosen times (a day no other test writes): the report's totals equal their sums for every range. */
     @Test
     void totalsEqualTheRecordsOfTheRange() throws Exception {
         UUID a = UUID.fromString(Tollgate.createAccount("report a"));
         UUID b = UUID.fromString(Tollgate.createAccount("report b"));
-        record(a, "r1", "claude-haiku-4-5-20251001", null, "2003-03-05T10:15:00Z", 100, 1_000, 800);
-        record(a, "r2", "claude-haiku-4-5-20251001", UPSTREAM_A, "2003-03-05T10:59:59.999999Z", 200, 2_000, 1_500);
-        record(a, "r3", "claude-sonnet-4-6", UPSTREAM_A, "2003-03-05T11:00:00Z", 300, 3_333, 3_000);
-        record(b, "r4", "claude-sonnet-4-6", new UUID(0, 0), "2003-03-05T23:30:00Z", 400, 4_444, 4_444);
-        record(b, "r5", "claude-opus-4-6", null, "2003-03-06T00:00:00Z", 500, 5_555, 5_000);
+        records.record(a, "r1", "claude-haiku-4-5-20251001", null, "2003-03-05T10:15:00Z", 100, 1_000, 800);
+        records.record(a, "r2", "claude-haiku-4-5-20251001", UPSTREAM_A, "2003-03-05T10:59:59.999999Z", 200, 2_000, 1_500);
+        records.record(a, "r3", "claude-sonnet-4-6", UPSTREAM_A, "2003-03-05T11:00:00Z", 300, 3_333, 3_000);
+        records.record(b, "r4", "claude-sonnet-4-6", new UUID(0, 0), "2003-03-05T23:30:00Z", 400, 4_444, 4_444);
+        records.record(b, "r5", "claude-opus-4-6", null, "2003-03-06T00:00:00Z", 500, 5_555, 5_000);
         // A record from before plans: no upstream cost, which is then its cost.
-        record(b, "r6", "claude-opus-4-6", UPSTREAM_A, "2003-03-06T05:00:00Z", 600, 6_000, null);
-        record(b, "r7", "claude-haiku-4-5-20251001", null, "2003-03-07T00:30:00Z", 700, 7_000, 6_000);
+        records.record(b, "r6", "claude-opus-4-6", UPSTREAM_A, "2003-03-06T05:00:00Z", 600, 6_000, null);
+        records.record(b, "r7", "claude-haiku-4-5-20251001", null, "2003-03-07T00:30:00Z", 700, 7_000, 6_000);
 
         // Before the roll-up job (usage_hourly alone), then from the rolled hours and days.
         assertReportsEqualTheRecords();
         rollUp();
-        assertEquals(3L, count("SELECT count(DISTINCT day) FROM usage_daily WHERE account_id IN ('" + a + "', '" + b + "')"));
-        assertEquals(0L, count("SELECT count(*) FROM usage_rollup_dirty WHERE hour < '2003-03-08'"));
+        assertEquals(3L, records.count("SELECT count(DISTINCT day) FROM usage_daily WHERE account_id IN ('" + a + "', '" + b + "')"));
+        assertEquals(0L, records.count("SELECT count(*) FROM usage_rollup_dirty WHERE hour < '2003-03-08'"));
         assertReportsEqualTheRecords();
 
         // A rolled hour changed in place (a late settlement): read from usage_hourly until rolled again.
-        try (Connection c = dataSource.getConnection(); PreparedStatement ps = c.prepareStatement(
-                "UPDATE usage_records SET cost = 4500, input_tokens = 450 WHERE request_id = ?")) {
-            ps.setString(1, b + "-r4");
-            assertEquals(1, ps.executeUpdate());
-        }
+        assertEquals(1, records.update("cost = 4500, input_tokens = 450", b + "-r4"));
         assertReportsEqualTheRecords();
         rollUp();
-        assertEquals(0L, count("SELECT count(*) FROM usage_rollup_dirty WHERE hour < '2003-03-08'"));
+        assertEquals(0L, records.count("SELECT count(*) FROM usage_rollup_dirty WHERE hour < '2003-03-08'"));
         assertReportsEqualTheRecords();
-        try (Connection c = dataSource.getConnection(); PreparedStatement ps = c.prepareStatement(
-                "UPDATE usage_records SET cost = 4444, input_tokens = 400 WHERE request_id = ?")) {
-            ps.setString(1, b + "-r4");
-            assertEquals(1, ps.executeUpdate());
-        }
+        assertEquals(1, records.update("cost = 4444, input_tokens = 400", b + "-r4"));
         rollUp();
 
         JsonPath byDayAndModel = report("2003-03-05", "2003-03-07", "day,model");
@@ -106,9 +105,9 @@ class UsageReportTest {
                 {"2003-03-05", "2003-03-07"}, {"2003-03-05T10:00:00Z", "2003-03-05T11:00:00Z"},
                 {"2003-03-05T11:00:00Z", "2003-03-06T01:00:00Z"}, {"2003-03-06T00:00:00Z", "2003-03-06T06:00:00Z"},
                 {"2003-03-04T22:00:00Z", "2003-03-07T01:00:00Z"}, {"2003-03-05T11:00:00Z", "2003-03-08"}}) {
-            long[] expected = sums(range[0], range[1]);
+            long[] expected = records.sums(range[0], range[1]);
             for (String groupBy : new String[] {"", "day", "hour", "model", "account", "key", "upstream", "day,model",
-                    "account,upstream", "model,hour", "account,hour", "key,day"}) {
+                    "account,upstream", "model,hour", "account,hour", "key,day", "account,model", "upstream,key"}) {
                 JsonPath report = report(range[0], range[1], groupBy);
                 JsonPath totals = report.setRootPath("totals");
                 String where = Arrays.toString(range) + " by " + groupBy;
@@ -137,17 +136,12 @@ class UsageReportTest {
     @Test
     void aLateSettlementMovesItsRecordInTheRollUp() throws Exception {
         UUID a = UUID.fromString(Tollgate.createAccount("report late"));
-        record(a, "late", "claude-haiku-4-5-20251001", null, "2004-04-04T04:04:04Z", 0, 0, 0);
-        record(a, "other", "claude-haiku-4-5-20251001", null, "2004-04-04T09:00:00Z", 10, 1000, 1000);
+        records.record(a, "late", "claude-haiku-4-5-20251001", null, "2004-04-04T04:04:04Z", 0, 0, 0);
+        records.record(a, "other", "claude-haiku-4-5-20251001", null, "2004-04-04T09:00:00Z", 10, 1000, 1000);
         rollUp();
-        try (Connection c = dataSource.getConnection(); PreparedStatement ps = c.prepareStatement("""
-                UPDATE usage_records SET upstream_id = ?, input_tokens = 70, cost = 7000, upstream_cost = 5000,
-                                         status = 'ok' WHERE request_id = ?""")) {
-            ps.setObject(1, UPSTREAM_A);
-            ps.setString(2, a + "-late");
-            assertEquals(1, ps.executeUpdate());
-        }
-        assertEquals(1L, count("SELECT count(*) FROM usage_rollup_dirty WHERE hour = '2004-04-04T04:00:00Z'"));
+        assertEquals(1, records.update("upstream_id = '" + UPSTREAM_A + "', input_tokens = 70, cost = 7000,"
+                + " upstream_cost = 5000, status = 'ok'", a + "-late"));
+        assertEquals(1L, records.count("SELECT count(*) FROM usage_rollup_dirty WHERE hour = '2004-04-04T04:00:00Z'"));
         for (int rolled = 0; rolled < 2; rolled++) {
             JsonPath report = report("2004-04-04T04:00:00Z", "2004-04-04T05:00:00Z", "upstream");
             assertEquals(List.of(UPSTREAM_A.toString()), report.getList("data.upstream_id"));
@@ -155,15 +149,15 @@ class UsageReportTest {
             assertEquals("0.000002000", report.getString("totals.margin_usd"));
             for (String groupBy : new String[] {"upstream", "account", "key,model"}) {
                 JsonPath day = report("2004-04-04", "2004-04-05", groupBy);
-                long[] expected = sums("2004-04-04", "2004-04-05");
+                long[] expected = records.sums("2004-04-04", "2004-04-05");
                 assertEquals(expected[0], day.getLong("totals.calls"), groupBy);
                 assertEquals(expected[2], nanos(day.getString("totals.cost_usd")), groupBy);
                 assertEquals(expected[3], nanos(day.getString("totals.upstream_cost_usd")), groupBy);
             }
             rollUp();
         }
-        assertEquals(0L, count("SELECT count(*) FROM usage_rollup_dirty WHERE hour = '2004-04-04T04:00:00Z'"));
-        assertEquals(8000L, count("SELECT sum(cost) FROM usage_daily WHERE account_id = '" + a + "'"));
+        assertEquals(0L, records.count("SELECT count(*) FROM usage_rollup_dirty WHERE hour = '2004-04-04T04:00:00Z'"));
+        assertEquals(8000L, records.count("SELECT sum(cost) FROM usage_daily WHERE account_id = '" + a + "'"));
     }
 
     /**
@@ -174,17 +168,17 @@ class UsageReportTest {
     void theCurrentDaysRolledHoursCountOnce() throws Exception {
         UUID a = UUID.fromString(Tollgate.createAccount("report today"));
         Instant hour = Instant.now().truncatedTo(ChronoUnit.HOURS);
-        record(a, "t1", "claude-haiku-4-5-20251001", null, hour.minus(3, ChronoUnit.HOURS).toString(), 10, 1_000, 900);
-        record(a, "t2", "claude-sonnet-4-6", UPSTREAM_A, hour.minus(2, ChronoUnit.HOURS).plusSeconds(60).toString(), 20,
+        records.record(a, "t1", "claude-haiku-4-5-20251001", null, hour.minus(3, ChronoUnit.HOURS).toString(), 10, 1_000, 900);
+        records.record(a, "t2", "claude-sonnet-4-6", UPSTREAM_A, hour.minus(2, ChronoUnit.HOURS).plusSeconds(60).toString(), 20,
                 2_000, 1_000);
-        record(a, "t3", "claude-sonnet-4-6", null, Instant.now().toString(), 30, 3_000, 3_000);
+        records.record(a, "t3", "claude-sonnet-4-6", null, Instant.now().toString(), 30, 3_000, 3_000);
         String from = hour.minus(26, ChronoUnit.HOURS).toString();
         String to = hour.plus(1, ChronoUnit.HOURS).toString();
         String today = hour.truncatedTo(ChronoUnit.DAYS).toString();
         for (int step = 0; step < 3; step++) {
             rollUp();
             for (String[] range : new String[][] {{from, to}, {today, to}}) {
-                long[] expected = sums(range[0], range[1]);
+                long[] expected = records.sums(range[0], range[1]);
                 for (String groupBy : new String[] {"", "account", "key,day", "model"}) {
                     JsonPath report = report(range[0], range[1], groupBy);
                     String where = range[0] + " by " + groupBy + " at step " + step;
@@ -194,46 +188,10 @@ class UsageReportTest {
                 }
             }
             if (step == 0) {
-                try (Connection c = dataSource.getConnection(); PreparedStatement ps = c.prepareStatement(
-                        "UPDATE usage_records SET cost = 2500, input_tokens = 25 WHERE request_id = ?")) {
-                    ps.setString(1, a + "-t2");
-                    assertEquals(1, ps.executeUpdate());
-                }
+                assertEquals(1, records.update("cost = 2500, input_tokens = 25", a + "-t2"));
             }
         }
-        assertRollUpsEqualTheHoursTheyHold();
-    }
-
-    /**
-     * Whatever this database went through (live calls across hours, changes, passes of every
-     * instance's timer), each day's row equals the sum of its rolled hours and each hour's totals
-     * the sum of its accounts' rows.
-     */
-    private void assertRollUpsEqualTheHoursTheyHold() throws SQLException {
-        assertEquals(0L, count("""
-                SELECT count(*) FROM (
-                    SELECT day, account_id, key_id, model, upstream_id, requests, cost, input_tokens FROM usage_daily
-                    WHERE day NOT IN (SELECT date_trunc('day', hour, 'UTC') FROM usage_rollup_dirty)
-                    EXCEPT
-                    SELECT date_trunc('day', hour, 'UTC'), account_id, key_id, model, upstream_id, sum(requests), sum(cost),
-                           sum(input_tokens) FROM usage_hourly, usage_rollup_state
-                    WHERE hour < rolled_until GROUP BY 1, 2, 3, 4, 5) x"""));
-        assertEquals(0L, count("""
-                SELECT count(*) FROM (
-                    SELECT date_trunc('day', hour, 'UTC'), account_id, key_id, model, upstream_id, sum(requests), sum(cost),
-                           sum(input_tokens) FROM usage_hourly, usage_rollup_state
-                    WHERE hour < rolled_until AND date_trunc('day', hour, 'UTC') NOT IN
-                          (SELECT date_trunc('day', hour, 'UTC') FROM usage_rollup_dirty)
-                    GROUP BY 1, 2, 3, 4, 5 HAVING sum(requests) <> 0
-                    EXCEPT
-                    SELECT day, account_id, key_id, model, upstream_id, requests, cost, input_tokens FROM usage_daily) x"""));
-        assertEquals(0L, count("""
-                SELECT count(*) FROM (
-                    SELECT hour, model, upstream_id, requests, cost FROM usage_hourly_totals
-                    WHERE hour NOT IN (SELECT hour FROM usage_rollup_dirty)
-                    EXCEPT
-                    SELECT hour, model, upstream_id, sum(requests), sum(cost) FROM usage_hourly, usage_rollup_state
-                    WHERE hour < rolled_until GROUP BY 1, 2, 3) x"""));
+        records.assertRollUpsEqualTheHoursTheyHold();
     }
 
     /** Calls through the gateway under a plan: revenue, upstream cost and margin per account, JSON and CSV. */
@@ -259,7 +217,7 @@ class UsageReportTest {
         assertEquals("0.022500000", row.get("cost_usd"));          // 3 x (1000 x 1 + 1000 x 5) x 1.25
         assertEquals("0.018000000", row.get("upstream_cost_usd"));
         assertEquals("0.004500000", row.get("margin_usd"));
-        long[] expected = sums(from, to);
+        long[] expected = records.sums(from, to);
         assertEquals(expected[2], nanos(report.getString("totals.cost_usd")));
 
         String csv = admin().header("Accept", "text/csv").queryParam("from", from).queryParam("to", to)
@@ -304,76 +262,5 @@ class UsageReportTest {
         }
         io.restassured.RestAssured.given().get("/admin/v1/reports/usage?from=2003-03-05&to=2003-03-06")
                 .then().statusCode(401);
-    }
-
-    /** Runs the roll-up job until it has nothing left (waiting out an instance's timer holding it). */
-    static void rollUp() throws InterruptedException {
-        for (int i = 0; i < 100; i++) {
-            JsonPath pass = admin().post("/admin/v1/maintenance/rollups").then().statusCode(200).extract().jsonPath();
-            if (!pass.getBoolean("busy") && pass.getLong("hours_rolled") == 0) {
-                return;
-            }
-            Thread.sleep(pass.getBoolean("busy") ? 100 : 0);
-        }
-        throw new AssertionError("the roll-up job never finished");
-    }
-
-    private long count(String sql) throws SQLException {
-        try (Connection c = dataSource.getConnection(); PreparedStatement ps = c.prepareStatement(sql);
-             ResultSet rs = ps.executeQuery()) {
-            rs.next();
-            return rs.getLong(1);
-        }
-    }
-
-    private static JsonPath report(String from, String to, String groupBy) {
-        return admin().queryParam("from", from).queryParam("to", to).queryParam("group_by", groupBy)
-                .get("/admin/v1/reports/usage").then().statusCode(200).extract().jsonPath();
-    }
-
-    private static long nanos(String usd) {
-        return new BigDecimal(usd).movePointRight(9).longValueExact();
-    }
-
-    private void record(UUID account, String request, String model, UUID upstream, String at, long tokens, long cost,
-                        Integer upstreamCost) throws SQLException {
-        try (Connection c = dataSource.getConnection(); PreparedStatement ps = c.prepareStatement("""
-                INSERT INTO usage_records (request_id, account_id, key_id, model, input_tokens, cost, upstream_cost,
-                                           upstream_id, status, http_status, stream, endpoint, latency_ms, created_at)
-                VALUES (?, ?, NULL, ?, ?, ?, ?, ?, 'ok', 200, false, '/v1/messages', 1, ?::timestamptz)
-                """)) {
-            ps.setString(1, account + "-" + request);
-            ps.setObject(2, account);
-            ps.setString(3, model);
-            ps.setLong(4, tokens);
-            ps.setLong(5, cost);
-            ps.setObject(6, upstreamCost);
-            ps.setObject(7, upstream);
-            ps.setString(8, at);
-            ps.executeUpdate();
-        }
-        // Written in the past, as only an import does: its hour is rolled again.
-        try (Connection c = dataSource.getConnection();
-             PreparedStatement ps = c.prepareStatement("SELECT tg_usage_rewritten(?::timestamptz, ?::timestamptz)")) {
-            ps.setString(1, at);
-            ps.setString(2, Instant.parse(at).plus(1, ChronoUnit.HOURS).toString());
-            ps.executeQuery().close();
-        }
-    }
-
-    /** Over every record of [from, to): calls, input tokens, cost, upstream cost (nanos). */
-    private long[] sums(String from, String to) throws SQLException {
-        try (Connection c = dataSource.getConnection(); PreparedStatement ps = c.prepareStatement("""
-                SELECT count(*), coalesce(sum(input_tokens), 0), coalesce(sum(cost), 0),
-                       coalesce(sum(coalesce(upstream_cost, cost)), 0)
-                FROM usage_records WHERE created_at >= ?::timestamptz AND created_at < ?::timestamptz
-                """)) {
-            ps.setString(1, from.length() == 10 ? from + "T00:00:00Z" : from);
-            ps.setString(2, to.length() == 10 ? to + "T00:00:00Z" : to);
-            try (ResultSet rs = ps.executeQuery()) {
-                rs.next();
-                return new long[] {rs.getLong(1), rs.getLong(2), rs.getLong(3), rs.getLong(4)};
-            }
-        }
     }
 }
