@@ -53,6 +53,43 @@
     });
   });
 
+  // A refused form comes back (after its redirect) with the server's error and what was typed in it:
+  // on submit each form's fields are kept for this tab, except passwords, secrets (data-secret),
+  // hidden fields and files; the page that shows an error puts them back, and any page drops them.
+  var refused = document.getElementById("error") !== null;
+  var seen = {};
+  document.querySelectorAll("form[method=post]").forEach(function (form) {
+    var action = form.getAttribute("action") || location.pathname;
+    seen[action] = (seen[action] || 0) + 1;
+    var key = "tollgate.typed." + action + "#" + seen[action];
+    var fields = function () {
+      return Array.prototype.filter.call(form.elements, function (el) {
+        return el.name && !/^(password|hidden|file|submit|button)$/.test(el.type) && !el.hasAttribute("data-secret");
+      });
+    };
+    var name = function (el) {
+      return el.type === "checkbox" || el.type === "radio" ? el.name + "=" + el.value : el.name;
+    };
+    try {
+      var typed = refused ? JSON.parse(sessionStorage.getItem(key) || "null") : null;
+      sessionStorage.removeItem(key);
+      if (typed) {
+        fields().forEach(function (el) {
+          if (!(name(el) in typed)) return;
+          if (el.type === "checkbox" || el.type === "radio") el.checked = typed[name(el)];
+          else el.value = typed[name(el)];
+        });
+      }
+    } catch (e) { /* no storage: nothing is kept */ }
+    form.addEventListener("submit", function () {
+      var typed = {};
+      fields().forEach(function (el) {
+        typed[name(el)] = el.type === "checkbox" || el.type === "radio" ? el.checked : el.value;
+      });
+      try { sessionStorage.setItem(key, JSON.stringify(typed)); } catch (e) { /* no storage */ }
+    });
+  });
+
   // A dialog shown open by the server (a key's secret) gets keyboard focus on its copy button.
   var dialog = document.querySelector("dialog[open]");
   if (dialog) {

@@ -241,6 +241,21 @@ class ConsoleBrowserTest {
         byName("bedrock.access_key_id").sendKeys("AKIATOLLGATETEST0001");
         byName("bedrock.secret_access_key").sendKeys("browser/secret+0123456789");
         byName("bedrock.model_map").sendKeys("claude-haiku-4-5 = eu.anthropic.claude-haiku-4-5-v1:0");
+        byName("weight").sendKeys("heavy");
+        byId("create-upstream").click();
+        // Refused (the API names the field): what was typed is back, the credentials are not.
+        waitFor(By.id("error"));
+        assertTrue(byId("error").getText().contains("weight"), byId("error").getText());
+        assertEquals("bedrock", new Select(byId("upstream-kind")).getFirstSelectedOption().getAttribute("value"));
+        assertEquals("browser-bedrock", byId("upstream-name").getAttribute("value"));
+        assertEquals("1000", byName("priority").getAttribute("value"));
+        assertEquals("eu-west-1", byName("bedrock.region").getAttribute("value"));
+        assertEquals("claude-haiku-4-5 = eu.anthropic.claude-haiku-4-5-v1:0", byName("bedrock.model_map").getAttribute("value"));
+        assertEquals("", byName("bedrock.secret_access_key").getAttribute("value"));
+        assertFalse(browser.getPageSource().contains("browser/secret+0123456789"), "a credential is never shown");
+        byName("weight").clear();
+        byName("bedrock.access_key_id").sendKeys("AKIATOLLGATETEST0001");
+        byName("bedrock.secret_access_key").sendKeys("browser/secret+0123456789");
         byId("create-upstream").click();
         waitFor(By.id("msg"));
         assertEquals("browser-bedrock", byId("upstream-name").getText());
