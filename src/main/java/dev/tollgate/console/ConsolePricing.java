@@ -113,6 +113,11 @@ public class ConsolePricing {
         List<Map<String, Object>> prices = forms.data(pricesApi.list());
         // The form starts from the model's prices in effect (its band too: a PUT without one removes it).
         Map<String, Object> form = prices.stream().filter(p -> p.get("id").equals(edit)).findFirst()
+                .<Map<String, Object>>map(p -> {
+                    Map<String, Object> prefilled = new java.util.LinkedHashMap<>(p);
+                    prefilled.put("aliases_text", FormFields.joined(p.get("aliases")));
+                    return prefilled;
+                })
                 .orElse(Map.of("id", blank(edit) == null ? "" : edit.trim()));
         return page(pricesPage, s, "prices").data("prices", prices).data("form", form).data("msg", msg)
                 .data("error", error);

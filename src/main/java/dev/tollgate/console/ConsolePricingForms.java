@@ -118,7 +118,10 @@ public class ConsolePricingForms {
                 .collect(Collectors.joining(" "))).collect(Collectors.joining("\n"));
     }
 
-    /** PUT /admin/v1/prices/{model}: empty cache fields follow the input price; an empty band means none. */
+    /**
+     * PUT /admin/v1/prices/{model}: empty cache fields follow the input price, an empty band means
+     * none, and empty facts (name, aliases, token limits) are the built-in entry's.
+     */
     @POST
     @Path("/prices")
     @Consumes(MediaType.APPLICATION_FORM_URLENCODED)
@@ -129,6 +132,15 @@ public class ConsolePricingForms {
         for (String field : PRICE_FIELDS) {
             if (text(form, field) != null) {
                 body.put(field, text(form, field));
+            }
+        }
+        putIfTyped(body, "display_name", text(form, "display_name"));
+        if (text(form, "aliases") != null) {
+            body.set("aliases", FormFields.list(text(form, "aliases")));
+        }
+        for (String field : List.of("max_input_tokens", "max_tokens")) {
+            if (text(form, field) != null) {
+                FormFields.putInteger(body, field, text(form, field));
             }
         }
         if (text(form, "long_context.threshold_tokens") != null) {
@@ -145,6 +157,12 @@ public class ConsolePricingForms {
             return back("/console/prices", "Prices of " + model + " saved.", null);
         } catch (ApiException e) {
             return back("/console/prices?edit=" + URLEncoder.encode(model, StandardCharsets.UTF_8), null, e.getMessage());
+        }
+    }
+
+    private static void putIfTyped(ObjectNode body, String field, String text) {
+        if (text != null) {
+            body.put(field, text);
         }
     }
 

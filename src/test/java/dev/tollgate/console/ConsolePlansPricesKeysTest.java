@@ -81,12 +81,21 @@ class ConsolePlansPricesKeysTest {
         console.form().formParam("model", model).formParam("input", "1.5").formParam("output", "7")
                 .formParam("cache_read", "").formParam("long_context.threshold_tokens", "150000")
                 .formParam("long_context.input", "3").formParam("long_context.output", "14")
+                .formParam("long_context.cache_read", "0.5").formParam("display_name", "Console Test")
+                .formParam("aliases", "console-test-alias, console-test-alias-2").formParam("max_tokens", "4096")
                 .post("/console/prices").then().statusCode(303);
         try {
             admin().get("/admin/v1/prices/" + model).then().statusCode(200).body("input", equalTo("1.5"))
                     .body("source", equalTo("stored")).body("cache_read", equalTo("0.15"))
-                    .body("long_context.threshold_tokens", equalTo(150000)).body("long_context.output", equalTo("14"));
-            console.page().get("/console/prices?edit=" + model).then().body(containsString("value=\"1.5\""));
+                    .body("long_context.threshold_tokens", equalTo(150000)).body("long_context.output", equalTo("14"))
+                    .body("long_context.cache_read", equalTo("0.5")).body("display_name", equalTo("Console Test"))
+                    .body("aliases", equalTo(List.of("console-test-alias", "console-test-alias-2")))
+                    .body("max_tokens", equalTo(4096));
+            // Every fact the API stores is on the form again, so saving it unchanged keeps them.
+            console.page().get("/console/prices?edit=" + model).then().body(containsString("value=\"1.5\""))
+                    .body(containsString("value=\"console-test-alias, console-test-alias-2\""))
+                    .body(containsString("name=\"long_context.cache_read\" value=\"0.5\""))
+                    .body(containsString("value=\"Console Test\"")).body(containsString("value=\"4096\""));
 
             assertTrue(error(console.form().formParam("model", model).formParam("input", "abc").formParam("output", "7")
                     .post("/console/prices")).startsWith("input"));
