@@ -5,7 +5,7 @@
 -- usage_rollup_dirty), else the next closed hours, an hour being closed once it ended p_grace ago.
 -- Rewrites those hours in usage_hourly_totals and their days in usage_daily, whose rows hold each
 -- day's rolled hours (the current day's so far), and keeps usage_month_to_date the running sums of
--- usage_daily. Returns the hours rolled (0: nothing to do).
+-- usage_daily (per account, key, model and upstream, and per key). Returns the hours rolled (0: nothing to do).
 --
 -- Must run in a REPEATABLE READ transaction: it reads the hours and removes the queued changes it
 -- saw from one snapshot, so a change committed meanwhile stays queued for the next run. Records
@@ -73,12 +73,13 @@ BEGIN
                                                  interval '24 hours') LOOP
             PERFORM tg_extend_month_to_date(day_rolled);
             INSERT INTO usage_month_to_date AS m
-            SELECT day_rolled, account_id, key_id, sum(requests), sum(input_tokens), sum(output_tokens),
-                   sum(cache_creation_5m_input_tokens), sum(cache_creation_1h_input_tokens),
-                   sum(cache_read_input_tokens), sum(cost), sum(upstream_cost)
+            SELECT day_rolled, account_id, key_id, coalesce(model, ''),
+                   coalesce(upstream_id, '00000000-0000-0000-0000-000000000000'::uuid),
+                   sum(requests), sum(input_tokens), sum(output_tokens), sum(cache_creation_5m_input_tokens),
+                   sum(cache_creation_1h_input_tokens), sum(cache_read_input_tokens), sum(cost), sum(upstream_cost)
             FROM usage_hourly WHERE hour >= greatest(done, day_rolled) AND hour < least(upto, day_rolled + interval '24 hours')
-            GROUP BY 2, 3 ORDER BY 2, 3
-            ON CONFLICT (day, account_id, key_id) DO UPDATE SET
+            GROUP BY account_id, key_id, GROUPING SETS ((model, upstream_id), ()) ORDER BY 4, 2, 3, 5
+            ON CONFLICT (day, model, account_id, key_id, upstream_id) DO UPDATE SET
                 requests = m.requests + EXCLUDED.requests, input_tokens = m.input_tokens + EXCLUDED.input_tokens,
                 output_tokens = m.output_tokens + EXCLUDED.output_tokens,
                 cache_creation_5m_input_tokens = m.cache_creation_5m_input_tokens + EXCLUDED.cache_creation_5m_input_tokens,
@@ -94,34 +95,36 @@ BEGIN
                                               date_trunc('day', upto - interval '1 hour', 'UTC')))
         FROM (SELECT DISTINCT date_trunc('month', day, 'UTC') AS month FROM unnest(days) day) months;
         INSERT INTO usage_month_to_date AS m
-        SELECT g, c.account_id, c.key_id, sum(c.requests), sum(c.input_tokens), sum(c.output_tokens),
-               sum(c.cache_creation_5m_input_tokens), sum(c.cache_creation_1h_input_tokens),
+        SELECT g, c.account_id, c.key_id, c.model, c.upstream_id, sum(c.requests), sum(c.input_tokens),
+               sum(c.output_tokens), sum(c.cache_creation_5m_input_tokens), sum(c.cache_creation_1h_input_tokens),
                sum(c.cache_read_input_tokens), sum(c.cost), sum(c.upstream_cost)
         FROM (
-            SELECT day, account_id, key_id, sum(requests) AS requests,
+            SELECT day, account_id, key_id, coalesce(model, '') AS model,
+                   coalesce(upstream_id, '00000000-0000-0000-0000-000000000000'::uuid) AS upstream_id,
+                   sum(requests) AS requests,
                    sum(input_tokens) AS input_tokens, sum(output_tokens) AS output_tokens,
                    sum(cache_creation_5m_input_tokens) AS cache_creation_5m_input_tokens,
                    sum(cache_creation_1h_input_tokens) AS cache_creation_1h_input_tokens,
                    sum(cache_read_input_tokens) AS cache_read_input_tokens, sum(cost) AS cost,
                    sum(upstream_cost) AS upstream_cost
-            FROM (SELECT x AS day, u.account_id, u.key_id, u.requests, u.input_tokens,
+            FROM (SELECT x AS day, u.account_id, u.key_id, u.model, u.upstream_id, u.requests, u.input_tokens,
                          u.output_tokens, u.cache_creation_5m_input_tokens, u.cache_creation_1h_input_tokens,
                          u.cache_read_input_tokens, u.cost, u.upstream_cost
                   FROM unnest(days) x JOIN usage_hourly u ON u.hour >= x AND u.hour < least(x + interval '24 hours', upto)
                   UNION ALL
-                  SELECT day, account_id, key_id, -requests, -input_tokens, -output_tokens,
+                  SELECT day, account_id, key_id, model, upstream_id, -requests, -input_tokens, -output_tokens,
                          -cache_creation_5m_input_tokens, -cache_creation_1h_input_tokens, -cache_read_input_tokens,
                          -cost, -upstream_cost
                   FROM usage_daily WHERE day = ANY (days)) fresh_minus_rolled
-            GROUP BY 1, 2, 3
+            GROUP BY day, account_id, key_id, GROUPING SETS ((model, upstream_id), ())
             HAVING sum(requests) <> 0 OR sum(input_tokens) <> 0 OR sum(output_tokens) <> 0
                 OR sum(cache_creation_5m_input_tokens) <> 0 OR sum(cache_creation_1h_input_tokens) <> 0
                 OR sum(cache_read_input_tokens) <> 0 OR sum(cost) <> 0 OR sum(upstream_cost) <> 0) c
         CROSS JOIN LATERAL generate_series(c.day, least(date_trunc('month', c.day) + interval '1 month' - interval '1 day',
                                                         date_trunc('day', upto - interval '1 hour', 'UTC')),
                                            interval '24 hours') g
-        GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
-        ON CONFLICT (day, account_id, key_id) DO UPDATE SET
+        GROUP BY 1, 2, 3, 4, 5 ORDER BY 1, 4, 2, 3, 5
+        ON CONFLICT (day, model, account_id, key_id, upstream_id) DO UPDATE SET
             requests = m.requests + EXCLUDED.requests, input_tokens = m.input_tokens + EXCLUDED.input_tokens,
             output_tokens = m.output_tokens + EXCLUDED.output_tokens,
             cache_creation_5m_input_tokens = m.cache_creation_5m_input_tokens + EXCLUDED.cache_creation_5m_input_tokens,
@@ -150,7 +153,7 @@ DECLARE
 BEGIN
     IF last < p_day THEN
         INSERT INTO usage_month_to_date
-        SELECT g, m.account_id, m.key_id, m.requests, m.input_tokens, m.output_tokens,
+        SELECT g, m.account_id, m.key_id, m.model, m.upstream_id, m.requests, m.input_tokens, m.output_tokens,
                m.cache_creation_5m_input_tokens, m.cache_creation_1h_input_tokens, m.cache_read_input_tokens,
                m.cost, m.upstream_cost
         FROM generate_series(last + interval '24 hours', p_day, interval '24 hours') g

@@ -1,16 +1,19 @@
--- Month-to-date sums per account and key, one row per day, built by the roll-up job
--- (tg_roll_usage) with usage_daily: a row holds the usage_daily rows of its key from the first of
--- the month through its day. A report across accounts over a range of days is then
--- the difference of two such days (or a few, one per month), whatever the number of days or
--- records, instead of a sum over every account's days.
+-- Month-to-date sums, one row per day, built by the roll-up job (tg_roll_usage) with usage_daily:
+-- a row holds the usage_daily rows of its account, key, model and upstream from the first of the
+-- month through its day, and a row with the empty model (and the nil upstream) those of its key
+-- whatever the model and upstream. A report across accounts over a range of days is then the
+-- difference of two such days (or a few, one per month), whatever the number of days or records,
+-- instead of a sum over every account's days; a report by account or key reads the key rows.
 --
 -- Each month with usage has a run of days, from its first day with usage through its last day (or
--- the last rolled day), and every day of the run has a row for every key used in the month up to
+-- the last rolled day), and every day of the run has rows for everything used in the month up to
 -- that day; a month has no usage outside its run.
 CREATE TABLE usage_month_to_date (
     day                             timestamptz NOT NULL,  -- midnight UTC
     account_id                      uuid        NOT NULL,
     key_id                          uuid        NOT NULL,  -- the nil uuid for records without a key
+    model                           text        NOT NULL,  -- '': the key's row, every model and upstream
+    upstream_id                     uuid        NOT NULL,
     requests                        bigint      NOT NULL,
     input_tokens                    bigint      NOT NULL,
     output_tokens                   bigint      NOT NULL,
@@ -19,7 +22,7 @@ CREATE TABLE usage_month_to_date (
     cache_read_input_tokens         bigint      NOT NULL,
     cost                            bigint      NOT NULL,
     upstream_cost                   bigint      NOT NULL,
-    PRIMARY KEY (day, account_id, key_id)
+    PRIMARY KEY (day, model, account_id, key_id, upstream_id)
 );
 
 -- The roll-ups are built again from the start by the job (its first passes after the upgrade, a

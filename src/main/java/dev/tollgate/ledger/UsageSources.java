@@ -30,11 +30,13 @@ public final class UsageSources {
         HOURS,
         /**
          * Per account and key over the whole range ({@code hour}, and {@code model} and
-         * {@code upstream_id} of rolled days, are null): the rolled days as differences of
+         * {@code upstream_id} of rolled days, are null): the rolled days as differences of the keys'
          * month-to-date rows, a few rows per key whatever the number of days; rows may be negative,
          * their sums per key are not.
          */
-        WHOLE_RANGE
+        KEYS_OVER_RANGE,
+        /** As {@link #KEYS_OVER_RANGE}, per account, key, model and upstream ({@code hour} is null). */
+        COMBINATIONS_OVER_RANGE
     }
 
     private static final List<String> SUM_COLUMNS = List.of("requests", "input_tokens", "output_tokens",
@@ -79,10 +81,11 @@ public final class UsageSources {
                         + " UNION ALL " + hoursBesideTheDays(f, t, first, covered, only)
                         + " UNION ALL " + changedDaysHours(first, covered, only) + ") h";
             }
-            case WHOLE_RANGE -> {
+            case KEYS_OVER_RANGE, COMBINATIONS_OVER_RANGE -> {
                 if (account != null) {
-                    throw new IllegalArgumentException("WHOLE_RANGE has no account");
+                    throw new IllegalArgumentException(grain + " has no account");
                 }
+                boolean keys = grain == Grain.KEYS_OVER_RANGE;
                 Instant firstDay = firstWholeDay(from);
                 String first = literal(firstDay);
                 String covered = coveredByDays(first, to);
@@ -105,9 +108,10 @@ public final class UsageSources {
                         + " CROSS JOIN LATERAL (SELECT max(day) AS day FROM usage_month_to_date"
                         + " WHERE day >= b.lo AND day <= least(b.hi, " + lastDay + ")) d"
                         + " WHERE " + covered + " > " + first + " GROUP BY 1 HAVING sum(b.sign) <> 0)"
-                        + " SELECT NULL::timestamptz AS hour, m.account_id, m.key_id, NULL::text AS model,"
-                        + " NULL::uuid AS upstream_id, "
+                        + " SELECT NULL::timestamptz AS hour, m.account_id, m.key_id, "
+                        + (keys ? "NULL::text AS model, NULL::uuid AS upstream_id, " : "m.model, m.upstream_id, ")
                         + signed("b.sign * m.") + " FROM b JOIN usage_month_to_date m ON m.day = b.day"
+                        + (keys ? " AND m.model = ''" : " AND m.model > ''")
                         // the changed days' rolled rows out (their hours come from usage_hourly)
                         + " UNION ALL SELECT NULL, " + COMBINATION + ", " + signed("-") + " FROM usage_daily"
                         + " WHERE day IN (" + changedDays(first, covered) + ") UNION ALL ";

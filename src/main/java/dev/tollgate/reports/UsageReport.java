@@ -183,17 +183,21 @@ public class UsageReport {
 
     /**
      * The coarsest roll-up that has the dimensions: without account or key, the totals across
-     * accounts; by account or key alone, the whole range per key; else per day unless grouped by
-     * hour.
+     * accounts; with one and no time, the whole range (per key when grouped by account or key
+     * alone); else per day unless grouped by hour.
      */
     static UsageSources.Grain grain(List<Dimension> groupBy) {
         if (!groupBy.contains(Dimension.ACCOUNT) && !groupBy.contains(Dimension.KEY)) {
             return UsageSources.Grain.ALL_HOURS;
         }
-        if (groupBy.stream().allMatch(d -> d == Dimension.ACCOUNT || d == Dimension.KEY)) {
-            return UsageSources.Grain.WHOLE_RANGE;
+        if (groupBy.contains(Dimension.HOUR)) {
+            return UsageSources.Grain.HOURS;
         }
-        return groupBy.contains(Dimension.HOUR) ? UsageSources.Grain.HOURS : UsageSources.Grain.DAYS;
+        if (groupBy.contains(Dimension.DAY)) {
+            return UsageSources.Grain.DAYS;
+        }
+        return groupBy.stream().allMatch(d -> d == Dimension.ACCOUNT || d == Dimension.KEY)
+                ? UsageSources.Grain.KEYS_OVER_RANGE : UsageSources.Grain.COMBINATIONS_OVER_RANGE;
     }
 
     /** The sum of {@code rows}. */

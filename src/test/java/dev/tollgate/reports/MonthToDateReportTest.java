@@ -23,7 +23,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * A report grouped by account or key alone is read from month-to-date rows: the
+ * A report grouped by account or key and not by time is read from month-to-date rows: the
  * difference of a range's last day and the day before its first, one term per month. Over ranges
  * that start and end mid-month, mid-day, across months and across days without usage, before and
  * after the roll-up and with changes pending in and before the range, each account's row and the
@@ -89,7 +89,8 @@ class MonthToDateReportTest {
                 {"2005-01-11T01:00:00Z", "2005-03-31T23:00:00Z"}, {"2005-02-02", "2005-02-28"}}) {
             long[] expected = records.sums(range[0], range[1]);
             Map<String, String> byAccount = records.sumsByAccount(range[0], range[1]);
-            for (String groupBy : new String[] {"account", "key", "account,key", "key,account", "account,model"}) {
+            for (String groupBy : new String[] {"account", "key", "account,key", "key,account", "account,model",
+                    "upstream,key", "account,upstream"}) {
                 JsonPath report = report(range[0], range[1], groupBy);
                 String where = Arrays.toString(range) + " by " + groupBy + ", " + when;
                 assertEquals(expected[0], report.getLong("totals.calls"), where);

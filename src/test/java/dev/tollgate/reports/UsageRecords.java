@@ -137,14 +137,16 @@ final class UsageRecords {
                     EXCEPT
                     SELECT hour, model, upstream_id, sum(requests), sum(cost) FROM usage_hourly, usage_rollup_state
                     WHERE hour < rolled_until GROUP BY 1, 2, 3) x"""));
+        // per combination and per key ('' model)
         String monthToDate = """
-                SELECT m.day, y.account_id, y.key_id, sum(y.requests), sum(y.cost), sum(y.input_tokens),
-                       sum(y.upstream_cost), sum(y.output_tokens)
+                SELECT m.day, y.account_id, y.key_id, coalesce(y.model, ''), coalesce(y.upstream_id, '00000000-0000-0000-0000-000000000000'),
+                       sum(y.requests), sum(y.cost), sum(y.input_tokens), sum(y.upstream_cost), sum(y.output_tokens)
                 FROM (SELECT DISTINCT day FROM usage_month_to_date) m
                 JOIN usage_daily y ON y.day >= date_trunc('month', m.day, 'UTC') AND y.day <= m.day
-                GROUP BY 1, 2, 3 HAVING sum(y.requests) <> 0 OR sum(y.cost) <> 0 OR sum(y.input_tokens) <> 0""";
+                GROUP BY m.day, y.account_id, y.key_id, GROUPING SETS ((y.model, y.upstream_id), ())
+                HAVING sum(y.requests) <> 0 OR sum(y.cost) <> 0 OR sum(y.input_tokens) <> 0""";
         String rows = """
-                SELECT day, account_id, key_id, requests, cost, input_tokens, upstream_cost, output_tokens
+                SELECT day, account_id, key_id, model, upstream_id, requests, cost, input_tokens, upstream_cost, output_tokens
                 FROM usage_month_to_date WHERE requests <> 0 OR cost <> 0 OR input_tokens <> 0""";
         assertEquals(0L, count("SELECT count(*) FROM (" + rows + " EXCEPT " + monthToDate + ") x"), "month-to-date rows");
         assertEquals(0L, count("SELECT count(*) FROM (" + monthToDate + " EXCEPT " + rows + ") x"), "month-to-date rows");
