@@ -13,10 +13,11 @@ import java.util.UUID;
  * The roll-up rows of a range of whole UTC hours as one SQL FROM item ({@code (...) h}), each row
  * with {@code hour, account_id, key_id, model, upstream_id} and the sums ({@code requests} ...
  * {@code upstream_cost}). Rolled hours and days come from the job-built roll-ups
- * ({@code usage_hourly_totals}, {@code usage_daily}); the hours not rolled yet (the last hour or
- * two) and those changed since they were rolled come from {@code usage_hourly}. Every hour of the
- * range is read from exactly one of them, in one statement (one snapshot), so the sums stay those
- * of the usage records.
+ * ({@code usage_hourly_totals}, {@code usage_daily}, {@code usage_month_to_date}); the hours not
+ * rolled yet (the last hour or two) and those changed since they were rolled come from
+ * {@code usage_hourly}. Every hour of the range is read from exactly one of them (a changed day's
+ * rolled rows taken out again where a month-to-date sum holds them), in one statement (one
+ * snapshot), so the sums stay those of the usage records.
  */
 public final class UsageSources {
 
@@ -85,40 +86,48 @@ public final class UsageSources {
                 if (account != null) {
                     throw new IllegalArgumentException(grain + " has no account");
                 }
-                boolean keys = grain == Grain.KEYS_OVER_RANGE;
-                Instant firstDay = firstWholeDay(from);
-                String first = literal(firstDay);
-                String covered = coveredByDays(first, to);
-                // The month-to-date rows of the covered days' last day (capped to each month of the
-                // range), less those of the day before the first (when in the same month).
-                String lastDay = "date_trunc('day', " + covered + " - interval '1 hour', 'UTC')";
-                List<String> bounds = new ArrayList<>();
-                LocalDate firstDate = LocalDate.ofInstant(firstDay, ZoneOffset.UTC);
-                if (firstDate.getDayOfMonth() > 1) {
-                    bounds.add("(-1, " + literal(firstDate.withDayOfMonth(1)) + ", " + literal(firstDate.minusDays(1)) + ")");
-                }
-                for (YearMonth m = YearMonth.from(firstDate), end = YearMonth.from(to.minusSeconds(1).atZone(ZoneOffset.UTC));
-                     !m.isAfter(end); m = m.plusMonths(1)) {
-                    bounds.add("(1, " + literal(m.atDay(1)) + ", " + literal(m.atEndOfMonth()) + ")");
-                }
-                // The days to read, each with its net sign (a day both added and taken away is not read);
-                // materialised, so the planner knows it is a few rows and reads each by the primary key.
-                String days = bounds.isEmpty() ? "" : "WITH b AS MATERIALIZED (SELECT d.day, sum(b.sign) AS sign"
-                        + " FROM (VALUES " + String.join(", ", bounds) + ") b (sign, lo, hi)"
-                        + " CROSS JOIN LATERAL (SELECT max(day) AS day FROM usage_month_to_date"
-                        + " WHERE day >= b.lo AND day <= least(b.hi, " + lastDay + ")) d"
-                        + " WHERE " + covered + " > " + first + " GROUP BY 1 HAVING sum(b.sign) <> 0)"
-                        + " SELECT NULL::timestamptz AS hour, m.account_id, m.key_id, "
-                        + (keys ? "NULL::text AS model, NULL::uuid AS upstream_id, " : "m.model, m.upstream_id, ")
-                        + signed("b.sign * m.") + " FROM b JOIN usage_month_to_date m ON m.day = b.day"
-                        + (keys ? " AND m.model = ''" : " AND m.model > ''")
-                        // the changed days' rolled rows out (their hours come from usage_hourly)
-                        + " UNION ALL SELECT NULL, " + COMBINATION + ", " + signed("-") + " FROM usage_daily"
-                        + " WHERE day IN (" + changedDays(first, covered) + ") UNION ALL ";
-                yield "(" + days + hoursBesideTheDays(f, t, first, covered, "")
-                        + " UNION ALL " + changedDaysHours(first, covered, "") + ") h";
+                yield overRange(grain == Grain.KEYS_OVER_RANGE, from, to);
             }
         };
+    }
+
+    /**
+     * The rows of [from, to) per key ({@code keys}) or per combination: the covered days' last
+     * month-to-date rows (capped to each month of the range) less those of the day before the
+     * first (when in the same month), the changed days' rolled rows out and their hours in, and the
+     * hours beside the days.
+     */
+    private static String overRange(boolean keys, Instant from, Instant to) {
+        String f = literal(from);
+        String t = literal(to);
+        Instant firstDay = firstWholeDay(from);
+        String first = literal(firstDay);
+        String covered = coveredByDays(first, to);
+        String lastDay = "date_trunc('day', " + covered + " - interval '1 hour', 'UTC')";
+        List<String> bounds = new ArrayList<>();
+        LocalDate firstDate = LocalDate.ofInstant(firstDay, ZoneOffset.UTC);
+        if (firstDate.getDayOfMonth() > 1) {
+            bounds.add("(-1, " + literal(firstDate.withDayOfMonth(1)) + ", " + literal(firstDate.minusDays(1)) + ")");
+        }
+        for (YearMonth m = YearMonth.from(firstDate), end = YearMonth.from(to.minusSeconds(1).atZone(ZoneOffset.UTC));
+             !m.isAfter(end); m = m.plusMonths(1)) {
+            bounds.add("(1, " + literal(m.atDay(1)) + ", " + literal(m.atEndOfMonth()) + ")");
+        }
+        // The days to read, each with its net sign (a day both added and taken away is not read);
+        // materialised, so the planner knows it is a few rows and reads each by the primary key.
+        String days = bounds.isEmpty() ? "" : "WITH b AS MATERIALIZED (SELECT d.day, sum(b.sign) AS sign"
+                + " FROM (VALUES " + String.join(", ", bounds) + ") b (sign, lo, hi)"
+                + " CROSS JOIN LATERAL (SELECT max(day) AS day FROM usage_month_to_date"
+                + " WHERE day >= b.lo AND day <= least(b.hi, " + lastDay + ")) d"
+                + " WHERE " + covered + " > " + first + " GROUP BY 1 HAVING sum(b.sign) <> 0)"
+                + " SELECT NULL::timestamptz AS hour, m.account_id, m.key_id, "
+                + (keys ? "NULL::text AS model, NULL::uuid AS upstream_id, " : "m.model, m.upstream_id, ")
+                + signed("b.sign * m.") + " FROM b JOIN usage_month_to_date m ON m.day = b.day"
+                + (keys ? " AND m.model = ''" : " AND m.model > ''")
+                + " UNION ALL SELECT NULL, " + COMBINATION + ", " + signed("-") + " FROM usage_daily"
+                + " WHERE day IN (" + changedDays(first, covered) + ") UNION ALL ";
+        return "(" + days + hoursBesideTheDays(f, t, first, covered, "")
+                + " UNION ALL " + changedDaysHours(first, covered, "") + ") h";
     }
 
     /** The first midnight (UTC) at or after {@code from}. */
