@@ -35,8 +35,8 @@ import static dev.tollgate.console.ConsoleResource.page;
 
 /**
  * The webhooks page over {@code /admin/v1/webhooks}: add an endpoint (its signing secret shown
- * once, in the answer to the form), delete one, and read each one's recent deliveries. The API
- * has no edit and no test event, so neither has the page: an endpoint is replaced by a new one.
+ * once, in the answer to the form), send one a test event, delete one, and read each one's recent
+ * deliveries. The API has no edit, so neither has the page: an endpoint is replaced by a new one.
  */
 @Path("/console/webhooks")
 @Blocking
@@ -100,10 +100,21 @@ public class ConsoleWebhooks {
 
     @GET
     @Path("/{id}")
-    public TemplateInstance webhook(@Context HttpServerRequest request, @PathParam("id") String id) {
+    public TemplateInstance webhook(@Context HttpServerRequest request, @PathParam("id") String id,
+                                    @QueryParam("msg") String msg) {
         WebSessions.Session s = sessions.require(WebSessions.Kind.CONSOLE, request, admin.actor());
         return page(webhookPage, s, "webhooks").data("w", forms.view(api.get(id)))
-                .data("deliveries", forms.data(api.deliveries(id, 50)));
+                .data("deliveries", forms.data(api.deliveries(id, 50))).data("msg", msg).data("error", null);
+    }
+
+    @POST
+    @Path("/{id}/test")
+    @Consumes(MediaType.APPLICATION_FORM_URLENCODED)
+    public Response test(@Context HttpServerRequest request, @PathParam("id") String id,
+                         @RestForm("_csrf") String csrf) {
+        sessions.requirePost(WebSessions.Kind.CONSOLE, request, admin.actor(), csrf);
+        Object eventId = forms.view(api.test(id).getEntity()).get("event_id");
+        return back("/console/webhooks/" + id, "Test event " + eventId + " queued: its delivery shows below.", null);
     }
 
     @POST

@@ -15,6 +15,7 @@ import java.time.temporal.ChronoUnit;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Set;
+import java.util.UUID;
 
 /**
  * The transactional outbox: an event is written, once per webhook subscribed to its type, in the
@@ -35,6 +36,8 @@ public class Outbox {
     public static final String UPSTREAM_COOLING_DOWN = "upstream.cooling_down";
     public static final Set<String> EVENT_TYPES = Set.of(TOPUP_CREATED, REDEMPTION_CREATED, KEY_CREATED, KEY_REVOKED,
             BALANCE_LOW, BALANCE_DEPLETED, CREDIT_EXPIRING, UPSTREAM_COOLING_DOWN);
+    /** Sent to one webhook when the operator asks for a test; never subscribed to. */
+    public static final String WEBHOOK_TEST = "webhook.test";
 
     private static final ObjectMapper JSON = new ObjectMapper();
 
@@ -58,20 +61,44 @@ public class Outbox {
         if (!EVENT_TYPES.contains(type)) {
             throw new IllegalArgumentException("unknown webhook event type " + type);
         }
-        Map<String, Object> event = new LinkedHashMap<>();
-        event.put("type", type);
-        event.put("timestamp", Instant.now().truncatedTo(ChronoUnit.MILLIS).toString());
-        event.put("data", data);
         try (PreparedStatement ps = c.prepareStatement("""
                 INSERT INTO webhook_deliveries (webhook_id, event_id, event_type, payload)
                 SELECT id, ?, ?, ? FROM webhooks WHERE ? = ANY (events)
                 """)) {
             // One id for the event on every webhook: receivers deduplicate by it (delivery is at least once).
-            ps.setString(1, "msg_" + RequestIds.randomBase62(24));
+            ps.setString(1, newEventId());
             ps.setString(2, type);
-            ps.setString(3, JSON.writeValueAsString(event));
+            ps.setString(3, payload(type, data));
             ps.setString(4, type);
             ps.executeUpdate();
+        }
+    }
+
+    /** Queues a {@link #WEBHOOK_TEST} event for {@code webhook} alone, on {@code c}; returns its event id. */
+    public String emitTest(Connection c, UUID webhook) throws SQLException {
+        String eventId = newEventId();
+        try (PreparedStatement ps = c.prepareStatement(
+                "INSERT INTO webhook_deliveries (webhook_id, event_id, event_type, payload) VALUES (?, ?, ?, ?)")) {
+            ps.setObject(1, webhook);
+            ps.setString(2, eventId);
+            ps.setString(3, WEBHOOK_TEST);
+            ps.setString(4, payload(WEBHOOK_TEST, Map.of("webhook_id", webhook.toString())));
+            ps.executeUpdate();
+        }
+        return eventId;
+    }
+
+    private static String newEventId() {
+        return "msg_" + RequestIds.randomBase62(24);
+    }
+
+    private static String payload(String type, Map<String, Object> data) {
+        Map<String, Object> event = new LinkedHashMap<>();
+        event.put("type", type);
+        event.put("timestamp", Instant.now().truncatedTo(ChronoUnit.MILLIS).toString());
+        event.put("data", data);
+        try {
+            return JSON.writeValueAsString(event);
         } catch (JsonProcessingException e) {
             throw new IllegalArgumentException("webhook event data is not serialisable", e);
         }

@@ -47,10 +47,12 @@ public class WebhookResource {
 
     private final AgroalDataSource dataSource;
     private final AuditLog audit;
+    private final Outbox outbox;
 
-    public WebhookResource(AgroalDataSource dataSource, AuditLog audit) {
+    public WebhookResource(AgroalDataSource dataSource, AuditLog audit, Outbox outbox) {
         this.dataSource = dataSource;
         this.audit = audit;
+        this.outbox = outbox;
     }
 
     @POST
@@ -155,6 +157,40 @@ public class WebhookResource {
             }
         } catch (SQLException e) {
             throw new LedgerException("deleting a webhook failed", e);
+        }
+    }
+
+    /**
+     * Queues a signed {@code webhook.test} event for this webhook alone, delivered (and retried)
+     * like any other: 202 with its event id, whose delivery shows in the webhook's deliveries.
+     */
+    @POST
+    @Path("/{id}/test")
+    @Consumes(MediaType.WILDCARD)
+    public RestResponse<WebhookViews.TestEvent> test(@PathParam("id") String id) {
+        UUID webhookId = Json.uuid(id, "Webhook");
+        try (Connection c = dataSource.getConnection()) {
+            c.setAutoCommit(false);
+            // Held until commit, so a delete at the same moment waits for the event or removes it with the webhook.
+            try (PreparedStatement ps = c.prepareStatement("SELECT 1 FROM webhooks WHERE id = ? FOR SHARE")) {
+                ps.setObject(1, webhookId);
+                try (ResultSet rs = ps.executeQuery()) {
+                    if (!rs.next()) {
+                        c.rollback();
+                        throw ApiException.notFound("Webhook " + id + " not found");
+                    }
+                }
+                String eventId = outbox.emitTest(c, webhookId);
+                audit.record(c, "webhook.test", id, Map.of("event_id", eventId));
+                c.commit();
+                return RestResponse.status(RestResponse.Status.ACCEPTED,
+                        new WebhookViews.TestEvent(webhookId, eventId, Outbox.WEBHOOK_TEST));
+            } catch (SQLException e) {
+                c.rollback();
+                throw e;
+            }
+        } catch (SQLException e) {
+            throw new LedgerException("queueing a webhook test event failed", e);
         }
     }
 

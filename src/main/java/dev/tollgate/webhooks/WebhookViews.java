@@ -8,7 +8,7 @@ import java.util.UUID;
 
 /** The JSON shapes of the webhooks API (snake_case on the wire). */
 @RegisterForReflection(targets = {WebhookViews.Webhook.class, WebhookViews.Created.class, WebhookViews.Delivery.class,
-        WebhookViews.Attempt.class, WebhookViews.Page.class, WebhookViews.Pass.class})
+        WebhookViews.Attempt.class, WebhookViews.TestEvent.class, WebhookViews.Page.class, WebhookViews.Pass.class})
 public final class WebhookViews {
 
     private WebhookViews() {
@@ -28,6 +28,10 @@ public final class WebhookViews {
 
     /** {@code httpStatus} is null when no response came (the error says why). */
     record Attempt(Instant attemptedAt, Integer httpStatus, String error, int durationMs) {
+    }
+
+    /** A test event queued for one webhook. */
+    record TestEvent(UUID webhookId, String eventId, String type) {
     }
 
     record Page<T>(List<T> data) {

@@ -14,6 +14,7 @@ import org.junit.jupiter.api.Test;
 import java.net.URLDecoder;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
+import java.util.UUID;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -206,11 +207,21 @@ class ConsoleUpstreamsWebhooksTest {
         console.page().formParam("url", "https://example.com/csrf-less").formParam("events", "key.created")
                 .post("/console/webhooks").then().statusCode(403);
         console.page().post("/console/webhooks/" + id + "/delete").then().statusCode(403);
+        console.page().post("/console/webhooks/" + id + "/test").then().statusCode(403);
         admin().get("/admin/v1/webhooks").then().body("data.url", not(hasItem("https://example.com/csrf-less")));
+        admin().get("/admin/v1/webhooks/" + id + "/deliveries").then().body("data", equalTo(List.of()));
+
+        // A test event, queued through the API's method, shows among the deliveries.
+        String queued = console.form().post("/console/webhooks/" + id + "/test").then().statusCode(303)
+                .extract().header("Location");
+        assertTrue(queued.contains("/console/webhooks/" + id + "?msg=Test+event+msg_"), queued);
+        admin().get("/admin/v1/webhooks/" + id + "/deliveries").then().body("data.event_type", equalTo(List.of("webhook.test")));
+        console.page().get("/console/webhooks/" + id).then().statusCode(200).body(containsString("webhook.test"));
+        console.form().post("/console/webhooks/" + UUID.randomUUID() + "/test").then().statusCode(404);
 
         console.form().post("/console/webhooks/" + id + "/delete").then().statusCode(303);
         admin().get("/admin/v1/webhooks/" + id).then().statusCode(404);
         console.page().get("/console/webhooks/" + id).then().statusCode(404);
-        admin().get("/admin/v1/audit?subject_id=" + id).then().body("data.action", hasItems("webhook.create", "webhook.delete"));
+        admin().get("/admin/v1/audit?subject_id=" + id).then().body("data.action", hasItems("webhook.create", "webhook.test", "webhook.delete"));
     }
 }

@@ -20,6 +20,8 @@ import static dev.tollgate.support.Tollgate.admin;
 import static dev.tollgate.support.Tollgate.client;
 import static dev.tollgate.support.Tollgate.messageBody;
 import static org.hamcrest.Matchers.containsString;
+import static org.hamcrest.Matchers.equalTo;
+import static org.hamcrest.Matchers.hasItem;
 import static org.hamcrest.Matchers.startsWith;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -219,6 +221,44 @@ class WebhooksTest {
         String[] developer = Tollgate.fundedAccount(null);
         io.restassured.RestAssured.given().header("Authorization", "Bearer " + developer[1])
                 .get("/admin/v1/webhooks").then().statusCode(401);
+    }
+
+    /** A test event goes to the one webhook asked for, signed with its secret, and nowhere else. */
+    @Test
+    void aTestEventReachesOnlyItsWebhookSigned() throws Exception {
+        try (WebhookReceiver receiver = new WebhookReceiver(); WebhookReceiver other = new WebhookReceiver()) {
+            Response hook = createWebhook(receiver.url(), List.of("key.created"));
+            String hookId = hook.path("id");
+            String otherId = createWebhook(other.url(), List.of("key.created")).path("id");
+            try {
+                Response queued = admin().post("/admin/v1/webhooks/" + hookId + "/test").then().statusCode(202)
+                        .body("webhook_id", equalTo(hookId)).body("type", equalTo("webhook.test")).extract().response();
+                String eventId = queued.path("event_id");
+                assertTrue(eventId.startsWith("msg_"), eventId);
+
+                WebhookReceiver.Received r = receiver.next(WebhookReceiver.about(hookId), 10);
+                assertNotNull(r, "no webhook.test within 10 s");
+                assertEquals(eventId, r.id());
+                assertTrue(verifies(hook.path("secret"), r), "signature does not verify: " + r);
+                JsonNode event = JSON.readTree(r.body());
+                assertEquals("webhook.test", event.get("type").asText());
+                assertEquals(hookId, event.at("/data/webhook_id").asText());
+                awaitDelivered(hookId, eventId);
+                assertEquals(List.of(), other.drain(b -> true), "a test event went to another webhook");
+                admin().get("/admin/v1/webhooks/" + otherId + "/deliveries").then().body("data", equalTo(List.of()));
+                admin().get("/admin/v1/audit?subject_id=" + hookId).then().body("data.action", hasItem("webhook.test"));
+
+                admin().post("/admin/v1/webhooks/" + java.util.UUID.randomUUID() + "/test").then().statusCode(404);
+                admin().post("/admin/v1/webhooks/not-an-id/test").then().statusCode(404);
+                io.restassured.RestAssured.given().post("/admin/v1/webhooks/" + hookId + "/test").then().statusCode(401);
+                // webhook.test is sent on request only: no webhook can subscribe to it
+                admin().body(Map.of("url", receiver.url(), "events", List.of("webhook.test"))).post("/admin/v1/webhooks")
+                        .then().statusCode(400);
+            } finally {
+                admin().delete("/admin/v1/webhooks/" + hookId).then().statusCode(200);
+                admin().delete("/admin/v1/webhooks/" + otherId).then().statusCode(200);
+            }
+        }
     }
 
     private static void runMaintenance() {
