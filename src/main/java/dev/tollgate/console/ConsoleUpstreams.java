@@ -39,7 +39,8 @@ import static dev.tollgate.console.FormFields.text;
  * The upstreams page over {@code /admin/v1/upstreams}: add one of each kind, change it, disable,
  * test or delete it. The forms build the API's JSON and call its methods, so its checks, audit
  * records and credential sealing apply; a credential typed here is never shown again (its hint is).
- * Kind fields are named {@code kind.field} in the form, and only the chosen kind's are sent.
+ * Kind fields are named {@code kind.field} in the form, and only the chosen kind's are sent (all of
+ * them when the kind changes).
  */
 @Path("/console/upstreams")
 @Blocking
@@ -82,8 +83,7 @@ public class ConsoleUpstreams {
                                  @QueryParam("error") String error) {
         WebSessions.Session s = sessions.require(WebSessions.Kind.CONSOLE, request, admin.actor());
         return page(listPage, s, "upstreams").data("upstreams", forms.data(api.list())).data("msg", msg)
-                .data("error", error).data("show", Map.of("anthropic", true, "bedrock", true, "vertex", true,
-                        "editing", false));
+                .data("error", error).data("editing", false);
     }
 
     @GET
@@ -96,10 +96,10 @@ public class ConsoleUpstreams {
         u.put("models_text", FormFields.joined(u.get("models")));
         u.put("model_map_text", u.get("model_map") instanceof Map<?, ?> m ? m.entrySet().stream()
                 .map(e -> e.getKey() + " = " + e.getValue()).collect(Collectors.joining("\n")) : "");
-        Object kind = u.get("kind");
+        // Every kind's fields (the kind may change), prefilled from the upstream for its own kind only.
         return page(upstreamPage, s, "upstreams").data("u", u).data("msg", msg).data("error", error)
-                .data("show", Map.of("anthropic", "anthropic".equals(kind), "bedrock", "bedrock".equals(kind),
-                        "vertex", "vertex".equals(kind), "editing", true));
+                .data("prefill", Map.of(String.valueOf(u.get("kind")), u))
+                .data("editing", true);
     }
 
     @POST
@@ -163,20 +163,18 @@ public class ConsoleUpstreams {
                     : !FormFields.joined(current.get("models")).equals(FormFields.joined(FormFields.words(models)))) {
                 body.set("models", models == null ? null : FormFields.list(models));
             }
-            if (form.containsKey(kind + ".model_map")) {
-                String map = text(form, kind + ".model_map");
-                Object now = current.get("model_map");
-                if (map == null ? now != null : !forms.view(FormFields.pairs(map, "model_map")).equals(now)) {
-                    body.set("model_map", map == null ? null : FormFields.pairs(map, "model_map"));
+            String chosen = text(form, "kind");
+            if (chosen != null && !chosen.equals(kind)) {
+                // Another kind: its fields whole, as the API needs them (the old kind's settings go).
+                body.put("kind", chosen);
+                for (String field : KIND_FIELDS.getOrDefault(chosen, List.of())) {
+                    putText(body, field, text(form, chosen + "." + field));
                 }
-            }
-            for (String field : KIND_FIELDS.get(kind)) {
-                String typed = text(form, kind + "." + field);
-                if (SECRETS.contains(field)) {
-                    putText(body, field, typed);
-                } else {
-                    changed(body, field, typed, current, CLEARABLE.contains(field));
+                if (text(form, chosen + ".model_map") != null) {
+                    body.set("model_map", FormFields.pairs(text(form, chosen + ".model_map"), "model_map"));
                 }
+            } else {
+                changedKindFields(body, form, kind, current);
             }
             if (body.isEmpty()) {
                 return back(path, "Nothing changed.", null);
@@ -253,6 +251,26 @@ public class ConsoleUpstreams {
     private static void putText(ObjectNode body, String field, String value) {
         if (value != null) {
             body.put(field, value);
+        }
+    }
+
+    /** The fields of the upstream's own kind that the form changed; a typed credential replaces the stored one. */
+    private void changedKindFields(ObjectNode body, MultivaluedMap<String, String> form, String kind,
+                                   Map<String, Object> current) {
+        if (form.containsKey(kind + ".model_map")) {
+            String map = text(form, kind + ".model_map");
+            Object now = current.get("model_map");
+            if (map == null ? now != null : !forms.view(FormFields.pairs(map, "model_map")).equals(now)) {
+                body.set("model_map", map == null ? null : FormFields.pairs(map, "model_map"));
+            }
+        }
+        for (String field : KIND_FIELDS.get(kind)) {
+            String typed = text(form, kind + "." + field);
+            if (SECRETS.contains(field)) {
+                putText(body, field, typed);
+            } else {
+                changed(body, field, typed, current, CLEARABLE.contains(field));
+            }
         }
     }
 

@@ -167,6 +167,21 @@ class ConsoleUpstreamsWebhooksTest {
                 .body("inference_profile", equalTo(null)).body("auth", equalTo("sigv4")).body("key_hint", equalTo("…0001"));
         admin().get("/admin/v1/audit?subject_id=" + bedrock).then()
                 .body("data.find { it.action == 'upstream.update' }.details.settings.region", equalTo("us-west-2"));
+        // Another kind: refused without its required fields (nothing changes), then with them the old
+        // kind's settings go and the base URL, untouched on the form, becomes the new kind's default.
+        assertTrue(console.page().get("/console/upstreams/" + bedrock).asString().contains("<option value=\"bedrock\" selected>"));
+        String refused = error(console.form().formParam("name", "console-bedrock").formParam("kind", "vertex")
+                .formParam("base_url", "https://bedrock-runtime.us-west-2.amazonaws.com").formParam("bedrock.region", "us-west-2")
+                .post("/console/upstreams/" + bedrock));
+        assertTrue(refused.startsWith("project_id:"), refused);
+        admin().get("/admin/v1/upstreams/" + bedrock).then().body("kind", equalTo("bedrock"));
+        console.form().formParam("name", "console-bedrock").formParam("kind", "anthropic").formParam("weight", "1")
+                .formParam("priority", "1000").formParam("base_url", "https://bedrock-runtime.us-west-2.amazonaws.com")
+                .formParam("bedrock.region", "us-west-2").formParam("anthropic.api_key", KEY)
+                .post("/console/upstreams/" + bedrock).then().statusCode(303);
+        admin().get("/admin/v1/upstreams/" + bedrock).then().body("kind", equalTo("anthropic"))
+                .body("base_url", equalTo("https://api.anthropic.com")).body("region", equalTo(null))
+                .body("model_map", equalTo(null));
 
         FakeVertex vertex = FakeVertex.start();
         console.form().formParam("name", "console-vertex").formParam("kind", "vertex").formParam("priority", "1000")
