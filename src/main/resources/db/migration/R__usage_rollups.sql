@@ -19,8 +19,7 @@ DECLARE
     closed timestamptz := date_trunc('hour', now() - p_grace, 'UTC');
     upto timestamptz;
     hours timestamptz[];
-    days timestamptz[];
-    day_rolled timestamptz;
+    days timestamptz[] := '{}';
 BEGIN
     IF current_setting('transaction_isolation') <> 'repeatable read' THEN
         RAISE EXCEPTION 'tg_roll_usage needs a REPEATABLE READ transaction';
@@ -68,70 +67,65 @@ BEGIN
             cache_creation_1h_input_tokens = y.cache_creation_1h_input_tokens + EXCLUDED.cache_creation_1h_input_tokens,
             cache_read_input_tokens = y.cache_read_input_tokens + EXCLUDED.cache_read_input_tokens,
             cost = y.cost + EXCLUDED.cost, upstream_cost = y.upstream_cost + EXCLUDED.upstream_cost;
-        -- and to their days' month-to-date rows, each day's run carried up to it first.
-        FOR day_rolled IN SELECT generate_series(date_trunc('day', done, 'UTC'), upto - interval '1 hour',
-                                                 interval '24 hours') LOOP
-            PERFORM tg_extend_month_to_date(day_rolled);
-            INSERT INTO usage_month_to_date AS m
-            SELECT day_rolled, account_id, key_id, coalesce(model, ''),
-                   coalesce(upstream_id, '00000000-0000-0000-0000-000000000000'::uuid),
-                   sum(requests), sum(input_tokens), sum(output_tokens), sum(cache_creation_5m_input_tokens),
-                   sum(cache_creation_1h_input_tokens), sum(cache_read_input_tokens), sum(cost), sum(upstream_cost)
-            FROM usage_hourly WHERE hour >= greatest(done, day_rolled) AND hour < least(upto, day_rolled + interval '24 hours')
-            GROUP BY account_id, key_id, GROUPING SETS ((model, upstream_id), ()) ORDER BY 4, 2, 3, 5
-            ON CONFLICT (day, model, account_id, key_id, upstream_id) DO UPDATE SET
-                requests = m.requests + EXCLUDED.requests, input_tokens = m.input_tokens + EXCLUDED.input_tokens,
-                output_tokens = m.output_tokens + EXCLUDED.output_tokens,
-                cache_creation_5m_input_tokens = m.cache_creation_5m_input_tokens + EXCLUDED.cache_creation_5m_input_tokens,
-                cache_creation_1h_input_tokens = m.cache_creation_1h_input_tokens + EXCLUDED.cache_creation_1h_input_tokens,
-                cache_read_input_tokens = m.cache_read_input_tokens + EXCLUDED.cache_read_input_tokens,
-                cost = m.cost + EXCLUDED.cost, upstream_cost = m.upstream_cost + EXCLUDED.upstream_cost;
-        END LOOP;
     ELSE
-        -- Changed hours: their days rebuilt, after the change to each day (fresh minus rolled) is
-        -- added to the month-to-date rows from that day to its month's last rolled day.
+        -- Changed hours: their days are rebuilt below, once their change reached the month-to-date rows.
         days := ARRAY(SELECT DISTINCT date_trunc('day', h, 'UTC') FROM unnest(hours) h);
-        PERFORM tg_extend_month_to_date(least(month + interval '1 month' - interval '1 day',
-                                              date_trunc('day', upto - interval '1 hour', 'UTC')))
-        FROM (SELECT DISTINCT date_trunc('month', day, 'UTC') AS month FROM unnest(days) day) months;
-        INSERT INTO usage_month_to_date AS m
-        SELECT g, c.account_id, c.key_id, c.model, c.upstream_id, sum(c.requests), sum(c.input_tokens),
-               sum(c.output_tokens), sum(c.cache_creation_5m_input_tokens), sum(c.cache_creation_1h_input_tokens),
-               sum(c.cache_read_input_tokens), sum(c.cost), sum(c.upstream_cost)
-        FROM (
-            SELECT day, account_id, key_id, coalesce(model, '') AS model,
-                   coalesce(upstream_id, '00000000-0000-0000-0000-000000000000'::uuid) AS upstream_id,
-                   sum(requests) AS requests,
-                   sum(input_tokens) AS input_tokens, sum(output_tokens) AS output_tokens,
-                   sum(cache_creation_5m_input_tokens) AS cache_creation_5m_input_tokens,
-                   sum(cache_creation_1h_input_tokens) AS cache_creation_1h_input_tokens,
-                   sum(cache_read_input_tokens) AS cache_read_input_tokens, sum(cost) AS cost,
-                   sum(upstream_cost) AS upstream_cost
-            FROM (SELECT x AS day, u.account_id, u.key_id, u.model, u.upstream_id, u.requests, u.input_tokens,
-                         u.output_tokens, u.cache_creation_5m_input_tokens, u.cache_creation_1h_input_tokens,
-                         u.cache_read_input_tokens, u.cost, u.upstream_cost
-                  FROM unnest(days) x JOIN usage_hourly u ON u.hour >= x AND u.hour < least(x + interval '24 hours', upto)
-                  UNION ALL
-                  SELECT day, account_id, key_id, model, upstream_id, -requests, -input_tokens, -output_tokens,
-                         -cache_creation_5m_input_tokens, -cache_creation_1h_input_tokens, -cache_read_input_tokens,
-                         -cost, -upstream_cost
-                  FROM usage_daily WHERE day = ANY (days)) fresh_minus_rolled
-            GROUP BY day, account_id, key_id, GROUPING SETS ((model, upstream_id), ())
-            HAVING sum(requests) <> 0 OR sum(input_tokens) <> 0 OR sum(output_tokens) <> 0
-                OR sum(cache_creation_5m_input_tokens) <> 0 OR sum(cache_creation_1h_input_tokens) <> 0
-                OR sum(cache_read_input_tokens) <> 0 OR sum(cost) <> 0 OR sum(upstream_cost) <> 0) c
-        CROSS JOIN LATERAL generate_series(c.day, least(date_trunc('month', c.day) + interval '1 month' - interval '1 day',
-                                                        date_trunc('day', upto - interval '1 hour', 'UTC')),
-                                           interval '24 hours') g
-        GROUP BY 1, 2, 3, 4, 5 ORDER BY 1, 4, 2, 3, 5
-        ON CONFLICT (day, model, account_id, key_id, upstream_id) DO UPDATE SET
-            requests = m.requests + EXCLUDED.requests, input_tokens = m.input_tokens + EXCLUDED.input_tokens,
-            output_tokens = m.output_tokens + EXCLUDED.output_tokens,
-            cache_creation_5m_input_tokens = m.cache_creation_5m_input_tokens + EXCLUDED.cache_creation_5m_input_tokens,
-            cache_creation_1h_input_tokens = m.cache_creation_1h_input_tokens + EXCLUDED.cache_creation_1h_input_tokens,
-            cache_read_input_tokens = m.cache_read_input_tokens + EXCLUDED.cache_read_input_tokens,
-            cost = m.cost + EXCLUDED.cost, upstream_cost = m.upstream_cost + EXCLUDED.upstream_cost;
+    END IF;
 
+    -- The month-to-date rows: each day's new hours, or each changed day's fresh sums less its rolled
+    -- ones, added from that day to its month's last rolled day, once each month's run is carried
+    -- up to that day.
+    PERFORM tg_extend_month_to_date(least(month + interval '1 month' - interval '1 day',
+                                          date_trunc('day', upto - interval '1 hour', 'UTC')))
+    FROM (SELECT DISTINCT date_trunc('month', day, 'UTC') AS month
+          FROM (SELECT unnest(days) AS day
+                UNION ALL
+                SELECT generate_series(date_trunc('day', done, 'UTC'), upto - interval '1 hour', interval '24 hours')
+                WHERE upto > done) touched) months;
+    INSERT INTO usage_month_to_date AS m
+    SELECT g, c.account_id, c.key_id, c.model, c.upstream_id, sum(c.requests), sum(c.input_tokens),
+           sum(c.output_tokens), sum(c.cache_creation_5m_input_tokens), sum(c.cache_creation_1h_input_tokens),
+           sum(c.cache_read_input_tokens), sum(c.cost), sum(c.upstream_cost)
+    FROM (
+        SELECT day, account_id, key_id, coalesce(model, '') AS model,
+               coalesce(upstream_id, '00000000-0000-0000-0000-000000000000'::uuid) AS upstream_id,
+               sum(requests) AS requests,
+               sum(input_tokens) AS input_tokens, sum(output_tokens) AS output_tokens,
+               sum(cache_creation_5m_input_tokens) AS cache_creation_5m_input_tokens,
+               sum(cache_creation_1h_input_tokens) AS cache_creation_1h_input_tokens,
+               sum(cache_read_input_tokens) AS cache_read_input_tokens, sum(cost) AS cost,
+               sum(upstream_cost) AS upstream_cost
+        FROM (SELECT date_trunc('day', hour, 'UTC') AS day, account_id, key_id, model, upstream_id, requests,
+                     input_tokens, output_tokens, cache_creation_5m_input_tokens, cache_creation_1h_input_tokens,
+                     cache_read_input_tokens, cost, upstream_cost
+              FROM usage_hourly WHERE hour >= done AND hour < upto
+              UNION ALL
+              SELECT x, u.account_id, u.key_id, u.model, u.upstream_id, u.requests, u.input_tokens,
+                     u.output_tokens, u.cache_creation_5m_input_tokens, u.cache_creation_1h_input_tokens,
+                     u.cache_read_input_tokens, u.cost, u.upstream_cost
+              FROM unnest(days) x JOIN usage_hourly u ON u.hour >= x AND u.hour < least(x + interval '24 hours', upto)
+              UNION ALL
+              SELECT day, account_id, key_id, model, upstream_id, -requests, -input_tokens, -output_tokens,
+                     -cache_creation_5m_input_tokens, -cache_creation_1h_input_tokens, -cache_read_input_tokens,
+                     -cost, -upstream_cost
+              FROM usage_daily WHERE day = ANY (days)) added
+        GROUP BY day, account_id, key_id, GROUPING SETS ((model, upstream_id), ())
+        HAVING sum(requests) <> 0 OR sum(input_tokens) <> 0 OR sum(output_tokens) <> 0
+            OR sum(cache_creation_5m_input_tokens) <> 0 OR sum(cache_creation_1h_input_tokens) <> 0
+            OR sum(cache_read_input_tokens) <> 0 OR sum(cost) <> 0 OR sum(upstream_cost) <> 0) c
+    CROSS JOIN LATERAL generate_series(c.day, least(date_trunc('month', c.day) + interval '1 month' - interval '1 day',
+                                                    date_trunc('day', upto - interval '1 hour', 'UTC')),
+                                       interval '24 hours') g
+    GROUP BY 1, 2, 3, 4, 5 ORDER BY 1, 4, 2, 3, 5
+    ON CONFLICT (day, model, account_id, key_id, upstream_id) DO UPDATE SET
+        requests = m.requests + EXCLUDED.requests, input_tokens = m.input_tokens + EXCLUDED.input_tokens,
+        output_tokens = m.output_tokens + EXCLUDED.output_tokens,
+        cache_creation_5m_input_tokens = m.cache_creation_5m_input_tokens + EXCLUDED.cache_creation_5m_input_tokens,
+        cache_creation_1h_input_tokens = m.cache_creation_1h_input_tokens + EXCLUDED.cache_creation_1h_input_tokens,
+        cache_read_input_tokens = m.cache_read_input_tokens + EXCLUDED.cache_read_input_tokens,
+        cost = m.cost + EXCLUDED.cost, upstream_cost = m.upstream_cost + EXCLUDED.upstream_cost;
+
+    IF cardinality(days) > 0 THEN
         DELETE FROM usage_daily WHERE day = ANY (days);
         INSERT INTO usage_daily
         SELECT d, u.account_id, u.key_id, u.model, u.upstream_id, sum(u.requests), sum(u.input_tokens),
