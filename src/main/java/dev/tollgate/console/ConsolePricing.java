@@ -28,6 +28,7 @@ import org.jboss.resteasy.reactive.server.ServerExceptionMapper;
 
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
@@ -114,7 +115,7 @@ public class ConsolePricing {
         // The form starts from the model's prices in effect (its band too: a PUT without one removes it).
         Map<String, Object> form = prices.stream().filter(p -> p.get("id").equals(edit)).findFirst()
                 .<Map<String, Object>>map(p -> {
-                    Map<String, Object> prefilled = new java.util.LinkedHashMap<>(p);
+                    Map<String, Object> prefilled = new LinkedHashMap<>(p);
                     prefilled.put("aliases_text", FormFields.joined(p.get("aliases")));
                     return prefilled;
                 })
@@ -144,7 +145,7 @@ public class ConsolePricing {
         int allRows = 0;
         String error = null;
         try {
-            Map<String, Object> whole = new java.util.LinkedHashMap<>(
+            Map<String, Object> whole = new LinkedHashMap<>(
                     (Map<String, Object>) reportsApi.usage(fromText, toText, by, "json", null).getEntity());
             List<?> data = (List<?>) whole.get("data");
             allRows = data.size();

@@ -29,6 +29,7 @@ import java.util.Map;
 import java.util.stream.Collectors;
 
 import static dev.tollgate.console.ConsoleResource.back;
+import static dev.tollgate.console.FormFields.putText;
 import static dev.tollgate.console.FormFields.text;
 
 /**
@@ -130,11 +131,9 @@ public class ConsolePricingForms {
         String model = form.getFirst("model") == null ? "" : form.getFirst("model").trim();
         ObjectNode body = Forms.object();
         for (String field : PRICE_FIELDS) {
-            if (text(form, field) != null) {
-                body.put(field, text(form, field));
-            }
+            putText(body, field, text(form, field));
         }
-        putIfTyped(body, "display_name", text(form, "display_name"));
+        putText(body, "display_name", text(form, "display_name"));
         if (text(form, "aliases") != null) {
             body.set("aliases", FormFields.list(text(form, "aliases")));
         }
@@ -147,9 +146,7 @@ public class ConsolePricingForms {
             ObjectNode band = body.putObject("long_context");
             FormFields.putInteger(band, "threshold_tokens", text(form, "long_context.threshold_tokens"));
             for (String field : PRICE_FIELDS) {
-                if (text(form, "long_context." + field) != null) {
-                    band.put(field, text(form, "long_context." + field));
-                }
+                putText(band, field, text(form, "long_context." + field));
             }
         }
         try {
@@ -157,12 +154,6 @@ public class ConsolePricingForms {
             return back("/console/prices", "Prices of " + model + " saved.", null);
         } catch (ApiException e) {
             return back("/console/prices?edit=" + URLEncoder.encode(model, StandardCharsets.UTF_8), null, e.getMessage());
-        }
-    }
-
-    private static void putIfTyped(ObjectNode body, String field, String text) {
-        if (text != null) {
-            body.put(field, text);
         }
     }
 

@@ -33,6 +33,7 @@ import java.util.stream.Collectors;
 
 import static dev.tollgate.console.ConsoleResource.back;
 import static dev.tollgate.console.ConsoleResource.page;
+import static dev.tollgate.console.FormFields.putText;
 import static dev.tollgate.console.FormFields.text;
 
 /**
@@ -246,12 +247,6 @@ public class ConsoleUpstreams {
     private Map<String, Object> current(String id) {
         return forms.data(api.list()).stream().filter(u -> id.equals(String.valueOf(u.get("id")))).findFirst()
                 .orElseThrow(() -> ApiException.notFound("upstream: " + id));
-    }
-
-    private static void putText(ObjectNode body, String field, String value) {
-        if (value != null) {
-            body.put(field, value);
-        }
     }
 
     /** The fields of the upstream's own kind that the form changed; a typed credential replaces the stored one. */

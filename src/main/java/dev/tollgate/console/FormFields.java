@@ -24,6 +24,13 @@ final class FormFields {
         return v == null || v.isBlank() ? null : v.trim();
     }
 
+    /** The text as typed, when something was (a field left empty is left out). */
+    static void putText(ObjectNode body, String field, String text) {
+        if (text != null) {
+            body.put(field, text);
+        }
+    }
+
     /** An integer as a JSON number when it parses, else as the text typed. */
     static void putInteger(ObjectNode body, String field, String text) {
         try {

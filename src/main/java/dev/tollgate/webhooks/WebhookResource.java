@@ -176,7 +176,6 @@ public class WebhookResource {
                 ps.setObject(1, webhookId);
                 try (ResultSet rs = ps.executeQuery()) {
                     if (!rs.next()) {
-                        c.rollback();
                         throw ApiException.notFound("Webhook " + id + " not found");
                     }
                 }
@@ -185,7 +184,7 @@ public class WebhookResource {
                 c.commit();
                 return RestResponse.status(RestResponse.Status.ACCEPTED,
                         new WebhookViews.TestEvent(webhookId, eventId, Outbox.WEBHOOK_TEST));
-            } catch (SQLException e) {
+            } catch (SQLException | RuntimeException e) {
                 c.rollback();
                 throw e;
             }

@@ -67,16 +67,15 @@
         return el.name && !/^(password|hidden|file|submit|button)$/.test(el.type) && !el.hasAttribute("data-secret");
       });
     };
-    var name = function (el) {
-      return el.type === "checkbox" || el.type === "radio" ? el.name + "=" + el.value : el.name;
-    };
+    var checkable = function (el) { return el.type === "checkbox" || el.type === "radio"; };
+    var name = function (el) { return checkable(el) ? el.name + "=" + el.value : el.name; };
     try {
       var typed = refused ? JSON.parse(sessionStorage.getItem(key) || "null") : null;
       sessionStorage.removeItem(key);
       if (typed) {
         fields().forEach(function (el) {
           if (!(name(el) in typed)) return;
-          if (el.type === "checkbox" || el.type === "radio") el.checked = typed[name(el)];
+          if (checkable(el)) el.checked = typed[name(el)];
           else el.value = typed[name(el)];
         });
       }
@@ -84,7 +83,7 @@
     form.addEventListener("submit", function () {
       var typed = {};
       fields().forEach(function (el) {
-        typed[name(el)] = el.type === "checkbox" || el.type === "radio" ? el.checked : el.value;
+        typed[name(el)] = checkable(el) ? el.checked : el.value;
       });
       try { sessionStorage.setItem(key, JSON.stringify(typed)); } catch (e) { /* no storage */ }
     });
